@@ -1,0 +1,105 @@
+"""Boilerplate out: per-line rules, then lines that recur across many documents.
+
+Every rule is written to miss rather than to eat a real paragraph: keyword rules only fire on
+short lines, and a corpus-wide repeated line counts as boilerplate only when it recurs in many
+documents *in different contexts* (a syndicated paragraph recurs with its neighbours).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+
+from .dates import parse_dateline
+from .model import Document
+
+SHORT_LINE = 200  # keyword rules only apply to lines at most this long
+
+# A ticker: several headlines joined by runs of (non-breaking) spaces or bullets.
+_TICKER_SEP = re.compile(r"(?:\u00a0\s*){2,}|\s{4,}|\s[•|·]\s")
+_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("image_report", re.compile(
+        r"^(?:merci d'avoir signal|cette image sera automatiquement bloqu|thank you for reporting|"
+        r"this image will be automatically blocked)", re.I)),
+    ("source_footer", re.compile(
+        r"^(?:cliquez ici pour lire l'article|click here to read the (?:full )?article|"
+        r"lire l'article (?:complet|original|sur|depuis)|read the (?:full|original) article|"
+        r"voir l'article original|source de l'article)", re.I)),
+    ("read_also", re.compile(
+        r"^(?:[»>•*-]\s*)?(?:à lire aussi|a lire aussi|lire aussi|lire également|à lire également|"
+        r"voir aussi|à voir aussi|read (?:also|more)|see also|related(?: articles?| stories)?)"
+        r"\s*(?::|»|$|-|–)", re.I)),
+    ("share_row", re.compile(
+        r"^(?:(?:partager|partagez|share|tweet|tweeter|envoyer|imprimer|print|e-?mail|facebook|"
+        r"twitter|x|linkedin|whatsapp|telegram|messenger|pinterest|reddit|copier le lien|copy link)"
+        r"(?:\s*(?:sur|on|this|cet article|l'article|:|\||,|/|·|•))*\s*){1,8}$", re.I)),
+    ("copyright", re.compile(
+        r"(?:^©|^\(c\)\s|^copyright\b|tous droits réservés|all rights reserved|"
+        r"reproduction interdite)", re.I)),
+    ("cookie", re.compile(
+        r"(?:\bcookies?\b.*\b(?:accept|utilis|use|consent|paramètr|navigat)|"
+        r"^(?:tout accepter|accepter et fermer|accept all|reject all|tout refuser)\b)", re.I)),
+    ("newsletter", re.compile(
+        r"^(?:abonnez-vous|inscrivez-vous à (?:notre|la) newsletter|recevez notre newsletter|"
+        r"subscribe to (?:our|the) newsletter|sign up for (?:our|the) newsletter)", re.I)),
+]
+
+
+def is_ticker(line: str) -> bool:
+    """A long line made of many short headlines glued by separator runs."""
+    parts = [p for p in _TICKER_SEP.split(line) if p.strip()]
+    return len(parts) >= 4 and len(line) >= 200
+
+
+def boilerplate_rule(line: str) -> str | None:
+    """Name of the per-line rule that marks `line` as boilerplate, or None."""
+    if is_ticker(line):
+        return "ticker"
+    if len(line) > SHORT_LINE or parse_dateline(line):
+        return None
+    for name, pattern in _RULES:
+        if pattern.search(line):
+            return name
+    return None
+
+
+def strip_boilerplate(doc: Document) -> None:
+    """Drop boilerplate lines of one document by the per-line rules (in place)."""
+    kept = (ln for ln in doc.lines if boilerplate_rule(ln) is None)
+    doc.lines = [tidy for tidy in (" ".join(ln.split()) for ln in kept) if tidy]
+
+
+def _line_key(line: str) -> bytes:
+    return hashlib.blake2b(" ".join(line.lower().split()).encode(), digest_size=8).digest()
+
+
+def repeated_lines(docs: list[Document], min_docs: int) -> set[bytes]:
+    """Keys of lines that recur in at least `min_docs` documents about different stories.
+
+    A document's story is told by its longest other line. Counting distinct stories, not
+    documents, keeps a paragraph that five outlets syndicated (every copy shares its longest
+    paragraph), whereas a footer or a newsletter block recurs beside unrelated paragraphs.
+    """
+    stories: dict[bytes, set[bytes]] = defaultdict(set)
+    for doc in docs:
+        keys = [_line_key(line) for line in doc.lines]
+        by_length = sorted(range(len(keys)), key=lambda i: -len(doc.lines[i]))[:2]
+        for i, key in enumerate(keys):
+            if len(stories[key]) >= min_docs:
+                continue
+            other = [j for j in by_length if keys[j] != key]
+            stories[key].add(keys[other[0]] if other else b"")
+    return {key for key, seen in stories.items() if len(seen) >= min_docs}
+
+
+def strip_repeated_lines(docs: list[Document], min_docs: int) -> int:
+    """Remove corpus-wide repeated lines (never a document's title or dateline); returns count."""
+    if len(docs) < min_docs:
+        return 0
+    repeated = repeated_lines(docs, min_docs)
+    removed = 0
+    for doc in docs:
+        kept = [ln for ln in doc.lines if _line_key(ln) not in repeated or parse_dateline(ln)]
+        removed += len(doc.lines) - len(kept)
+        doc.lines = kept
+    return removed

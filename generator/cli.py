@@ -1,0 +1,135 @@
+"""The build-site command: flags, progress bars, summary, one-line errors."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import ConfigError, load_config
+from .executor import default_jobs
+from .pipeline import BuildError, BuildPaths, BuildResult, build
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout: templates/, static/
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="build-site",
+        description="Build a news digest site from the scraped articles in a seeds folder.")
+    parser.add_argument("--config", type=Path, metavar="PATH",
+                        help="settings file (default: ./site.yaml if present)")
+    parser.add_argument("--seeds", type=Path, metavar="DIR", help="input folder (default: seeds)")
+    parser.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: output)")
+    parser.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    args = parser.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return args
+
+
+def resolve_paths(args: argparse.Namespace, config: dict[str, Any], config_dir: Path) -> BuildPaths:
+    """Flags win over site.yaml; site.yaml paths are relative to its own folder."""
+    def from_config(key: str, default: Path | None = None) -> Path:
+        value = config["paths"].get(key)
+        if value is None:
+            return default if default is not None else config_dir / key
+        return config_dir / value
+
+    def shipped(name: str) -> Path:
+        local = config_dir / name
+        return local if local.is_dir() else PACKAGE_ROOT / name
+
+    return BuildPaths(
+        seeds=args.seeds or from_config("seeds"),
+        output=args.output or from_config("output"),
+        templates=from_config("templates", shipped("templates")),
+        static=from_config("static", shipped("static")),
+    )
+
+
+class RichProgress:
+    """A progress bar per stage on a terminal (rich)."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), transient=False)
+        self.task: Any = None
+        self.bar.start()
+
+    def start(self, stage: str, total: int | None) -> None:
+        self.task = self.bar.add_task(stage, total=total)
+
+    def advance(self, n: int) -> None:
+        self.bar.advance(self.task, n)
+
+    def finish(self) -> None:
+        task = self.bar.tasks[-1]
+        self.bar.update(self.task, total=task.total or task.completed or 1,
+                        completed=task.total or task.completed or 1)
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def print_summary(result: BuildResult, output: Path) -> None:
+    s = result.stats
+    print(f"{s['files']} files read: {s['articles']} articles, {s['duplicates']} duplicates, "
+          f"{s['rejected']} rejected, {s['skipped']} skipped; {s['pages_written']} pages written",
+          file=sys.stderr)
+    print("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in result.seconds.items()),
+          file=sys.stderr)
+    print(f"site: {output / 'site'}   report: {output / 'build-report.json'}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if not args.quiet else logging.ERROR,
+                        format="build-site: %(levelname)s: %(message)s")
+    progress = None
+    try:
+        config_path = args.config
+        if config_path is None and Path("site.yaml").is_file():
+            config_path = Path("site.yaml")
+        config = load_config(config_path)
+        config_dir = config_path.resolve().parent if config_path else Path.cwd()
+        paths = resolve_paths(args, config, config_dir)
+        jobs = args.jobs or config["jobs"] or default_jobs()
+        if not args.quiet and sys.stderr.isatty():
+            progress = RichProgress()
+        result = build(config, paths, jobs, progress)
+        if progress:
+            progress.stop()
+            progress = None
+        if not args.quiet:
+            print_summary(result, paths.output)
+        return 0
+    except (ConfigError, BuildError) as exc:
+        print(f"build-site: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+    except KeyboardInterrupt:
+        print("build-site: interrupted; the previous site was left as it was", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"build-site: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug, not a user error: one line unless debugging
+        if os.environ.get("BUILD_SITE_DEBUG"):
+            raise
+        print(f"build-site: internal error: {type(exc).__name__}: {exc} "
+              "(set BUILD_SITE_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        if progress:
+            progress.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

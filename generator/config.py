@@ -1,0 +1,146 @@
+"""site.yaml: defaults, loading and validation with file/line error messages."""
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(Exception):
+    """A user error in site.yaml or on the command line; printed as one line."""
+
+
+# Every option with its default. The type of the default is the type expected; ANY_MAPPING
+# and lists accept free-form content. Keep site.yaml and the README in step with this.
+ANY_MAPPING: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {
+    "title": "Revue de presse",
+    "description": "",
+    "base_url": "/",
+    "language": "fr",
+    "paths": {"seeds": "seeds", "output": "output"},
+    "jobs": 0,
+    "page_size": 20,
+    "clean": {
+        "repeated_line_min_docs": 5,
+        "min_words": 20,
+        "max_file_mb": 50,
+    },
+    "dedup": {
+        "enabled": True,
+        "shingle_words": 5,
+        "num_perm": 128,
+        "lsh_threshold": 0.3,
+        "jaccard": 0.5,
+        "containment": 0.8,
+        "min_shingles": 10,
+    },
+    "entities": {"aliases": ANY_MAPPING, "ignore": []},
+}
+# Options that may be null in site.yaml.
+NULLABLE = {"description"}
+
+
+def _nearest(key: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(choices)}"
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _check(node: yaml.Node, schema: dict[str, Any], where: str, path: str) -> None:
+    """Walk the YAML node tree against the schema, raising on unknown keys or wrong types."""
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{where}:{node.start_mark.line + 1}: '{path or 'site.yaml'}' "
+                          "must be a mapping of keys to values")
+    for key_node, value_node in node.value:
+        key = key_node.value
+        line = key_node.start_mark.line + 1
+        full = f"{path}.{key}" if path else key
+        if key not in schema:
+            raise ConfigError(f"{where}:{line}: unknown key '{full}'{_nearest(key, list(schema))}")
+        expected = schema[key]
+        if expected is ANY_MAPPING:
+            if not isinstance(value_node, yaml.MappingNode) and value_node.tag != "tag:yaml.org,2002:null":
+                raise ConfigError(f"{where}:{line}: '{full}' must be a mapping")
+            continue
+        if isinstance(expected, dict):
+            _check(value_node, expected, where, full)
+            continue
+        value = yaml.safe_load(yaml.serialize(value_node))
+        if value is None and key in NULLABLE:
+            continue
+        ok = isinstance(value, type(expected))
+        if isinstance(expected, bool) != isinstance(value, bool):
+            ok = False  # YAML true is not an integer here
+        if isinstance(expected, float) and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            raise ConfigError(f"{where}:{value_node.start_mark.line + 1}: '{full}' must be "
+                              f"{_type_name(expected)}, not {value!r}")
+
+
+def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(defaults)
+    for key, value in given.items():
+        if isinstance(out.get(key), dict) and out[key] is not ANY_MAPPING and isinstance(value, dict):
+            out[key] = _merge(out[key], value)
+        elif isinstance(defaults.get(key), float) and isinstance(value, int):
+            out[key] = float(value)
+        else:
+            out[key] = value if value is not None or key in NULLABLE else out[key]
+    return out
+
+
+def _check_values(cfg: dict[str, Any], where: str) -> None:
+    """Range checks that the type alone cannot express."""
+    def bad(msg: str) -> ConfigError:
+        return ConfigError(f"{where}: {msg}")
+
+    if cfg["page_size"] < 1:
+        raise bad("'page_size' must be at least 1")
+    if cfg["jobs"] < 0:
+        raise bad("'jobs' must be 0 (all cores) or more")
+    if cfg["language"] not in ("fr", "en"):
+        raise bad(f"'language' must be 'fr' or 'en', not {cfg['language']!r}")
+    d = cfg["dedup"]
+    for key in ("lsh_threshold", "jaccard", "containment"):
+        if not 0 < d[key] <= 1:
+            raise bad(f"'dedup.{key}' must be in (0, 1], not {d[key]}")
+    if d["shingle_words"] < 1 or d["num_perm"] < 16:
+        raise bad("'dedup.shingle_words' must be >= 1 and 'dedup.num_perm' >= 16")
+    if cfg["clean"]["repeated_line_min_docs"] < 2:
+        raise bad("'clean.repeated_line_min_docs' must be at least 2")
+
+
+def load_config(path: Path | None) -> dict[str, Any]:
+    """Read and validate site.yaml; a missing path gives the defaults."""
+    if path is None:
+        return copy.deepcopy(DEFAULTS)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read config file: {exc}") from None
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}{line}: invalid YAML: {problem}") from None
+    if node is None:
+        return copy.deepcopy(DEFAULTS)
+    _check(node, DEFAULTS, where, "")
+    cfg = _merge(DEFAULTS, data)
+    _check_values(cfg, where)
+    return cfg

@@ -1,0 +1,193 @@
+"""Near-duplicate clusters on cleaned bodies, and one canonical article per cluster.
+
+Exact copies (same normalised body) are grouped first by hash. One representative of each
+group gets a MinHash signature (datasketch) of its word shingles; LSH proposes candidate
+pairs; each candidate is then checked exactly on the shingle sets, by Jaccard (rescrapes,
+reworded copies) or by containment (a clean copy inside its raw scrape, a syndicated copy
+with its last paragraph trimmed). Clusters are the connected components (union-find).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from .model import Article, Document
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"\w+")
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass
+class Link:
+    """Why a document joined its cluster: the pair and the similarity figures that matched."""
+
+    other: str  # key of the document it was found to duplicate
+    rule: str  # exact, jaccard or containment
+    jaccard: float = 1.0
+    containment: float = 1.0
+
+    def describe(self, threshold: dict[str, Any]) -> str:
+        if self.rule == "exact":
+            return f"exact copy of {self.other} (same body after cleaning)"
+        bar = threshold[self.rule]
+        return (f"near-duplicate of {self.other}: jaccard {self.jaccard:.2f}, containment "
+                f"{self.containment:.2f} (rule: {self.rule} >= {bar})")
+
+
+def normalise_words(text: str) -> list[str]:
+    """Lowercase words without accents or punctuation, so typography never hides a copy."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return _WORD.findall(folded)
+
+
+def shingle_set(words: list[str], k: int) -> np.ndarray:
+    """Sorted unique 32-bit hashes of the k-word shingles (a short text is one shingle)."""
+    if not words:
+        return np.zeros(0, dtype=np.uint32)
+    word_hashes = np.array([zlib.crc32(w.encode()) for w in words], dtype=np.uint64)
+    k = min(k, len(word_hashes))
+    n = len(word_hashes) - k + 1
+    acc = np.zeros(n, dtype=np.uint64)
+    for j in range(k):  # polynomial rolling combination, wrapping in 64 bits
+        acc = acc * _MIX + word_hashes[j:j + n]
+    return np.unique(((acc >> np.uint64(32)) ^ acc).astype(np.uint32))
+
+
+def _identity(value: int) -> int:  # shingles are already hashed
+    return value
+
+
+class UnionFind:
+    def __init__(self, items: list[str]) -> None:
+        self.parent = {i: i for i in items}
+
+    def find(self, x: str) -> str:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        if rb < ra:  # the smaller key is the root: independent of input order
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        return True
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(Jaccard, containment in the smaller set) of two sorted shingle sets."""
+    if not len(a) or not len(b):
+        return 0.0, 0.0
+    shared = len(np.intersect1d(a, b, assume_unique=True))
+    return shared / (len(a) + len(b) - shared), shared / min(len(a), len(b))
+
+
+def cluster_duplicates(docs: list[Document], settings: dict[str, Any]) -> tuple[list[list[Document]], dict[str, Link]]:
+    """Group documents telling the same story in the same words.
+
+    Returns the clusters (each sorted by document key, clusters sorted by their first key)
+    and, for every document that joined another, the Link that put it there.
+    """
+    by_key = {d.key: d for d in docs}
+    keys = sorted(by_key)
+    uf = UnionFind(keys)
+    links: dict[str, Link] = {}
+    k = settings["shingle_words"]
+
+    # 1. exact copies: same normalised words
+    words = {key: normalise_words(by_key[key].body) for key in keys}
+    first_with: dict[bytes, str] = {}
+    representatives = []
+    for key in keys:
+        digest = hashlib.blake2b(" ".join(words[key]).encode(), digest_size=16).digest()
+        if digest in first_with:
+            uf.union(first_with[digest], key)
+            links[key] = Link(first_with[digest], "exact")
+            links.setdefault(first_with[digest], Link(key, "exact"))
+        else:
+            first_with[digest] = key
+            representatives.append(key)
+
+    # 2. MinHash + LSH candidates among representatives, then an exact check per pair
+    shingles = {key: shingle_set(words[key], k) for key in representatives}
+    del words
+    lsh = MinHashLSH(threshold=settings["lsh_threshold"], num_perm=settings["num_perm"])
+    signatures = MinHash.bulk((shingles[key].tolist() for key in representatives),
+                              num_perm=settings["num_perm"], hashfunc=_identity, seed=1)
+    with lsh.insertion_session() as session:
+        for key, sig in zip(representatives, signatures):
+            session.insert(key, sig)
+    checked = 0
+    for key, sig in zip(representatives, signatures):
+        for other in sorted(lsh.query(sig)):
+            if other >= key:  # each unordered pair once
+                continue
+            checked += 1
+            jac, con = similarity(shingles[key], shingles[other])
+            small = min(len(shingles[key]), len(shingles[other]))
+            rule = None
+            if jac >= settings["jaccard"]:
+                rule = "jaccard"
+            elif con >= settings["containment"] and small >= settings["min_shingles"]:
+                rule = "containment"
+            if rule and uf.union(other, key):
+                links.setdefault(key, Link(other, rule, jac, con))
+                links.setdefault(other, Link(key, rule, jac, con))
+    log.info("dedup: %d documents, %d exact copies, %d candidate pairs checked",
+             len(keys), len(keys) - len(representatives), checked)
+
+    groups: dict[str, list[Document]] = defaultdict(list)
+    for key in keys:
+        groups[uf.find(key)].append(by_key[key])
+    clusters = sorted(groups.values(), key=lambda members: members[0].key)
+    return clusters, links
+
+
+def _completeness(doc: Document) -> tuple[int, int, int]:
+    words = sum(len(line.split()) for line in doc.lines)
+    return (words, len(doc.lines), 0 if doc.title_derived else 1)
+
+
+def choose_canonical(members: list[Document]) -> Document:
+    """The member whose body the page shows: the most complete one, ties broken by key."""
+    return min(members, key=lambda d: (tuple(-x for x in _completeness(d)), d.key))
+
+
+def merge_cluster(members: list[Document]) -> Article:
+    """One article from a cluster; metadata merged from every member (slug set later)."""
+    body_doc = choose_canonical(members)
+    # The original publication: the earliest dated member, then the most complete.
+    original = min(members, key=lambda d: (d.date or "9999-99-99", d.outlet is None,
+                                           tuple(-x for x in _completeness(d)), d.key))
+    titled = [d for d in members if d.title and not d.title_derived]
+    title_doc = min(titled, key=lambda d: (d is not original, d is not body_doc, d.key)) if titled else body_doc
+    outlet = original.outlet or next((d.outlet for d in sorted(members, key=lambda d: d.key) if d.outlet), None)
+    seen = {outlet.casefold()} if outlet else set()
+    also = []
+    for doc in sorted(members, key=lambda d: (d.date or "9999-99-99", d.key)):
+        if doc.outlet and doc.outlet.casefold() not in seen:
+            seen.add(doc.outlet.casefold())
+            also.append(doc.outlet)
+    dates = sorted(d.date for d in members if d.date)
+    ordered = [body_doc] + sorted((d for d in members if d is not body_doc), key=lambda d: d.key)
+    return Article(
+        slug="", title=title_doc.title or "", title_derived=not titled,
+        outlet=outlet, date=dates[0] if dates else None,
+        lang=body_doc.lang or next((d.lang for d in members if d.lang), None),
+        lines=list(body_doc.lines), members=ordered, also_published_by=also,
+        url=next((d.url for d in ordered if d.url), None))

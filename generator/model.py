@@ -1,0 +1,72 @@
+"""Plain data passed between the pipeline stages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Fates of an input in build-report.json (the output contract).
+ARTICLE, DUPLICATE, REJECTED, SKIPPED = "article", "duplicate", "rejected", "skipped"
+
+
+@dataclass
+class Document:
+    """One article candidate as read from the seeds folder, then cleaned and extracted.
+
+    A file usually holds one document; a .csv/.json/.jsonl file holds one per record, told
+    apart by `record` (its 0-based index in the file).
+    """
+
+    file: str  # path relative to the seeds folder, with forward slashes
+    kind: str  # reader that produced it: aggregator, plain, html, record, markdown
+    record: int | None = None
+    lines: list[str] = field(default_factory=list)  # body paragraphs, one per line
+    title: str | None = None
+    title_derived: bool = False
+    dateline: str | None = None  # the raw "Publié dans X le ..." line, parsed by extract
+    outlet: str | None = None
+    date: str | None = None  # YYYY-MM-DD
+    lang: str | None = None
+    url: str | None = None
+    encoding: str | None = None
+    status: str = ARTICLE
+    reason: str = ""
+    article_slug: str | None = None  # the page it ended up on
+
+    @property
+    def key(self) -> str:
+        """Unique id of this document among all inputs."""
+        return self.file if self.record is None else f"{self.file}#{self.record}"
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(self.lines)
+
+
+@dataclass
+class FileOutcome:
+    """What became of a file that yielded no document (skipped or rejected outright)."""
+
+    file: str
+    status: str
+    reason: str
+
+
+@dataclass
+class Article:
+    """One page of the digest: a cluster of documents merged into a canonical story."""
+
+    slug: str
+    title: str
+    title_derived: bool
+    outlet: str | None
+    date: str | None
+    lang: str | None
+    lines: list[str]
+    members: list[Document]  # canonical first
+    also_published_by: list[str] = field(default_factory=list)
+    entities: dict[str, list[str]] = field(
+        default_factory=lambda: {"people": [], "organizations": [], "places": []})
+    url: str | None = None
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(self.lines)

@@ -1,0 +1,199 @@
+"""build(): the whole pipeline, top to bottom."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import __version__
+from .clean import strip_boilerplate, strip_repeated_lines
+from .content import assign_slugs, write_content
+from .dedup import cluster_duplicates, merge_cluster
+from .executor import map_batches
+from .extract import extract_metadata
+from .model import ARTICLE, DUPLICATE, Article, Document, FileOutcome
+from .readers import read_file
+from .render import render_site
+from .report import build_report, write_report
+
+log = logging.getLogger(__name__)
+
+
+class BuildError(Exception):
+    """A fatal problem that stops the build; printed as one line."""
+
+
+class Progress(Protocol):
+    def start(self, stage: str, total: int | None) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, stage: str, total: int | None) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+@dataclass
+class BuildPaths:
+    seeds: Path
+    output: Path
+    templates: Path
+    static: Path
+
+
+@dataclass
+class BuildResult:
+    stats: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def list_seed_files(seeds: Path) -> list[str]:
+    """Every file under the seeds folder (relative, sorted); symlinked folders not entered."""
+    out = []
+    for root, dirs, files in os.walk(seeds, followlinks=False):
+        dirs.sort()
+        for name in files:
+            out.append(os.path.relpath(os.path.join(root, name), seeds).replace(os.sep, "/"))
+        for name in dirs:  # a symlink to a folder is listed as a file, never followed
+            if os.path.islink(os.path.join(root, name)):
+                out.append(os.path.relpath(os.path.join(root, name), seeds).replace(os.sep, "/"))
+    return sorted(out)
+
+
+def read_and_clean(seeds: Path, max_bytes: int, files: Sequence[str]) -> list[list[Document] | FileOutcome]:
+    """Read stage plus per-line cleaning for a batch of files (runs in worker processes)."""
+    results: list[list[Document] | FileOutcome] = []
+    for rel in files:
+        outcome = read_file(seeds, rel, max_bytes)
+        if not isinstance(outcome, FileOutcome):
+            for doc in outcome:
+                strip_boilerplate(doc)
+        results.append(outcome)
+    return results
+
+
+def extract_batch(min_words: int, docs: Sequence[Document]) -> list[Document]:
+    for doc in docs:
+        extract_metadata(doc, min_words)
+    return list(docs)
+
+
+@contextlib.contextmanager
+def build_lock(output: Path) -> Iterator[None]:
+    """One writer per output folder: a second build stops with a clear message."""
+    output.mkdir(parents=True, exist_ok=True)
+    with open(output / ".build.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError(f"another build-site is writing to {output}; try again when it ends") from None
+        yield
+
+
+def publish(staging: Path, output: Path) -> None:
+    """Swap the freshly built content/, site/ and report into place, each by a rename."""
+    for name in ("content", "site"):
+        old = output / f".old-{name}"
+        shutil.rmtree(old, ignore_errors=True)
+        if (output / name).exists():
+            os.rename(output / name, old)
+        os.rename(staging / name, output / name)
+        shutil.rmtree(old, ignore_errors=True)
+    os.replace(staging / "build-report.json", output / "build-report.json")
+
+
+def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress | None = None) -> BuildResult:
+    progress = progress or NoProgress()
+    if not paths.seeds.is_dir():
+        raise BuildError(f"seeds folder not found: {paths.seeds}")
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = round(now - clock, 3)
+        clock = now
+        progress.finish()
+
+    files = list_seed_files(paths.seeds)
+    progress.start("read + clean", len(files))
+    max_bytes = int(config["clean"]["max_file_mb"] * 1024 * 1024)
+    results = map_batches(functools.partial(read_and_clean, paths.seeds, max_bytes), files, jobs,
+                          on_batch=progress.advance)
+    outcomes = [r for r in results if isinstance(r, FileOutcome)]
+    docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
+    strip_repeated_lines(docs, config["clean"]["repeated_line_min_docs"])
+    lap("read")
+
+    progress.start("extract", len(docs))
+    docs = map_batches(functools.partial(extract_batch, config["clean"]["min_words"]), docs, jobs,
+                       on_batch=progress.advance)
+    lap("extract")
+
+    progress.start("dedup", None)
+    kept = [d for d in docs if d.status == ARTICLE]
+    articles = make_articles(kept, config["dedup"])
+    lap("dedup")
+
+    progress.start("content", len(articles))
+    staging = paths.output / f".staging-{os.getpid()}"
+    with build_lock(paths.output):
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            write_content(articles, staging / "content")
+            progress.advance(len(articles))
+            lap("content")
+            progress.start("render", None)
+            pages = render_site(staging / "content", staging / "site", paths.templates, paths.static, config)
+            lap("render")
+            stats = summarise(files, outcomes, docs, articles, pages, seconds)
+            write_report(build_report(outcomes, docs, stats), staging / "build-report.json")
+            publish(staging, paths.output)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return BuildResult(stats=stats, seconds=seconds)
+
+
+def make_articles(docs: list[Document], settings: dict[str, Any]) -> list[Article]:
+    """Cluster duplicates, merge each cluster into one article, name the pages."""
+    if settings["enabled"]:
+        clusters, links = cluster_duplicates(docs, settings)
+    else:
+        clusters, links = [[d] for d in sorted(docs, key=lambda d: d.key)], {}
+    articles = [merge_cluster(members) for members in clusters]
+    assign_slugs(articles)
+    for art in articles:
+        canonical = art.members[0]
+        canonical.reason = f"{canonical.kind} input ({canonical.encoding})"
+        if len(art.members) > 1:
+            canonical.reason += f"; canonical of {len(art.members)} copies"
+        for doc in art.members:
+            doc.article_slug = art.slug
+            if doc is not canonical:
+                doc.status = DUPLICATE
+                doc.reason = links[doc.key].describe(settings)
+    return articles
+
+
+def summarise(files: list[str], outcomes: list[FileOutcome], docs: list[Document],
+              articles: list[Article], pages: int, seconds: dict[str, float]) -> dict[str, Any]:
+    counts = {"article": 0, "duplicate": 0, "rejected": 0, "skipped": 0}
+    for o in outcomes:
+        counts[o.status] += 1
+    for d in docs:
+        counts[d.status] += 1
+    return {"files": len(files), "documents": len(docs), "articles": len(articles),
+            "duplicates": counts["duplicate"], "rejected": counts["rejected"],
+            "skipped": counts["skipped"], "pages_written": pages,
+            "seconds": dict(seconds), "version": __version__}

@@ -1,0 +1,322 @@
+"""Readers: one per input kind, chosen by content as well as by extension.
+
+Each reader turns the decoded text of one file into Documents carrying body lines and
+whatever metadata the format itself states (HTML meta tags, record fields, frontmatter).
+Datelines in plain text are left for the extract stage.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .dates import parse_date, parse_dateline
+from .model import REJECTED, SKIPPED, Document, FileOutcome
+
+log = logging.getLogger(__name__)
+
+NOT_ARTICLE_EXTENSIONS = {
+    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".tif", ".tiff",
+    ".pdf", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".mp3", ".mp4",
+    ".wav", ".ogg", ".avi", ".mov", ".webm", ".woff", ".woff2", ".ttf", ".otf", ".exe",
+    ".dll", ".so", ".bin", ".pyc", ".db", ".sqlite", ".doc", ".docx", ".xls", ".xlsx",
+    ".ppt", ".pptx", ".odt", ".css", ".js",
+}
+_PARAGRAPH_SPLIT = re.compile(r"\s*\n\s*\n\s*|[ \t\u00a0]{3,}")
+_MOJIBAKE = re.compile(r"[ÃÂ][\u0080-\u00bf]|â€")
+
+
+class Rejected(Exception):
+    """The file looked like an input but cannot be used; the message is the reason."""
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and encoding name: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252."""
+    if not data.strip():
+        raise Rejected("empty file")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    if b"\x00" in data[:8192]:
+        raise Rejected("binary content (NUL bytes), not text")
+    if data.startswith(codecs.BOM_UTF8):
+        text, encoding = data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    else:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            # Scraped French text is often cp1252; latin-1 covers the five bytes cp1252 lacks.
+            try:
+                text, encoding = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:
+                text, encoding = data.decode("latin-1"), "latin-1"
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(_MOJIBAKE.findall(text[:20000])) >= 3:  # UTF-8 once read as cp1252
+        try:
+            text, encoding = text.encode("cp1252").decode("utf-8"), encoding + "+mojibake-repaired"
+        except UnicodeError:
+            pass
+    check_is_text(text)
+    return text, encoding
+
+
+def check_is_text(text: str) -> None:
+    """Reject decoded bytes that are not human text (random bytes, binaries)."""
+    sample = text[:20000]
+    controls = sum(1 for c in sample if (ord(c) < 32 and c not in "\n\t\f\v") or 0x7f <= ord(c) < 0xa0
+                   or c == "\ufffd")
+    letters = sum(1 for c in sample if c.isalpha())
+    visible = sum(1 for c in sample if not c.isspace())
+    if controls > 0.01 * len(sample) or (visible and letters < 0.5 * visible):
+        raise Rejected("not readable text (binary or unknown encoding)")
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split text into paragraphs on line breaks and on runs of 3+ spaces, tidy whitespace."""
+    out = []
+    for line in text.split("\n"):
+        for part in _PARAGRAPH_SPLIT.split(line):
+            part = " ".join(part.split())
+            if part:
+                out.append(part)
+    return out
+
+
+# --------------------------------------------------------------------------- text files
+def read_text(path: str, text: str) -> list[Document]:
+    """Aggregator scrape (has a dateline near the top) or a clean body-only copy."""
+    # Lines stay whole (no split on space runs): a ticker is one line of glued headlines.
+    lines = [ln.strip() for ln in text.split("\n")]
+    lines = [ln for ln in lines if ln]
+    kind = "aggregator" if any(parse_dateline(ln) for ln in lines[:40]) else "plain"
+    return [Document(file=path, kind=kind, lines=lines)]
+
+
+# --------------------------------------------------------------------------- HTML pages
+def read_html(path: str, text: str) -> list[Document]:
+    """Saved web page: body with trafilatura, title/site/date from meta tags and JSON-LD."""
+    import trafilatura  # heavy import, only when there is HTML
+
+    extracted = trafilatura.bare_extraction(
+        text, with_metadata=True, include_comments=False, include_tables=False,
+        favor_recall=True, date_extraction_params={"original_date": True, "extensive_search": True})
+    if extracted is None:
+        raise Rejected("no article text found in the HTML page")
+    data = extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)
+    body = data.get("text") or ""
+    lines = [" ".join(ln.split()) for ln in body.split("\n")]
+    doc = Document(file=path, kind="html", lines=[ln for ln in lines if ln])
+    doc.title = _clean_field(data.get("title"))
+    doc.outlet = _clean_field(data.get("sitename"))
+    doc.date = parse_date(str(data.get("date") or "")[:10]) if data.get("date") else None
+    doc.url = _clean_field(data.get("url"))
+    lang = data.get("language")
+    if isinstance(lang, str) and re.fullmatch(r"[a-z]{2}", lang.strip().lower()[:2]):
+        doc.lang = lang.strip().lower()[:2]
+    return [doc]
+
+
+def _clean_field(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):  # NewsAPI: "source": {"id": ..., "name": ...}
+        value = value.get("name") or value.get("title")
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
+    if not isinstance(value, (str, int, float)):
+        return None
+    s = " ".join(str(value).split())
+    return s or None
+
+
+# --------------------------------------------------------------------------- records
+FIELD_NAMES = {
+    "title": ("title", "titre", "headline", "name"),
+    "text": ("text", "body", "content", "article", "texte", "contenu", "body_text", "article_body",
+             "maintext", "description", "summary"),
+    "outlet": ("outlet", "source", "site", "publisher", "outlet_name", "site_name", "sitename",
+               "media", "média", "journal", "source_name"),
+    "date": ("date", "published", "publishing_date", "published_at", "publishedat", "pubdate",
+             "publish_date", "date_publish", "date_publication", "datetime", "created_at"),
+    "url": ("url", "link", "href", "canonical_link", "source_url"),
+    "lang": ("lang", "language", "langue"),
+}
+
+
+def _field(record: dict[str, Any], name: str) -> Any:
+    """The value of the first common field name for `name`, matched case-insensitively."""
+    lowered = {str(k).strip().lower(): v for k, v in record.items()}
+    for candidate in FIELD_NAMES[name]:
+        value = lowered.get(candidate)
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def _outlet_from_url(url: str | None) -> str | None:
+    m = re.match(r"^[a-z]+://(?:www\d?\.)?([^/:?#]+)", url or "", re.I)
+    return m.group(1).lower() if m else None
+
+
+def document_from_record(path: str, index: int | None, record: dict[str, Any],
+                         kind: str = "record") -> Document:
+    """A Document from a mapping with common field names (title, text, outlet, date, url)."""
+    text = _field(record, "text")
+    text = text if isinstance(text, str) else ""
+    doc = Document(file=path, kind=kind, record=index, lines=paragraphs(text))
+    doc.title = _clean_field(_field(record, "title"))
+    doc.url = _clean_field(_field(record, "url"))
+    doc.outlet = _clean_field(_field(record, "outlet")) or _outlet_from_url(doc.url)
+    raw_date = _clean_field(_field(record, "date"))
+    if raw_date:
+        doc.date = parse_date(raw_date[:10]) or parse_date(re.sub(r"\s+\d{1,2}:\d{2}.*$", "", raw_date))
+    lang = _clean_field(_field(record, "lang"))
+    if lang and re.fullmatch(r"[a-z]{2}", lang.lower()[:2]):
+        doc.lang = lang.lower()[:2]
+    return doc
+
+
+def _records_of(data: Any) -> list[dict[str, Any]]:
+    """The article records in parsed JSON: a list, a {"articles": [...]} wrapper, or one record."""
+    if isinstance(data, list):
+        return [r for r in data if isinstance(r, dict)]
+    if isinstance(data, dict):
+        for key in ("articles", "items", "records", "data", "results", "entries", "documents"):
+            if isinstance(data.get(key), list):
+                return _records_of(data[key])
+        return [data]
+    return []
+
+
+def read_json(path: str, text: str) -> list[Document]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Rejected(f"invalid JSON: {exc.msg} at line {exc.lineno}") from None
+    records = _records_of(data)
+    if not records:
+        raise Rejected("JSON holds no article records")
+    return [document_from_record(path, i, r) for i, r in enumerate(records)]
+
+
+def read_jsonl(path: str, text: str) -> list[Document]:
+    docs = []
+    for i, line in enumerate(text.split("\n")):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise Rejected(f"invalid JSON on line {i + 1}: {exc.msg}") from None
+        if isinstance(record, dict):
+            docs.append(document_from_record(path, len(docs), record))
+    if not docs:
+        raise Rejected("JSON Lines file holds no article records")
+    return docs
+
+
+def read_csv(path: str, text: str) -> list[Document]:
+    sample = text[:10000]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    csv.field_size_limit(64 * 1024 * 1024)
+    try:
+        rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+    except csv.Error as exc:
+        raise Rejected(f"unreadable CSV: {exc}") from None
+    docs = [document_from_record(path, i, row) for i, row in enumerate(rows)]
+    if not docs or not any(d.lines for d in docs):
+        raise Rejected("CSV has no text/body/content/article column with text")
+    return docs
+
+
+# --------------------------------------------------------------------------- Markdown
+def read_markdown(path: str, text: str) -> list[Document]:
+    """Markdown with optional YAML frontmatter (title, outlet/source, date, lang, url)."""
+    meta: dict[str, Any] = {}
+    body = text
+    m = re.match(r"^---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|$)", text, re.S)
+    if m:
+        try:
+            loaded = yaml.safe_load(m.group(1))
+        except yaml.YAMLError:
+            raise Rejected("frontmatter is not valid YAML") from None
+        if isinstance(loaded, dict):
+            meta = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in loaded.items()}
+        body = text[m.end():]
+    meta = {k: v for k, v in meta.items() if str(k).lower() not in FIELD_NAMES["text"]}
+    meta["text"] = body
+    return [document_from_record(path, None, meta, kind="markdown")]
+
+
+# --------------------------------------------------------------------------- dispatch
+Reader = Callable[[str, str], list[Document]]
+READERS: dict[str, Reader] = {
+    ".txt": read_text, ".text": read_text, "": read_text,
+    ".html": read_html, ".htm": read_html, ".xhtml": read_html,
+    ".json": read_json, ".jsonl": read_jsonl, ".ndjson": read_jsonl, ".csv": read_csv,
+    ".md": read_markdown, ".markdown": read_markdown,
+}
+
+
+def sniff_reader(ext: str, text: str) -> Reader | None:
+    """Choose a reader by content first (an .html saved as .txt is still HTML), then extension."""
+    start = text.lstrip()[:500].lower()
+    if start.startswith(("<!doctype html", "<html")) or (start.startswith("<") and "<body" in text[:20000].lower()):
+        return read_html
+    if ext in (".txt", "", ".text", ".md", ".markdown") and start.startswith("---\n") \
+            and re.search(r"\n(?:---|\.\.\.)\s*\n", text[:20000]):
+        return read_markdown
+    if ext in ("", ".txt") and start[:1] in "[{":
+        try:
+            json.loads(text)
+            return read_json
+        except json.JSONDecodeError:
+            pass
+    return READERS.get(ext)
+
+
+def read_file(seeds: Path, rel: str, max_bytes: int) -> list[Document] | FileOutcome:
+    """All documents of one seed file, or the reason it yields none."""
+    path = seeds / rel
+    name = os.path.basename(rel)
+    ext = os.path.splitext(name)[1].lower()
+    if any(part.startswith(".") for part in Path(rel).parts):
+        return FileOutcome(rel, SKIPPED, "hidden file or folder")
+    if ext in NOT_ARTICLE_EXTENSIONS:
+        return FileOutcome(rel, SKIPPED, f"not an article file ({ext[1:]})")
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(seeds.resolve()):
+            return FileOutcome(rel, SKIPPED, "symbolic link pointing outside the seeds folder")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return FileOutcome(rel, REJECTED, f"file too large ({size / 1e6:.1f} MB > "
+                                              f"{max_bytes / 1e6:.0f} MB, clean.max_file_mb)")
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileOutcome(rel, REJECTED, f"cannot read file: {exc.strerror or exc}")
+    try:
+        text, encoding = decode(data)
+        reader = sniff_reader(ext, text)
+        if reader is None:
+            return FileOutcome(rel, SKIPPED, f"unsupported file type ({ext[1:] or 'no extension'})")
+        docs = reader(rel, text)
+    except Rejected as exc:
+        return FileOutcome(rel, REJECTED, str(exc))
+    except RecursionError:
+        return FileOutcome(rel, REJECTED, "structure nested too deeply to read")
+    for doc in docs:
+        doc.encoding = encoding
+    return docs
