@@ -7,6 +7,7 @@ documents *in different contexts* (a syndicated paragraph recurs with its neighb
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import defaultdict
 
@@ -73,30 +74,45 @@ def _line_key(line: str) -> bytes:
     return hashlib.blake2b(" ".join(line.lower().split()).encode(), digest_size=8).digest()
 
 
-def repeated_lines(docs: list[Document], min_docs: int) -> set[bytes]:
-    """Keys of lines that recur in at least `min_docs` documents about different stories.
+_SENTENCE_END = re.compile(r"[.!?…][»\"”’)\]]*$")
+
+
+def looks_like_sentence(line: str) -> bool:
+    """A written sentence rather than a label, menu item or credit line."""
+    return len(line.split()) >= 6 and bool(_SENTENCE_END.search(line))
+
+
+def repeated_lines(docs: list[Document], min_docs: int, sentence_share: float) -> set[bytes]:
+    """Keys of lines that recur in many documents about different stories.
 
     A document's story is told by its longest other line. Counting distinct stories, not
     documents, keeps a paragraph that five outlets syndicated (every copy shares its longest
     paragraph), whereas a footer or a newsletter block recurs beside unrelated paragraphs.
+    A line that reads as a sentence must recur far more often (`sentence_share` of all
+    documents): a one-sentence paragraph quoted by several stories is still article text.
     """
+    sentence_bar = max(min_docs, math.ceil(sentence_share * len(docs)))
     stories: dict[bytes, set[bytes]] = defaultdict(set)
+    is_sentence: dict[bytes, bool] = {}
     for doc in docs:
         keys = [_line_key(line) for line in doc.lines]
         by_length = sorted(range(len(keys)), key=lambda i: -len(doc.lines[i]))[:2]
         for i, key in enumerate(keys):
-            if len(stories[key]) >= min_docs:
+            if key not in is_sentence:
+                is_sentence[key] = looks_like_sentence(doc.lines[i])
+            if len(stories[key]) >= (sentence_bar if is_sentence[key] else min_docs):
                 continue
             other = [j for j in by_length if keys[j] != key]
             stories[key].add(keys[other[0]] if other else b"")
-    return {key for key, seen in stories.items() if len(seen) >= min_docs}
+    return {key for key, seen in stories.items()
+            if len(seen) >= (sentence_bar if is_sentence[key] else min_docs)}
 
 
-def strip_repeated_lines(docs: list[Document], min_docs: int) -> int:
-    """Remove corpus-wide repeated lines (never a document's title or dateline); returns count."""
+def strip_repeated_lines(docs: list[Document], min_docs: int, sentence_share: float) -> int:
+    """Remove corpus-wide repeated lines (never a dateline); returns how many were removed."""
     if len(docs) < min_docs:
         return 0
-    repeated = repeated_lines(docs, min_docs)
+    repeated = repeated_lines(docs, min_docs, sentence_share)
     removed = 0
     for doc in docs:
         kept = [ln for ln in doc.lines if _line_key(ln) not in repeated or parse_dateline(ln)]

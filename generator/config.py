@@ -26,7 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "page_size": 20,
     "clean": {
         "repeated_line_min_docs": 5,
-        "min_words": 20,
+        "repeated_sentence_share": 0.01,
+        "min_words": 10,
         "max_file_mb": 50,
     },
     "dedup": {
@@ -36,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
         "lsh_threshold": 0.3,
         "jaccard": 0.5,
         "containment": 0.8,
+        "min_length_ratio": 0.4,
         "min_shingles": 10,
     },
     "entities": {"aliases": ANY_MAPPING, "ignore": []},
@@ -110,11 +112,13 @@ def _check_values(cfg: dict[str, Any], where: str) -> None:
     if cfg["language"] not in ("fr", "en"):
         raise bad(f"'language' must be 'fr' or 'en', not {cfg['language']!r}")
     d = cfg["dedup"]
-    for key in ("lsh_threshold", "jaccard", "containment"):
+    for key in ("lsh_threshold", "jaccard", "containment", "min_length_ratio"):
         if not 0 < d[key] <= 1:
             raise bad(f"'dedup.{key}' must be in (0, 1], not {d[key]}")
     if d["shingle_words"] < 1 or d["num_perm"] < 16:
         raise bad("'dedup.shingle_words' must be >= 1 and 'dedup.num_perm' >= 16")
+    if not 0 < cfg["clean"]["repeated_sentence_share"] <= 1:
+        raise bad("'clean.repeated_sentence_share' must be in (0, 1]")
     if cfg["clean"]["repeated_line_min_docs"] < 2:
         raise bad("'clean.repeated_line_min_docs' must be at least 2")
 

@@ -65,6 +65,11 @@ def shingle_set(words: list[str], k: int) -> np.ndarray:
     return np.unique(((acc >> np.uint64(32)) ^ acc).astype(np.uint32))
 
 
+def _title_key(doc: Document) -> str:
+    """Normalised real title, or '' for a derived or missing one."""
+    return " ".join(normalise_words(doc.title)) if doc.title and not doc.title_derived else ""
+
+
 def _identity(value: int) -> int:  # shingles are already hashed
     return value
 
@@ -132,18 +137,30 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any]) -> tuple[
     with lsh.insertion_session() as session:
         for key, sig in zip(representatives, signatures):
             session.insert(key, sig)
+    # Documents under the same real title are candidates too: a wire copy trimmed to its lead
+    # can fall below the LSH threshold yet keeps its headline.
+    titles = {key: _title_key(by_key[key]) for key in representatives}
+    same_title: dict[str, list[str]] = defaultdict(list)
+    for key in representatives:
+        if titles[key]:
+            same_title[titles[key]].append(key)
     checked = 0
     for key, sig in zip(representatives, signatures):
-        for other in sorted(lsh.query(sig)):
+        candidates = set(lsh.query(sig)) | set(same_title.get(titles[key], ()))
+        for other in sorted(candidates):
             if other >= key:  # each unordered pair once
                 continue
             checked += 1
             jac, con = similarity(shingles[key], shingles[other])
-            small = min(len(shingles[key]), len(shingles[other]))
+            sizes = sorted((len(shingles[key]), len(shingles[other])))
             rule = None
             if jac >= settings["jaccard"]:
                 rule = "jaccard"
-            elif con >= settings["containment"] and small >= settings["min_shingles"]:
+            elif (con >= settings["containment"] and sizes[0] >= settings["min_shingles"]
+                  and (sizes[0] >= settings["min_length_ratio"] * sizes[1]
+                       or (titles[key] and titles[key] == titles[other]))):
+                # A whole short brief quoted inside a long article is not a copy of it,
+                # unless both carry the same headline (a syndicated copy cut to its lead).
                 rule = "containment"
             if rule and uf.union(other, key):
                 links.setdefault(key, Link(other, rule, jac, con))

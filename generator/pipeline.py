@@ -133,7 +133,8 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
                           on_batch=progress.advance)
     outcomes = [r for r in results if isinstance(r, FileOutcome)]
     docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
-    strip_repeated_lines(docs, config["clean"]["repeated_line_min_docs"])
+    strip_repeated_lines(docs, config["clean"]["repeated_line_min_docs"],
+                         config["clean"]["repeated_sentence_share"])
     lap("read")
 
     progress.start("extract", len(docs))
