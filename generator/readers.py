@@ -75,7 +75,8 @@ def check_is_text(text: str) -> None:
                    or c == "\ufffd")
     letters = sum(1 for c in sample if c.isalpha())
     visible = sum(1 for c in sample if not c.isspace())
-    if controls > 0.01 * len(sample) or (visible and letters < 0.5 * visible):
+    markup = sample.lstrip()[:1] in ("<", "{", "[")  # HTML/JSON: markup outweighs letters
+    if controls > 0.01 * len(sample) or (visible and not markup and letters < 0.4 * visible):
         raise Rejected("not readable text (binary or unknown encoding)")
 
 
@@ -101,9 +102,78 @@ def read_text(path: str, text: str) -> list[Document]:
 
 
 # --------------------------------------------------------------------------- HTML pages
+_TITLE_SOURCES = ("ld", "og", "h1", "twitter", "title")  # tie-break order of the vote
+
+
+def _jsonld_values(tree: Any, key: str) -> list[str]:
+    """String values of `key` in the page's JSON-LD blocks (NewsArticle headline, ...)."""
+    out = []
+    for block in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        for m in re.finditer(r'"%s"\s*:\s*"((?:[^"\\]|\\.)*)"' % key, block):
+            try:
+                out.append(json.loads('"' + m.group(1) + '"'))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def _strip_site_suffix(title: str, site: str | None) -> str:
+    """'Headline | CBC News' -> 'Headline'; ' - Site' only when it names the site."""
+    title = " ".join(title.split())
+    m = re.match(r"^(.{20,}?)\s+[|*•]\s+.*$", title)
+    if m:
+        title = m.group(1)
+    m = re.match(r"^(.{20,})\s+[-–—]\s+([^-–—]{2,60})$", title)
+    if m and site:
+        tail = re.sub(r"\W", "", m.group(2).lower())
+        name = re.sub(r"\W", "", site.lower())
+        if tail and name and (name in tail or tail in name):
+            title = m.group(1)
+    return title
+
+
+def page_title(tree: Any, site: str | None) -> str | None:
+    """The headline most of the page's title sources agree on (JSON-LD, og:title, h1, ...)."""
+    h1 = tree.xpath("//h1")
+    found = {
+        "ld": next(iter(_jsonld_values(tree, "headline")), ""),
+        "og": tree.xpath('string(//meta[@property="og:title"]/@content)'),
+        "h1": h1[0].text_content() if h1 else "",
+        "twitter": tree.xpath('string(//meta[@name="twitter:title"]/@content)'),
+        "title": tree.xpath("string(//title)"),
+    }
+    candidates = [(src, _strip_site_suffix(v, site)) for src, v in found.items() if len(v.split()) >= 3]
+    if not candidates:
+        return None
+    votes: dict[str, int] = {}
+    for _, value in candidates:
+        votes[value.casefold()] = votes.get(value.casefold(), 0) + 1
+    best = max(candidates, key=lambda c: (votes[c[1].casefold()], -_TITLE_SOURCES.index(c[0])))
+    return best[1]
+
+
+def standfirst(tree: Any, body_text: str) -> str | None:
+    """The page's description when it is shown on the page as a lead but missing from the body."""
+    body_el = tree.xpath("//body")
+    if not body_el:
+        return None
+    visible = " ".join(body_el[0].text_content().split())
+    candidates = [tree.xpath('string(//meta[@property="og:description"]/@content)'),
+                  tree.xpath('string(//meta[@name="description"]/@content)'),
+                  tree.xpath('string(//meta[@name="twitter:description"]/@content)'),
+                  *_jsonld_values(tree, "description")]
+    flat_body = " ".join(body_text.split())
+    for text in candidates:
+        text = " ".join(text.split())
+        if len(text.split()) >= 6 and text in visible and text not in flat_body:
+            return text
+    return None
+
+
 def read_html(path: str, text: str) -> list[Document]:
     """Saved web page: body with trafilatura, title/site/date from meta tags and JSON-LD."""
     import trafilatura  # heavy import, only when there is HTML
+    from lxml import html as lxml_html
 
     extracted = trafilatura.bare_extraction(
         text, with_metadata=True, include_comments=False, include_tables=False,
@@ -114,8 +184,17 @@ def read_html(path: str, text: str) -> list[Document]:
     body = data.get("text") or ""
     lines = [" ".join(ln.split()) for ln in body.split("\n")]
     doc = Document(file=path, kind="html", lines=[ln for ln in lines if ln])
-    doc.title = _clean_field(data.get("title"))
     doc.outlet = _clean_field(data.get("sitename"))
+    try:
+        tree = lxml_html.fromstring(text)
+    except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
+        tree = None
+    if tree is not None:
+        doc.title = page_title(tree, doc.outlet)
+        lead = standfirst(tree, body)
+        if lead:
+            doc.lines.insert(0, lead)
+    doc.title = doc.title or _clean_field(data.get("title"))
     doc.date = parse_date(str(data.get("date") or "")[:10]) if data.get("date") else None
     doc.url = _clean_field(data.get("url"))
     lang = data.get("language")
