@@ -44,7 +44,9 @@ def decode(data: bytes) -> tuple[str, str]:
     if not data.strip():
         raise Rejected("empty file")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace"), "utf-16"
+        text = data.decode("utf-16", errors="replace").replace("\r\n", "\n")
+        check_is_text(text)
+        return text, "utf-16"
     if b"\x00" in data[:8192]:
         raise Rejected("binary content (NUL bytes), not text")
     if data.startswith(codecs.BOM_UTF8):

@@ -1,0 +1,52 @@
+"""Shared fixtures: the real corpus in ../shared, and builds into temporary folders."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT.parent / "shared"
+CORPUS = SHARED / "corpus"
+TOOLS = SHARED / "tools"
+
+
+def need_shared(path: Path) -> Path:
+    """Skip (or fail under CI=true) when ../shared is not beside the checkout."""
+    if not path.exists():
+        message = f"{path} is missing: clone the project beside ../shared to run this test"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def run_build(seeds: Path, output: Path, *extra: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real build-site command (as a user would), capturing its output."""
+    args = [sys.executable, "-m", "generator", "--seeds", str(seeds), "--output", str(output), *extra]
+    if config is not None:
+        args += ["--config", str(config)]
+    return subprocess.run(args, capture_output=True, text=True, cwd=PROJECT, timeout=900)
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    """The two shipped seed files in a fresh folder."""
+    folder = tmp_path / "seeds"
+    shutil.copytree(PROJECT / "seeds", folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def generated_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A make_seeds corpus of 300 articles (dup-rate 0.3) and its gold file."""
+    tool = need_shared(TOOLS / "make_seeds.py")
+    base = tmp_path_factory.mktemp("generated")
+    seeds = base / "seeds"
+    subprocess.run([sys.executable, str(tool), str(seeds), "--n", "300", "--dup-rate", "0.3",
+                    "--seed", "7", "--quiet"], check=True, timeout=300)
+    return seeds, base / "seeds-gold.json"

@@ -1,0 +1,84 @@
+"""End to end on the shipped seeds: what an editor sees after `build-site`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from conftest import run_build
+
+TITLE = "Frontex et l'OIM organisent un webinaire sur la lutte contre la traite et le trafic d'enfants"
+
+
+def read_page(path: Path) -> tuple[dict, str]:
+    _, head, body = path.read_text(encoding="utf-8").split("---\n", 2)
+    return yaml.safe_load(head), body
+
+
+def test_the_two_seeds_build_into_one_clean_page(seeds_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_build(seeds_copy, out)
+    assert result.returncode == 0, result.stderr
+    pages = sorted((out / "content").glob("*.md"))
+    assert len(pages) == 1
+    fm, body = read_page(pages[0])
+    assert fm["title"] == TITLE
+    assert fm["outlet"] == "PanoraPost"
+    assert fm["date"] == "2020-10-15"
+    assert fm["lang"] == "fr"
+    assert set(fm["entities"]) == {"people", "organizations", "places"}
+    assert {s["file"] for s in fm["sources"]} == {"000_ab709a61b5646eb0.txt", "001_416bb22001713cf5.txt"}
+    assert fm["also_published_by"] == []
+    text = body.strip()
+    assert text.startswith("Frontex, l'Agence européenne de garde-frontières")
+    assert text.endswith("a été traduit en arabe et publié sur le webinaire.")
+    for junk in ("Merci d'avoir signalé", "Cette image sera", "Cliquez ici", "Publié dans",
+                 "Le temps qu'il fera ce mardi 8 avril 2025", "\u00a0"):
+        assert junk not in text
+
+
+def test_report_lists_every_seed_once_with_its_page(seeds_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_build(seeds_copy, out).returncode == 0
+    report = json.loads((out / "build-report.json").read_text(encoding="utf-8"))
+    by_file = {e["file"]: e for e in report["inputs"]}
+    assert sorted(by_file) == ["000_ab709a61b5646eb0.txt", "001_416bb22001713cf5.txt"]
+    assert len(report["inputs"]) == 2
+    slug = by_file["000_ab709a61b5646eb0.txt"]["article"]
+    assert by_file["000_ab709a61b5646eb0.txt"]["status"] == "article"
+    dup = by_file["001_416bb22001713cf5.txt"]
+    assert dup["status"] == "duplicate" and dup["article"] == slug
+    assert "000_ab709a61b5646eb0.txt" in dup["reason"]
+    assert report["stats"]["articles"] == 1 and report["stats"]["duplicates"] == 1
+
+
+def test_site_home_links_to_the_article_page(seeds_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_build(seeds_copy, out).returncode == 0
+    home = (out / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Frontex et l&#39;OIM organisent un webinaire" in home
+    report = json.loads((out / "build-report.json").read_text(encoding="utf-8"))
+    slug = report["inputs"][0]["article"]
+    assert f'href="articles/{slug}/index.html"' in home
+    page = (out / "site" / "articles" / slug / "index.html").read_text(encoding="utf-8")
+    assert "Fabrice Leggeri" in page and "PanoraPost" in page
+
+
+def test_slugs_do_not_depend_on_input_order(tmp_path: Path) -> None:
+    """Two different articles under one headline: each keeps its slug whatever the file names."""
+    body_a = "Le conseil municipal a voté le budget primitif après un long débat sur les écoles. " * 3
+    body_b = "Les pompiers sont intervenus dans la nuit pour un incendie dans un entrepôt du port. " * 3
+    slugs = []
+    for names in (("a.txt", "b.txt"), ("z.txt", "c.txt")):
+        seeds = tmp_path / f"seeds-{names[0]}"
+        seeds.mkdir()
+        for name, body in zip(names, (body_a, body_b)):
+            (seeds / name).write_text(f"Revue de la semaine\nPublié dans Le Courrier le 3 mars 2021\n\n{body}\n",
+                                      encoding="utf-8")
+        out = tmp_path / f"out-{names[0]}"
+        assert run_build(seeds, out).returncode == 0
+        pages = {read_page(p)[1].strip()[:20]: p.stem for p in (out / "content").glob("*.md")}
+        slugs.append(pages)
+    assert slugs[0] == slugs[1]
+    assert len(set(slugs[0].values())) == 2
