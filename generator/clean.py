@@ -48,8 +48,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 
 def is_ticker(line: str) -> bool:
     """A long line made of many short headlines glued by separator runs."""
-    parts = [p for p in _TICKER_SEP.split(line) if p.strip()]
-    return len(parts) >= 4 and len(line) >= 200
+    if len(line) < 200:
+        return False
+    return sum(1 for part in _TICKER_SEP.split(line) if part.strip()) >= 4
 
 
 def boilerplate_rule(line: str) -> str | None:

@@ -111,15 +111,18 @@ DATELINE_PATTERNS = [
 ]
 
 
+_DATELINE_HINT = re.compile(r"^\s*(?:publi|mis à jour|updated|source|by\s|par\s)|\|", re.I)
+
+
 def parse_dateline(line: str) -> Dateline | None:
     """Outlet and date of a dateline such as 'Publié dans PanoraPost le 15 - 10 - 2020'.
 
     A line is a dateline only if its date part parses, so body sentences that merely start
     with "Publié" do not qualify.
     """
+    if not 8 <= len(line) <= 200 or not _DATELINE_HINT.search(line):
+        return None  # cheap test first: this runs on every short line of every document
     s = " ".join(line.replace("\u00a0", " ").split())
-    if not 8 <= len(s) <= 160:
-        return None
     for pattern in DATELINE_PATTERNS:
         m = pattern.match(s)
         if not m:

@@ -33,6 +33,7 @@ NOT_ARTICLE_EXTENSIONS = {
 }
 _PARAGRAPH_SPLIT = re.compile(r"\s*\n\s*\n\s*|[ \t\u00a0]{3,}")
 _MOJIBAKE = re.compile(r"[ÃÂ][\u0080-\u00bf]|â€")
+_SPACES = re.compile(r"\s+")
 
 
 class Rejected(Exception):
@@ -61,7 +62,7 @@ def decode(data: bytes) -> tuple[str, str]:
             except UnicodeDecodeError:
                 text, encoding = data.decode("latin-1"), "latin-1"
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if len(_MOJIBAKE.findall(text[:20000])) >= 3:  # UTF-8 once read as cp1252
+    if ("Ã" in text or "â€" in text) and len(_MOJIBAKE.findall(text[:8192])) >= 3:  # UTF-8 once read as cp1252
         try:
             text, encoding = text.encode("cp1252").decode("utf-8"), encoding + "+mojibake-repaired"
         except UnicodeError:
@@ -70,13 +71,16 @@ def decode(data: bytes) -> tuple[str, str]:
     return text, encoding
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
+
+
 def check_is_text(text: str) -> None:
     """Reject decoded bytes that are not human text (random bytes, binaries)."""
-    sample = text[:20000]
-    controls = sum(1 for c in sample if (ord(c) < 32 and c not in "\n\t\f\v") or 0x7f <= ord(c) < 0xa0
-                   or c == "\ufffd")
-    letters = sum(1 for c in sample if c.isalpha())
-    visible = sum(1 for c in sample if not c.isspace())
+    sample = text[:2048]
+    controls = len(_CONTROL.findall(sample))
+    visible = len(sample) - sum(map(len, _SPACES.findall(sample)))
+    letters = len(_NOT_LETTERS.sub("", sample))
     markup = sample.lstrip()[:1] in ("<", "{", "[")  # HTML/JSON: markup outweighs letters
     if controls > 0.01 * len(sample) or (visible and not markup and letters < 0.4 * visible):
         raise Rejected("not readable text (binary or unknown encoding)")

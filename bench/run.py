@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Benchmarks of build-site stages on make_seeds corpora (medians of several runs).
+
+    python bench/run.py --n 10000 --stage ingest      # read + clean + extract, one core
+    python bench/run.py --n 100000 --stage dedup      # dedup stage alone: wall and peak memory
+    python bench/run.py --n 10000 --stage build       # the whole build-site command, cold
+
+Corpora are generated once with ../shared/tools/make_seeds.py (dup-rate 0.3) into
+--cache (default /tmp/news-digest-bench) and reused. Speed targets live here, not in tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT.parent / "shared"
+sys.path.insert(0, str(PROJECT))
+
+from generator.config import DEFAULTS  # noqa: E402
+from generator.pipeline import extract_batch, list_seed_files, read_and_clean  # noqa: E402
+from generator.clean import strip_repeated_lines  # noqa: E402
+from generator.model import ARTICLE, FileOutcome  # noqa: E402
+
+
+def corpus(n: int, cache: Path) -> Path:
+    seeds = cache / f"seeds-{n}"
+    if not seeds.is_dir() or not any(seeds.iterdir()):
+        cache.mkdir(parents=True, exist_ok=True)
+        print(f"generating {n} articles into {seeds} ...", file=sys.stderr)
+        subprocess.run([sys.executable, str(SHARED / "tools" / "make_seeds.py"), str(seeds),
+                        "--n", str(n), "--dup-rate", "0.3", "--quiet", "--force"], check=True)
+    return seeds
+
+
+def ingest_once(seeds: Path) -> tuple[float, int, list]:
+    """read + clean + extract of every file in this process (one core)."""
+    clean = DEFAULTS["clean"]
+    t0 = time.perf_counter()
+    files = list_seed_files(seeds)
+    results = read_and_clean(seeds, int(clean["max_file_mb"] * 2**20), files)
+    docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
+    strip_repeated_lines(docs, clean["repeated_line_min_docs"], clean["repeated_sentence_share"])
+    extract_batch(clean["min_words"], docs)
+    return time.perf_counter() - t0, len(files), docs
+
+
+def bench_ingest(seeds: Path, runs: int) -> dict:
+    ingest_once(seeds)  # warm the page cache and the language model
+    walls = []
+    for _ in range(runs):
+        wall, nfiles, _ = ingest_once(seeds)
+        walls.append(wall)
+    med = statistics.median(walls)
+    return {"stage": "read+clean+extract (1 core)", "files": nfiles, "runs": [round(w, 2) for w in walls],
+            "median_s": round(med, 2), "files_per_s_per_core": round(nfiles / med), "target": ">= 1000"}
+
+
+def _dedup_child(docs_pickle: str) -> None:
+    """Run in a fresh process so peak memory is the dedup stage's (plus its input)."""
+    from generator.dedup import cluster_duplicates
+
+    with open(docs_pickle, "rb") as handle:
+        docs = pickle.load(handle)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    clusters, _ = cluster_duplicates(docs, DEFAULTS["dedup"])
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"wall": wall, "peak_mb": peak / 1024, "input_mb": base / 1024,
+                      "clusters": len(clusters), "docs": len(docs)}))
+
+
+def bench_dedup(seeds: Path, runs: int, cache: Path) -> dict:
+    docs_pickle = cache / f"docs-{seeds.name}.pickle"
+    if not docs_pickle.exists():
+        _, _, docs = ingest_once(seeds)
+        with open(docs_pickle, "wb") as handle:
+            pickle.dump([d for d in docs if d.status == ARTICLE], handle)
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, __file__, "--dedup-child", str(docs_pickle)],
+                             capture_output=True, text=True, check=True)
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"stage": "dedup", "documents": results[0]["docs"], "clusters": results[0]["clusters"],
+            "runs": [round(r["wall"], 2) for r in results],
+            "median_s": round(statistics.median(r["wall"] for r in results), 2),
+            "peak_rss_mb": round(max(r["peak_mb"] for r in results)),
+            "rss_before_dedup_mb": round(results[0]["input_mb"]), "target": "<= 60 s, <= 2048 MB at 100k"}
+
+
+def bench_build(seeds: Path, runs: int, jobs: int | None) -> dict:
+    walls = []
+    for _ in range(runs):
+        out = Path(tempfile.mkdtemp(prefix="bench-out-"))
+        cmd = [sys.executable, "-m", "generator", "--seeds", str(seeds), "--output", str(out), "--quiet"]
+        if jobs:
+            cmd += ["--jobs", str(jobs)]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, cwd=PROJECT)
+        walls.append(time.perf_counter() - t0)
+        stats = json.loads((out / "build-report.json").read_text())["stats"]
+        shutil.rmtree(out)
+    return {"stage": "build-site cold", "runs": [round(w, 2) for w in walls],
+            "median_s": round(statistics.median(walls), 2), "last_stage_seconds": stats["seconds"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=10000, help="distinct articles (default 10000)")
+    ap.add_argument("--stage", choices=("ingest", "dedup", "build", "all"), default="all")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--jobs", type=int, help="--jobs for the build stage")
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "news-digest-bench")
+    ap.add_argument("--dedup-child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.dedup_child:
+        _dedup_child(args.dedup_child)
+        return
+    seeds = corpus(args.n, args.cache)
+    stages = ["ingest", "dedup", "build"] if args.stage == "all" else [args.stage]
+    for stage in stages:
+        if stage == "ingest":
+            result = bench_ingest(seeds, args.runs)
+        elif stage == "dedup":
+            result = bench_dedup(seeds, args.runs, args.cache)
+        else:
+            result = bench_build(seeds, args.runs, args.jobs)
+        print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
