@@ -37,7 +37,7 @@ def resolve_paths(args: argparse.Namespace, config: dict[str, Any], config_dir: 
     """Flags win over site.yaml; site.yaml paths are relative to its own folder."""
     def from_config(key: str, default: Path | None = None) -> Path:
         value = config["paths"].get(key)
-        if value is None:
+        if not value:
             return default if default is not None else config_dir / key
         return config_dir / value
 
@@ -45,9 +45,11 @@ def resolve_paths(args: argparse.Namespace, config: dict[str, Any], config_dir: 
         local = config_dir / name
         return local if local.is_dir() else PACKAGE_ROOT / name
 
+    output = args.output or from_config("output")
     return BuildPaths(
         seeds=args.seeds or from_config("seeds"),
-        output=args.output or from_config("output"),
+        output=output,
+        cache=from_config("cache", output / ".cache"),
         templates=from_config("templates", shipped("templates")),
         static=from_config("static", shipped("static")),
     )

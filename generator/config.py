@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "description": "",
     "base_url": "/",
     "language": "fr",
-    "paths": {"seeds": "seeds", "output": "output"},
+    "paths": {"seeds": "seeds", "output": "output", "templates": "", "static": "", "cache": ""},
     "jobs": 0,
     "page_size": 20,
     "clean": {

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+class BuildError(Exception):
+    """A fatal problem that stops the build; printed as one line."""
+
+
 # Fates of an input in build-report.json (the output contract).
 ARTICLE, DUPLICATE, REJECTED, SKIPPED = "article", "duplicate", "rejected", "skipped"
 

