@@ -42,7 +42,26 @@ _HONORIFIC = re.compile(
     r"senator|juge|judge|général|general|colonel|capitaine|captain|cheikh|sheikh|imam|pape|pope|"
     r"roi|reine|king|queen|prince|princesse|princess|chancelier|chancellor|ambassadeur|"
     r"ambassadrice|ambassador|professeur|professor|docteur|doctor|maître|monsieur|madame|"
-    r"mademoiselle|saint|sainte)\.?\s+)+", re.I)
+    r"mademoiselle|générale|rear admiral|vice admiral|admiral|amiral|magician|maréchal|marshal|"
+    r"sergeant|lieutenant|commandant|commander|officer|detective|inspector|coach|"
+    r"cardinal|bishop|évêque)\.?\s+)+", re.I)
+# Generic place nouns before a proper name: "région de Diffa" is Diffa.
+_PLACE_PREFIX = re.compile(r"^(?:région|province|ville|commune|département|préfecture|wilaya|"
+                           r"gouvernorat|état|etat|district|county|city|town|state|village)"
+                           r"\s+(?:de\s+la\s+|de\s+l['’]|du\s+|des\s+|de\s+|d['’]|of\s+)", re.I)
+# Words that make a name an organization or a place whatever NER said.
+_ORG_WORD = re.compile(
+    r"\b(?:parti|party|union|committee|comité|commission|council|conseil|association|ministère|"
+    r"ministry|department|agence|agency|authority|autorité|bank|banque|group|groupe|société|"
+    r"company|inc|ltd|corp|corporation|university|université|army|armée|forces|front|mouvement|"
+    r"movement|organisation|organization|institut|institute|fondation|foundation|federation|"
+    r"fédération|syndicat|police|tribunal|court|cour|assemblée|assembly|parliament|parlement|"
+    r"senate|sénat|board|secretariat|secrétariat|office|services?|club|radio|télévision|"
+    r"television|news|press|presse|journal|times|post|nations unies|united nations)\b", re.I)
+_PLACE_WORD = re.compile(
+    r"\b(?:rue|avenue|boulevard|street|road|river|rivière|fleuve|lac|lake|mont|mount|mountains?|"
+    r"île|îles|island|islands|golfe|gulf|mer|sea|océan|ocean|vallée|valley|désert|desert|"
+    r"province|région|region|county|comté|bay|baie|cap|cape|strip|bande)\b", re.I)
 _LEADING_ARTICLE = re.compile(r"^(?:le|la|les|l['’]|the|du|de la|des|de|d['’])\s*(?=[A-ZÀ-Ý])")
 _POSSESSIVE = re.compile(r"['’]s$")
 # Capitalised words that NER takes for names but that name nobody in particular.
@@ -52,12 +71,17 @@ député députée sénateur maire premier chef porte-parole conseiller conseill
 procureur juge général colonel ambassadeur roi reine prince monsieur madame nord sud est ouest
 president minister secretary government state states senator mayor chief spokesman spokeswoman
 director chairman chairwoman governor judge king queen north south east west covid covid-19
-coronavirus internet web dieu god
+coronavirus internet web dieu god république republic admiral rear générale
 """.split())
 FUNCTION_WORDS = set("""
 de du des la le les l d un une et ou à a au aux en dans par pour sur avec sans sous entre vers
 of the and or a an in on at to for by with from as into
 """.split())
+# Demonyms and nationality words NER tags as places or people ("Guinéens", "Welsh", "Nepalese").
+_DEMONYM = re.compile(r"(?:éens|éennes|iens|iennes|yens|ains|aines|ians|eans|ese|ish|ien|éen)$")
+# Laws, budgets and documents are not organizations ("Access to Information Act").
+_DOCUMENT_END = {"act", "bill", "statement", "law", "loi", "treaty", "traité", "code", "report",
+                 "rapport", "décret", "decree", "ordonnance", "amendment", "amendement"}
 _UPPER_ACRONYM = re.compile(r"^[A-ZÀ-Ý][A-ZÀ-Ý0-9&.\-]{1,11}$")
 
 
@@ -73,6 +97,7 @@ def fold(name: str) -> str:
     name = unicodedata.normalize("NFKD", name.casefold())
     name = "".join(c for c in name if not unicodedata.combining(c))
     name = name.replace("’", "'")
+    name = re.sub(r"^(?:the|le|la|les|l')\s*", "", name)  # "The New York Times" = "New York Times"
     return " ".join(re.sub(r"[\-.'\s]+", " ", name).split())
 
 
@@ -82,6 +107,7 @@ def clean_mention(text: str) -> str | None:
     name = name.strip(" \t,;:.!?\"«»“”()[]{}'’-–—/|")
     name = _HONORIFIC.sub("", name)
     name = _LEADING_ARTICLE.sub("", name)
+    name = _PLACE_PREFIX.sub("", name)
     name = _POSSESSIVE.sub("", name).strip(" ,;:.'’-")
     if len(name) < 2 or not any(c.isalpha() for c in name):
         return None
@@ -92,12 +118,27 @@ def clean_mention(text: str) -> str | None:
         return None
     if words[-1].lower().strip("'’") in FUNCTION_WORDS or words[0].lower() in FUNCTION_WORDS:
         return None  # "Etats membres et partenaires des deux côtés de la": a sentence fragment
+    if re.search(r"\w['’]s?\s", name):  # "Harris’ Montreal years": a possessive phrase
+        return None
+    if words[-1].lower() in _DOCUMENT_END:
+        return None
+    if len(words) == 1 and len(name) >= 6 and _DEMONYM.search(name):
+        return None
     lowered = [w.lower() for w in words]
     if all(w in ROLE_NOUNS or w in FUNCTION_WORDS for w in lowered):
         return None
     if len(words) >= 4 and sum(w[0].islower() and w not in FUNCTION_WORDS for w in words) > len(words) // 2 + 1:
         return None  # mostly lowercase content words: a phrase, not a name
     return name
+
+
+def typed_by_words(name: str) -> str | None:
+    """'Parti du Futur Unifié' is an organization and 'Gaza Strip' a place, whatever NER said."""
+    if _ORG_WORD.search(name):
+        return "organizations"
+    if len(name.split()) >= 2 and _PLACE_WORD.search(name):
+        return "places"
+    return None
 
 
 def acronym_of(long_form: str) -> str:
@@ -229,24 +270,27 @@ def run_ner(articles: list[Article], cache: NerCache, map_batches: Mapper) -> di
     return mentions
 
 
-def match_known(articles: list[Article], indexes: list[int], known: dict[str, tuple[str, str]]) -> dict[int, list[Mention]]:
-    """For languages without a model: find the corpus's known entities by phrase matching."""
-    if not indexes or not known:
+def match_known(articles: list[Article], indexes: list[int], names: dict[str, str]) -> dict[int, list[Mention]]:
+    """Mentions of the corpus's known entities (name -> type), found by exact phrase matching."""
+    if not indexes or not names:
         return {}
     import spacy
     from spacy.matcher import PhraseMatcher
 
     nlp = spacy.blank("xx")
-    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-    names = sorted({name for name, _ in known.values()})
-    labels = {fold(name): label for name, label in known.values()}
-    matcher.add("KNOWN", list(nlp.tokenizer.pipe(names)))
+    matcher = PhraseMatcher(nlp.vocab, attr="ORTH")  # case-sensitive: "Grand" is not "grand"
+    matcher.add("KNOWN", list(nlp.tokenizer.pipe(sorted(names))))
     out = {}
     for i in indexes:
         doc = nlp.make_doc(article_text(articles[i]))
         spans = spacy.util.filter_spans([doc[s:e] for _, s, e in matcher(doc)])
-        out[i] = [Mention(s.text, labels[fold(s.text)], s.start_char) for s in spans if fold(s.text) in labels]
+        out[i] = [Mention(s.text, names[s.text], s.start_char) for s in spans if s.text in names]
     return out
+
+
+def spreadable(surface: str, mentions: int) -> bool:
+    """Names safe to look for verbatim in other articles: not a lone capitalised word."""
+    return len(surface.split()) >= 2 or bool(re.fullmatch(r"[A-ZÀ-Ý]{3,}", surface)) or mentions >= 3
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -265,7 +309,8 @@ class Found:
 def normalise_article(mentions: list[Mention], text: str, title: str) -> list[Found]:
     """Clean mentions, join acronyms and surnames to their full forms, count per entity."""
     cleaned = [(clean_mention(m.text), m) for m in mentions]
-    items = [(name, m) for name, m in cleaned if name]
+    items = [(name, m) for name, m in cleaned
+             if name and not (m.label == "people" and any(c.isdigit() for c in name))]
     acronyms = defined_acronyms(text)
     long_key = {acr: fold(long) for acr, long in acronyms.items()}
     # full names of people in this article, by surname
@@ -302,7 +347,7 @@ def normalise_article(mentions: list[Mention], text: str, title: str) -> list[Fo
         found.first = min(found.first, m.start)
     for key, found in grouped.items():
         found.surface = max(surfaces[key].items(), key=lambda kv: (len(kv[0].split()), kv[1], kv[0]))[0]
-        found.label = max(labels[key].items(), key=lambda kv: (kv[1], kv[0]))[0]
+        found.label = typed_by_words(found.surface) or max(labels[key].items(), key=lambda kv: (kv[1], kv[0]))[0]
         found.in_title = bool(re.search(r"(?:^| )" + re.escape(key) + r"(?: |$)", fold_title))
     return list(grouped.values())
 
@@ -322,6 +367,7 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     finally:
         cache.close()
     aliases = {fold(a): fold(b) for a, b in (settings.get("aliases") or {}).items()}
+    alias_names = {fold(b): b for b in (settings.get("aliases") or {}).values()}
     ignored = {fold(n) for n in settings.get("ignore") or []}
     per_article: dict[int, list[Found]] = {}
     for i, found_mentions in mentions.items():
@@ -334,7 +380,8 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
             f.key = aliases.get(f.key, f.key)
             display[f.key][f.surface] += f.mentions
             votes[f.key][f.label] += f.mentions
-    corpus_acronyms = _corpus_acronyms(display)
+    types = {key: v.most_common(1)[0][0] for key, v in votes.items()}
+    corpus_acronyms = _corpus_acronyms(display, types)
     for found_list in per_article.values():
         for f in found_list:
             if f.key in corpus_acronyms:  # "OIM" alone where another article defined it
@@ -343,11 +390,21 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     for key in display:
         target = corpus_acronyms.get(key, key)
         if target not in known and target in display:
-            known[target] = (_display_form(display[target]), votes[target].most_common(1)[0][0])
-    # languages without a model: the known entities, matched by phrase
-    others = [i for i, art in enumerate(articles) if art.lang not in MODELS]
-    for i, found_mentions in match_known(articles, others, known).items():
-        per_article[i] = normalise_article(found_mentions, article_text(articles[i]), articles[i].title)
+            name = alias_names.get(target) or _display_form(display[target])
+            known[target] = (name, typed_by_words(name) or types[target])
+    # An entity recognised somewhere in the corpus is tagged wherever its name appears: this
+    # recovers mentions NER missed, and gives articles in languages without a model their tags.
+    surface_names: dict[str, str] = {}
+    for key, forms in display.items():
+        target = corpus_acronyms.get(key, key)
+        if target in known:
+            for surface, count in forms.items():
+                if spreadable(surface, sum(forms.values())):
+                    surface_names.setdefault(surface, known[target][1])
+    for i, found_mentions in match_known(articles, list(range(len(articles))), surface_names).items():
+        extra = normalise_article(found_mentions, article_text(articles[i]), articles[i].title)
+        have = {f.key for f in per_article.get(i, [])}
+        per_article.setdefault(i, []).extend(f for f in extra if f.key not in have)
     for i, art in enumerate(articles):
         chosen: dict[str, list[tuple[float, str]]] = {t: [] for t in TYPES}
         merged: dict[str, Found] = {}
@@ -375,16 +432,17 @@ def _display_form(forms: Counter[str]) -> str:
     return max(forms.items(), key=lambda kv: (kv[1] * (1 + 0.5 * (len(kv[0].split()) - 1)), kv[0]))[0]
 
 
-def _corpus_acronyms(display: dict[str, Counter[str]]) -> dict[str, str]:
-    """Acronym keys that match the initials of a known long form (unambiguously)."""
+def _corpus_acronyms(display: dict[str, Counter[str]], types: dict[str, str]) -> dict[str, str]:
+    """Organization acronyms matching the initials of one known organization's long form."""
     by_initials: dict[str, list[str]] = defaultdict(list)
     for key, forms in display.items():
         long_form = _display_form(forms)
-        if len(long_form.split()) >= 2:
+        if len(long_form.split()) >= 2 and types[key] == "organizations":
             by_initials[acronym_of(long_form)].append(key)
     out = {}
     for key, forms in display.items():
         surface = _display_form(forms)
-        if _UPPER_ACRONYM.match(surface) and len(by_initials.get(surface, [])) == 1:
+        if (_UPPER_ACRONYM.match(surface) and types[key] == "organizations"
+                and len(by_initials.get(surface, [])) == 1):
             out[key] = by_initials[surface][0]
     return out
