@@ -69,12 +69,15 @@ def bench_ingest(seeds: Path, runs: int) -> dict:
 def _dedup_child(docs_pickle: str) -> None:
     """Run in a fresh process so peak memory is the dedup stage's (plus its input)."""
     from generator.dedup import cluster_duplicates
+    from generator.executor import default_jobs, map_batches
 
     with open(docs_pickle, "rb") as handle:
         docs = pickle.load(handle)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    clusters, _ = cluster_duplicates(docs, DEFAULTS["dedup"])
+    jobs = default_jobs()
+    clusters, _ = cluster_duplicates(docs, DEFAULTS["dedup"],
+                                     lambda f, items: map_batches(f, items, jobs, batch_size=500))
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"wall": wall, "peak_mb": peak / 1024, "input_mb": base / 1024,

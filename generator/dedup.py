@@ -8,23 +8,27 @@ with its last paragraph trimmed). Clusters are the connected components (union-f
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 import unicodedata
 import zlib
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from .model import Article, Document
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+")
+MAX_TITLE_GROUP = 50
+SCHEME = "affine32"  # datasketch 2's permutation scheme for 32-bit hash values
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -102,11 +106,31 @@ def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return shared / (len(a) + len(b) - shared), shared / min(len(a), len(b))
 
 
-def cluster_duplicates(docs: list[Document], settings: dict[str, Any]) -> tuple[list[list[Document]], dict[str, Link]]:
+def exact_key(text: str) -> bytes:
+    """Hash of the body's words, lowercased: copies that differ only in line breaks match."""
+    return hashlib.blake2b(" ".join(text.lower().split()).encode("utf-8"), digest_size=16).digest()
+
+
+def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(shingle set, MinHash values) per text; runs in worker processes."""
+    shingles = [shingle_set(normalise_words(t), k) for t in texts]
+    signatures = MinHash.bulk((s.tolist() for s in shingles), num_perm=num_perm, hashfunc=_identity,
+                              seed=1, scheme=SCHEME)
+    return [(s, m.hashvalues) for s, m in zip(shingles, signatures)]
+
+
+def _serial(func: Callable[[Sequence[str]], list], items: Sequence[str]) -> list:
+    return func(items)
+
+
+def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
+                       map_batches: Callable[[Callable[[Sequence[str]], list], Sequence[str]], list] = _serial,
+                       ) -> tuple[list[list[Document]], dict[str, Link]]:
     """Group documents telling the same story in the same words.
 
     Returns the clusters (each sorted by document key, clusters sorted by their first key)
-    and, for every document that joined another, the Link that put it there.
+    and, for every document in a cluster of two or more, a Link to a document it copies.
+    `map_batches` may spread the signature work over processes.
     """
     by_key = {d.key: d for d in docs}
     keys = sorted(by_key)
@@ -114,12 +138,11 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any]) -> tuple[
     links: dict[str, Link] = {}
     k = settings["shingle_words"]
 
-    # 1. exact copies: same normalised words
-    words = {key: normalise_words(by_key[key].body) for key in keys}
+    # 1. exact copies, by a hash of the body: nearly free, and spares them the MinHash work
     first_with: dict[bytes, str] = {}
     representatives = []
     for key in keys:
-        digest = hashlib.blake2b(" ".join(words[key]).encode(), digest_size=16).digest()
+        digest = exact_key(by_key[key].body)
         if digest in first_with:
             uf.union(first_with[digest], key)
             links[key] = Link(first_with[digest], "exact")
@@ -129,11 +152,12 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any]) -> tuple[
             representatives.append(key)
 
     # 2. MinHash + LSH candidates among representatives, then an exact check per pair
-    shingles = {key: shingle_set(words[key], k) for key in representatives}
-    del words
+    computed = map_batches(functools.partial(signature_batch, k, settings["num_perm"]),
+                           [by_key[key].body for key in representatives])
+    shingles = {key: sh for key, (sh, _) in zip(representatives, computed)}
+    signatures = [LeanMinHash(seed=1, hashvalues=hv, scheme=SCHEME) for _, hv in computed]
+    del computed
     lsh = MinHashLSH(threshold=settings["lsh_threshold"], num_perm=settings["num_perm"])
-    signatures = MinHash.bulk((shingles[key].tolist() for key in representatives),
-                              num_perm=settings["num_perm"], hashfunc=_identity, seed=1)
     with lsh.insertion_session() as session:
         for key, sig in zip(representatives, signatures):
             session.insert(key, sig)
@@ -144,6 +168,8 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any]) -> tuple[
     for key in representatives:
         if titles[key]:
             same_title[titles[key]].append(key)
+    for title in [t for t, members in same_title.items() if len(members) > MAX_TITLE_GROUP]:
+        del same_title[title]  # "Revue de presse" on hundreds of pages says nothing
     checked = 0
     for key, sig in zip(representatives, signatures):
         candidates = set(lsh.query(sig)) | set(same_title.get(titles[key], ()))

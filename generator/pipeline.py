@@ -142,7 +142,8 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
 
     progress.start("dedup", None)
     kept = [d for d in docs if d.status == ARTICLE]
-    articles = make_articles(kept, config["dedup"])
+    articles = make_articles(kept, config["dedup"],
+                             lambda func, items: map_batches(func, items, jobs, batch_size=500))
     lap("dedup")
 
     progress.start("entities", len(articles))
@@ -170,10 +171,10 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
     return BuildResult(stats=stats, seconds=seconds)
 
 
-def make_articles(docs: list[Document], settings: dict[str, Any]) -> list[Article]:
+def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any) -> list[Article]:
     """Cluster duplicates, merge each cluster into one article, name the pages."""
     if settings["enabled"]:
-        clusters, links = cluster_duplicates(docs, settings)
+        clusters, links = cluster_duplicates(docs, settings, mapper)
     else:
         clusters, links = [[d] for d in sorted(docs, key=lambda d: d.key)], {}
     articles = [merge_cluster(members) for members in clusters]
