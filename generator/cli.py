@@ -19,7 +19,12 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout: templates
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="build-site",
-        description="Build a news digest site from the scraped articles in a seeds folder.")
+        description="Build a news digest site from the scraped articles in a seeds folder.",
+        epilog="'build-site serve' builds, then previews the site on 127.0.0.1 and rebuilds "
+               "when seeds, templates, static files or site.yaml change.")
+    parser.add_argument("command", nargs="?", choices=("build", "serve"), default="build",
+                        help="build (default) or serve")
+    parser.add_argument("--port", type=int, default=8000, help="port for serve (default 8000)")
     parser.add_argument("--config", type=Path, metavar="PATH",
                         help="settings file (default: ./site.yaml if present)")
     parser.add_argument("--seeds", type=Path, metavar="DIR", help="input folder (default: seeds)")
@@ -112,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
             progress = None
         if not args.quiet:
             print_summary(result, paths.output)
+        if args.command == "serve":
+            from .serve import serve
+
+            def rebuild() -> None:
+                fresh = load_config(config_path)
+                again = build(fresh, resolve_paths(args, fresh, config_dir), jobs)
+                print_summary(again, paths.output)
+
+            watched = [paths.seeds, paths.templates, paths.static] + ([config_path] if config_path else [])
+            serve(paths.output / "site", watched, rebuild, args.port)
         return 0
     except (ConfigError, BuildError) as exc:
         print(f"build-site: error: {exc}", file=sys.stderr)
