@@ -1,10 +1,11 @@
 """Near-duplicate clusters on cleaned bodies, and one canonical article per cluster.
 
-Exact copies (same normalised body) are grouped first by hash. One representative of each
-group gets a MinHash signature (datasketch) of its word shingles; LSH proposes candidate
-pairs; each candidate is then checked exactly on the shingle sets, by Jaccard (rescrapes,
-reworded copies) or by containment (a clean copy inside its raw scrape, a syndicated copy
-with its last paragraph trimmed). Clusters are the connected components (union-find).
+Exact copies (same body words) are grouped first by hash. One representative of each group
+gets a MinHash signature (datasketch) of its word shingles; LSH banding over the signatures
+proposes candidate pairs, as do documents sharing a real headline; each candidate is then
+checked exactly on the shingle sets, by Jaccard (rescrapes, reworded copies) or by
+containment (a clean copy inside its raw scrape, a syndicated copy with its last paragraph
+trimmed). Clusters are the connected components (union-find).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param  # the (bands, rows) MinHashLSH would use
 
 from .model import Article, Document
 
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+")
 MAX_TITLE_GROUP = 50
+MAX_BUCKET = 200
 SCHEME = "affine32"  # datasketch 2's permutation scheme for 32-bit hash values
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -119,6 +122,43 @@ def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[n
     return [(s, m.hashvalues) for s, m in zip(shingles, signatures)]
 
 
+def lsh_candidates(signatures: np.ndarray, threshold: float, margin: float = 0.1) -> np.ndarray:
+    """Index pairs (i < j) that share a band of their MinHash signatures, keeping those whose
+    signature agreement estimates a Jaccard of at least threshold - margin.
+
+    The banding is done in numpy over the signature matrix: datasketch's MinHashLSH keeps a
+    Python set per bucket per band, which costs about 1 GB at 100,000 documents.
+    """
+    n, num_perm = signatures.shape
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
+    found = []
+    for band in range(bands):
+        block = signatures[:, band * rows:(band + 1) * rows].astype(np.uint64)
+        key = np.zeros(n, dtype=np.uint64)
+        for col in range(rows):
+            key = key * _MIX + block[:, col]
+        order = np.argsort(key, kind="stable")
+        sorted_keys = key[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        sizes = np.diff(np.r_[starts, n])
+        for start, size in zip(starts[sizes > 1], sizes[sizes > 1]):
+            members = np.sort(order[start:start + size])
+            if size > MAX_BUCKET:  # a bucket this full is noise, not copies
+                continue
+            left, right = np.triu_indices(size, 1)
+            found.append(np.stack([members[left], members[right]], axis=1))
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.unique(np.concatenate(found), axis=0)
+    agreement = np.empty(len(pairs))
+    for start in range(0, len(pairs), 100_000):  # bounded memory for the comparison
+        chunk = pairs[start:start + 100_000]
+        agreement[start:start + len(chunk)] = (signatures[chunk[:, 0]] == signatures[chunk[:, 1]]).mean(axis=1)
+    return pairs[agreement >= threshold - margin]
+
+
 def _serial(func: Callable[[Sequence[str]], list], items: Sequence[str]) -> list:
     return func(items)
 
@@ -151,46 +191,40 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
             first_with[digest] = key
             representatives.append(key)
 
-    # 2. MinHash + LSH candidates among representatives, then an exact check per pair
+    # 2. MinHash signatures (datasketch), LSH banding for candidates, then an exact check
     computed = map_batches(functools.partial(signature_batch, k, settings["num_perm"]),
                            [by_key[key].body for key in representatives])
-    shingles = {key: sh for key, (sh, _) in zip(representatives, computed)}
-    signatures = [LeanMinHash(seed=1, hashvalues=hv, scheme=SCHEME) for _, hv in computed]
+    shingles = [sh for sh, _ in computed]
+    matrix = np.stack([hv for _, hv in computed]) if computed else np.zeros((0, settings["num_perm"]))
     del computed
-    lsh = MinHashLSH(threshold=settings["lsh_threshold"], num_perm=settings["num_perm"])
-    with lsh.insertion_session() as session:
-        for key, sig in zip(representatives, signatures):
-            session.insert(key, sig)
-    # Documents under the same real title are candidates too: a wire copy trimmed to its lead
-    # can fall below the LSH threshold yet keeps its headline.
-    titles = {key: _title_key(by_key[key]) for key in representatives}
-    same_title: dict[str, list[str]] = defaultdict(list)
-    for key in representatives:
-        if titles[key]:
-            same_title[titles[key]].append(key)
-    for title in [t for t, members in same_title.items() if len(members) > MAX_TITLE_GROUP]:
-        del same_title[title]  # "Revue de presse" on hundreds of pages says nothing
+    pairs = lsh_candidates(matrix, settings["lsh_threshold"])
+    # Same real headline: candidates too, since a wire copy cut to its lead can fall below the
+    # LSH threshold yet keeps its headline.
+    titles = [_title_key(by_key[key]) for key in representatives]
+    same_title: dict[str, list[int]] = defaultdict(list)
+    for i, title in enumerate(titles):
+        if title:
+            same_title[title].append(i)
+    extra = [(a, b) for members in same_title.values() if 1 < len(members) <= MAX_TITLE_GROUP
+             for x, a in enumerate(members) for b in members[x + 1:]]
     checked = 0
-    for key, sig in zip(representatives, signatures):
-        candidates = set(lsh.query(sig)) | set(same_title.get(titles[key], ()))
-        for other in sorted(candidates):
-            if other >= key:  # each unordered pair once
-                continue
-            checked += 1
-            jac, con = similarity(shingles[key], shingles[other])
-            sizes = sorted((len(shingles[key]), len(shingles[other])))
-            rule = None
-            if jac >= settings["jaccard"]:
-                rule = "jaccard"
-            elif (con >= settings["containment"] and sizes[0] >= settings["min_shingles"]
-                  and (sizes[0] >= settings["min_length_ratio"] * sizes[1]
-                       or (titles[key] and titles[key] == titles[other]))):
-                # A whole short brief quoted inside a long article is not a copy of it,
-                # unless both carry the same headline (a syndicated copy cut to its lead).
-                rule = "containment"
-            if rule and uf.union(other, key):
-                links.setdefault(key, Link(other, rule, jac, con))
-                links.setdefault(other, Link(key, rule, jac, con))
+    for i, j in sorted(set(map(tuple, pairs.tolist())) | set(extra)):
+        checked += 1
+        jac, con = similarity(shingles[i], shingles[j])
+        sizes = sorted((len(shingles[i]), len(shingles[j])))
+        rule = None
+        if jac >= settings["jaccard"]:
+            rule = "jaccard"
+        elif (con >= settings["containment"] and sizes[0] >= settings["min_shingles"]
+              and (sizes[0] >= settings["min_length_ratio"] * sizes[1]
+                   or (titles[i] and titles[i] == titles[j]))):
+            # A whole short brief quoted inside a long article is not a copy of it,
+            # unless both carry the same headline (a syndicated copy cut to its lead).
+            rule = "containment"
+        a, b = representatives[i], representatives[j]
+        if rule and uf.union(a, b):
+            links.setdefault(b, Link(a, rule, jac, con))
+            links.setdefault(a, Link(b, rule, jac, con))
     log.info("dedup: %d documents, %d exact copies, %d candidate pairs checked",
              len(keys), len(keys) - len(representatives), checked)
 
