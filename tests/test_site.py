@@ -1,0 +1,188 @@
+"""The published site as files: links resolve, feeds parse, builds are deterministic and atomic."""
+from __future__ import annotations
+
+import filecmp
+import html.parser
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import feedparser
+import pytest
+
+from conftest import PROJECT, TOOLS, need_shared, run_build
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+            if name == "id" and value:
+                self.ids.add(value)
+
+
+def broken_links(site: Path) -> list[str]:
+    """Internal links and assets of every HTML page that point to nothing."""
+    broken = []
+    for page in sorted(site.rglob("*.html")):
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for link in parser.links:
+            parts = urlsplit(link)
+            if parts.scheme or parts.netloc or link.startswith("#"):
+                continue
+            if parts.path.startswith("/"):  # the 404 page links from base_url "/"
+                target = site / unquote(parts.path).lstrip("/")
+            else:
+                target = (page.parent / unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(site)} -> {link}")
+    return broken
+
+
+@pytest.fixture(scope="module")
+def corpus_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small make_seeds corpus plus the shipped seeds, built with 5 articles per page."""
+    tool = need_shared(TOOLS / "make_seeds.py")
+    base = tmp_path_factory.mktemp("site")
+    seeds = base / "seeds"
+    subprocess.run([sys.executable, str(tool), str(seeds), "--n", "60", "--seed", "3", "--quiet"], check=True)
+    for seed in (PROJECT / "seeds").iterdir():
+        shutil.copy(seed, seeds)
+    config = base / "site.yaml"
+    config.write_text('title: "Revue test"\nbase_url: "https://example.org/revue/"\npage_size: 5\n',
+                      encoding="utf-8")
+    result = run_build(seeds, base / "out", "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+    return base / "out"
+
+
+def test_every_internal_link_and_asset_resolves(corpus_site: Path) -> None:
+    site = corpus_site / "site"
+    assert len(list(site.rglob("*.html"))) > 100
+    assert broken_links(site) == []
+
+
+def test_page_types_exist(corpus_site: Path) -> None:
+    site = corpus_site / "site"
+    for rel in ("index.html", "page/2/index.html", "people/index.html", "organizations/index.html",
+                "places/index.html", "outlets/index.html", "archive/index.html", "search/index.html",
+                "404.html", "sitemap.xml", "robots.txt", "feed.xml", "people/fabrice-leggeri/index.html",
+                "people/fabrice-leggeri/feed.xml", "archive/2020/index.html", "archive/2020/10/index.html",
+                "static/style.css", "pagefind/pagefind-ui.js"):
+        assert (site / rel).is_file(), rel
+
+
+def test_article_page_shows_what_the_reader_needs(corpus_site: Path) -> None:
+    page = (corpus_site / "site" / "articles"
+            / "frontex-et-l-oim-organisent-un-webinaire-sur-la-lutte-contre-la-traite-et-le" / "index.html")
+    text = page.read_text(encoding="utf-8")
+    assert "Frontex et l&#39;OIM organisent un webinaire" in text
+    assert "15 octobre 2020" in text and "min de lecture" in text
+    assert 'href="../../people/fabrice-leggeri/index.html"' in text
+    assert 'href="../../outlets/panorapost/index.html"' in text
+    assert "data-pagefind-body" in text
+
+
+def test_home_is_newest_first_and_paginated(corpus_site: Path) -> None:
+    site = corpus_site / "site"
+    dates = []
+    for page in ("index.html", "page/2/index.html"):
+        text = (site / page).read_text(encoding="utf-8")
+        dates += [chunk.split('"', 1)[0] for chunk in text.split('<time datetime="')[1:]]
+    assert dates == sorted(dates, reverse=True) and len(dates) == 10
+    assert 'href="../../index.html"' in (site / "page/2/index.html").read_text(encoding="utf-8")
+
+
+def test_feeds_parse_and_hold_the_articles(corpus_site: Path) -> None:
+    site = corpus_site / "site"
+    feed = feedparser.parse((site / "feed.xml").read_text(encoding="utf-8"))
+    assert not feed.bozo, feed.bozo_exception
+    assert len(feed.entries) == 20
+    assert all(e.link.startswith("https://example.org/revue/articles/") for e in feed.entries)
+    assert feed.entries[0].content[0].value.startswith("<p>")
+    person = feedparser.parse((site / "people" / "fabrice-leggeri" / "feed.xml").read_text(encoding="utf-8"))
+    assert not person.bozo
+    assert [e.title for e in person.entries] == [
+        "Frontex et l'OIM organisent un webinaire sur la lutte contre la traite et le trafic d'enfants"]
+
+
+def test_sitemap_lists_every_page(corpus_site: Path) -> None:
+    site = corpus_site / "site"
+    sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
+    pages = [p for p in site.rglob("index.html") if "pagefind" not in p.parts]
+    assert sitemap.count("<loc>") == len(pages)
+    assert "<loc>https://example.org/revue/people/fabrice-leggeri/</loc>" in sitemap
+    assert "Sitemap: https://example.org/revue/sitemap.xml" in (site / "robots.txt").read_text()
+
+
+def test_same_inputs_give_a_byte_identical_site(corpus_site: Path, tmp_path: Path) -> None:
+    seeds = corpus_site.parent / "seeds"
+    # same files, other names and order on disk
+    shuffled = tmp_path / "seeds"
+    shuffled.mkdir()
+    for path in sorted(seeds.iterdir(), reverse=True):
+        shutil.copy(path, shuffled / path.name)
+    result = run_build(shuffled, tmp_path / "out", "--quiet", config=corpus_site.parent / "site.yaml")
+    assert result.returncode == 0, result.stderr
+    for folder in ("content", "site"):
+        # Pagefind's index is not reproducible byte for byte (its own file order and hashes
+        # vary run to run); everything build-site writes itself must be.
+        cmp = filecmp.dircmp(corpus_site / folder, tmp_path / "out" / folder, ignore=["pagefind"])
+        assert _differences(cmp) == [], folder
+
+
+def _differences(cmp: filecmp.dircmp) -> list[str]:
+    out = [f"{cmp.left}: {name}" for name in cmp.left_only + cmp.right_only + cmp.diff_files]
+    _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+    out += mismatch + errors
+    for sub in cmp.subdirs.values():
+        out += _differences(sub)
+    return out
+
+
+def test_english_site_uses_english_strings_and_dates(seeds_copy: Path, tmp_path: Path) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_text("title: Digest\nbase_url: /\nlanguage: en\n", encoding="utf-8")
+    assert run_build(seeds_copy, tmp_path / "out", "--quiet", config=config).returncode == 0
+    home = (tmp_path / "out" / "site" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in home and "October 15, 2020" in home and ">People<" in home
+
+
+def test_failed_build_leaves_the_previous_site(seeds_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_build(seeds_copy, out, "--quiet").returncode == 0
+    before = (out / "site" / "index.html").read_bytes()
+    templates = tmp_path / "templates"
+    shutil.copytree(PROJECT / "templates", templates)
+    (templates / "article.html").write_text("{% extends 'base.html' %}{% block main %}{{ nope.x }}{% endblock %}")
+    config = tmp_path / "site.yaml"
+    config.write_text(f"title: x\npaths:\n  templates: {templates}\n", encoding="utf-8")
+    (seeds_copy / "002_new.txt").write_text("Nouveau titre\nPublié dans X le 01 - 02 - 2021\n\n" + "Mot " * 50)
+    result = run_build(seeds_copy, out, config=config)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert (out / "site" / "index.html").read_bytes() == before
+    assert not list(out.glob(".staging-*"))
+
+
+def test_pages_that_no_longer_exist_are_gone(seeds_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (seeds_copy / "002_other.txt").write_text(
+        "Un autre article\nPublié dans Le Courrier le 02 - 03 - 2021\n\n"
+        "Le conseil municipal de Lyon a voté un nouveau budget pour les écoles de la ville.\n")
+    assert run_build(seeds_copy, out, "--quiet").returncode == 0
+    assert (out / "site" / "articles" / "un-autre-article" / "index.html").exists()
+    (seeds_copy / "002_other.txt").unlink()
+    assert run_build(seeds_copy, out, "--quiet").returncode == 0
+    assert not (out / "site" / "articles" / "un-autre-article").exists()
+    assert not (out / "content" / "un-autre-article.md").exists()
