@@ -8,6 +8,7 @@ between pages is relative and ends in index.html, so the folder also works opene
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import shutil
@@ -37,16 +38,21 @@ WORDS_PER_MINUTE = 200
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[«\"“A-ZÀ-Ý0-9])")
 
 
+@functools.lru_cache(maxsize=1)
+def _markdown() -> markdown.Markdown:
+    md = markdown.Markdown(extensions=[], output_format="html")
+    md.preprocessors.deregister("html_block")
+    for pattern in ("html", "entity", "automail", "autolink"):
+        md.inlinePatterns.deregister(pattern)
+    return md
+
+
 def markdown_to_html(text: str) -> str:
     """Markdown to HTML with raw HTML, entities and autolinks treated as plain text.
 
     Scraped text is untrusted: python-markdown passes raw HTML through by default.
     """
-    md = markdown.Markdown(extensions=[], output_format="html")
-    md.preprocessors.deregister("html_block")
-    for pattern in ("html", "entity", "automail", "autolink"):
-        md.inlinePatterns.deregister(pattern)
-    return md.convert(text)
+    return _markdown().reset().convert(text)
 
 
 def plain_text(body: str) -> str:
@@ -156,7 +162,7 @@ def build_views(pages: list[tuple[dict[str, Any], str]], language: str) -> list[
             "outlet": fm.get("outlet"), "lang": fm.get("lang"), "source_url": fm.get("url"),
             "also_published_by": fm.get("also_published_by") or [], "also": also,
             "sources": sources, "entities": fm.get("entities") or {},
-            "url": f"articles/{fm['slug']}/index.html", "body": body,
+            "url": f"articles/{fm['slug']}/index.html", "body_html": markdown_to_html(body),
             "lead": lead_of(body), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
         })
     # newest first; undated articles last; slug breaks ties so the order never depends on disk
@@ -231,7 +237,7 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
         writer.write("index.html", page_path("", n), articles=chunk, pager=pager("", n, len(chunks)),
                      heading=config["title"], count=len(views))
     for view in views:
-        writer.write("article.html", view["url"], article=view, body_html=markdown_to_html(view["body"]))
+        writer.write("article.html", view["url"], article=view)
     for taxonomy, by_slug in terms.items():
         ordered = sorted(by_slug.values(), key=lambda t: (letter_of(t.name), t.name.casefold(), t.slug))
         letters = sorted({letter_of(t.name) for t in ordered})
@@ -244,13 +250,13 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
                              articles=chunk, pager=pager(term.folder, n, len(term_chunks)))
             writer.write("feed.xml", f"{term.folder}feed.xml", title=f"{config['title']} · {term.name}",
                          feed_path=f"{term.folder}feed.xml", page=term.folder + "index.html",
-                         entries=term.articles[:FEED_ITEMS], render_body=markdown_to_html)
+                         entries=term.articles[:FEED_ITEMS])
     write_archives(writer, views, size, language)
     writer.write("search.html", "search/index.html")
     # served at any missing path, so its links start from base_url rather than from itself
     writer.write("404.html", "404.html", root=writer.base_url)
     writer.write("feed.xml", "feed.xml", title=config["title"], feed_path="feed.xml", page="index.html",
-                 entries=views[:FEED_ITEMS], render_body=markdown_to_html)
+                 entries=views[:FEED_ITEMS])
     html_pages = list(writer.pages)
     writer.write("sitemap.xml", "sitemap.xml", urls=[writer.absolute(p) for p in html_pages])
     writer.write_text("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {writer.absolute('sitemap.xml')}\n")
