@@ -111,9 +111,14 @@ def publish(staging: Path, output: Path) -> None:
 
 
 def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress | None = None) -> BuildResult:
-    progress = progress or NoProgress()
+    """The whole pipeline, under the output folder's lock."""
     if not paths.seeds.is_dir():
         raise BuildError(f"seeds folder not found: {paths.seeds}")
+    with build_lock(paths.output):
+        return _build(config, paths, jobs, progress or NoProgress())
+
+
+def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress) -> BuildResult:
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -124,11 +129,15 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
         clock = now
         progress.finish()
 
+    def mapper(batch_size: int, counted: bool = True) -> Any:
+        """Run a stage function over batches in `jobs` processes, advancing the bar."""
+        return lambda func, items: map_batches(func, items, jobs, batch_size,
+                                               on_batch=progress.advance if counted else None)
+
     files = list_seed_files(paths.seeds)
     progress.start("read + clean", len(files))
     max_bytes = int(config["clean"]["max_file_mb"] * 1024 * 1024)
-    results = map_batches(functools.partial(read_and_clean, paths.seeds, max_bytes), files, jobs,
-                          on_batch=progress.advance)
+    results = mapper(200)(functools.partial(read_and_clean, paths.seeds, max_bytes), files)
     outcomes = [r for r in results if isinstance(r, FileOutcome)]
     docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
     strip_repeated_lines(docs, config["clean"]["repeated_line_min_docs"],
@@ -136,38 +145,32 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
     lap("read")
 
     progress.start("extract", len(docs))
-    docs = map_batches(functools.partial(extract_batch, config["clean"]["min_words"]), docs, jobs,
-                       on_batch=progress.advance)
+    docs = mapper(200)(functools.partial(extract_batch, config["clean"]["min_words"]), docs)
     lap("extract")
 
     progress.start("dedup", None)
-    kept = [d for d in docs if d.status == ARTICLE]
-    articles = make_articles(kept, config["dedup"],
-                             lambda func, items: map_batches(func, items, jobs, batch_size=500))
+    articles = make_articles([d for d in docs if d.status == ARTICLE], config["dedup"], mapper(500, False))
     lap("dedup")
 
     progress.start("entities", len(articles))
-    assign_entities(articles, config["entities"], paths.cache / "ner.sqlite",
-                    lambda func, items: map_batches(func, items, jobs, batch_size=64,
-                                                    on_batch=progress.advance))
+    assign_entities(articles, config["entities"], paths.cache / "ner.sqlite", mapper(64))
     lap("entities")
 
     progress.start("content", len(articles))
     staging = paths.output / f".staging-{os.getpid()}"
-    with build_lock(paths.output):
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        write_content(articles, staging / "content")
+        progress.advance(len(articles))
+        lap("content")
+        progress.start("render", None)
+        pages = render_site(staging / "content", staging / "site", paths.templates, paths.static, config)
+        lap("render")
+        stats = summarise(files, outcomes, docs, articles, pages, seconds)
+        write_report(build_report(outcomes, docs, stats), staging / "build-report.json")
+        publish(staging, paths.output)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        try:
-            write_content(articles, staging / "content")
-            progress.advance(len(articles))
-            lap("content")
-            progress.start("render", None)
-            pages = render_site(staging / "content", staging / "site", paths.templates, paths.static, config)
-            lap("render")
-            stats = summarise(files, outcomes, docs, articles, pages, seconds)
-            write_report(build_report(outcomes, docs, stats), staging / "build-report.json")
-            publish(staging, paths.output)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(stats=stats, seconds=seconds)
 
 

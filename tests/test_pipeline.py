@@ -82,3 +82,22 @@ def test_slugs_do_not_depend_on_input_order(tmp_path: Path) -> None:
         slugs.append(pages)
     assert slugs[0] == slugs[1]
     assert len(set(slugs[0].values())) == 2
+
+
+def test_a_second_build_on_the_same_output_stops_with_a_message(seeds_copy: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-m", "generator", "--seeds", str(seeds_copy), "--output", str(out),
+                              "--quiet"], cwd=Path(__file__).resolve().parent.parent,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (out / ".build.lock").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    second = run_build(seeds_copy, out)
+    assert first.wait(timeout=300) == 0
+    assert second.returncode == 1
+    assert "another build-site is writing to" in second.stderr and "Traceback" not in second.stderr
+    assert (out / "site" / "index.html").exists()
