@@ -15,7 +15,7 @@ from .model import Article
 MAX_SLUG = 80
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
-_LINE_START_SPECIAL = re.compile(r"^(\s*)([#>+=|~-]|\d+[.)])")
+_LINE_START_SPECIAL = re.compile(r"^(\s*)(?:([#>+=|~-])|(\d+)([.)]))")
 
 
 def body_hash(lines: list[str]) -> str:
@@ -50,7 +50,8 @@ def assign_slugs(articles: list[Article]) -> None:
 def escape_markdown(line: str) -> str:
     """Scraped text shown as text: neutralise Markdown and HTML syntax."""
     line = _INLINE_SPECIAL.sub(r"\\\1", line)
-    return _LINE_START_SPECIAL.sub(lambda m: m.group(1) + "\\" + m.group(2), line)
+    return _LINE_START_SPECIAL.sub(
+        lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\" + m.group(4)), line)
 
 
 def frontmatter(art: Article) -> dict[str, Any]:

@@ -41,6 +41,7 @@ _SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[«\"“A-ZÀ-Ý0-9])")
 @functools.lru_cache(maxsize=1)
 def _markdown() -> markdown.Markdown:
     md = markdown.Markdown(extensions=[], output_format="html")
+    md.ESCAPED_CHARS += ["<", "|", "~", "="]  # as CommonMark: content.py escapes these too
     md.preprocessors.deregister("html_block")
     for pattern in ("html", "entity", "automail", "autolink"):
         md.inlinePatterns.deregister(pattern)
@@ -52,7 +53,8 @@ def markdown_to_html(text: str) -> str:
 
     Scraped text is untrusted: python-markdown passes raw HTML through by default.
     """
-    return _markdown().reset().convert(text)
+    # python-markdown leaves "&lt;" alone as an entity; scraped "&lt;" must show as typed
+    return _markdown().reset().convert(text.replace("&", "&amp;"))
 
 
 def plain_text(body: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import html.parser
 import shutil
 import subprocess
@@ -186,3 +187,59 @@ def test_pages_that_no_longer_exist_are_gone(seeds_copy: Path, tmp_path: Path) -
     assert run_build(seeds_copy, out, "--quiet").returncode == 0
     assert not (out / "site" / "articles" / "un-autre-article").exists()
     assert not (out / "content" / "un-autre-article.md").exists()
+
+
+class _Active(html.parser.HTMLParser):
+    """Markup that would run or load something: inline scripts, handlers, script URLs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script" and not (values.get("src") or "").endswith(("pagefind-ui.js", "search.js")):
+            self.found.append(f"<script {values}>")
+        if tag in ("img", "iframe", "object", "embed", "form") and values.get("role") != "search":
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on") or (value or "").strip().lower().startswith(("javascript:", "data:")):
+                self.found.append(f"{tag} {name}={value}")
+
+    def handle_comment(self, data: str) -> None:
+        self.found.append(f"<!--{data}-->")
+
+
+def active_markup(text: str) -> list[str]:
+    parser = _Active()
+    parser.feed(text)
+    return parser.found
+
+
+HOSTILE = [
+    "<script>alert('x')</script>", "<img src=x onerror=alert(1)>", "[clic](javascript:alert(1))",
+    "![img](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)", "<!-- comment -->",
+    "{{ 7*7 }}", "{% raw %}", "<div onclick='alert(1)'>bloc</div>", "&lt;b&gt;entité&lt;/b&gt;",
+]
+
+
+def test_hostile_text_is_shown_as_text_never_run(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    body = " ".join(HOSTILE) + " " + "Le conseil a voté le budget de la ville pour l'année prochaine. " * 3
+    (seeds / "a.txt").write_text(f"Titre <script>alert('t')</script> {{{{ 7*7 }}}}\n"
+                                 f"Publié dans <b>Le Média</b> le 02 - 03 - 2021\n\n{body}\n", encoding="utf-8")
+    (seeds / "b.jsonl").write_text(json.dumps({"title": "<img src=x onerror=alert(2)> Record", "text": body + " bis",
+                                               "outlet": "{{ config }}", "date": "2021-03-04"}) + "\n")
+    assert run_build(seeds, tmp_path / "out", "--quiet").returncode == 0
+    site = tmp_path / "out" / "site"
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert active_markup(text) == [], page
+        assert ">49<" not in text and "<b>Le Média</b>" not in text
+    article = next(p for p in (site / "articles").rglob("index.html") if "titre" in str(p))
+    text = article.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in text  # shown as typed, escaped
+    assert "Titre &lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt; {{ 7*7 }}" in text
+    assert "[clic](javascript:alert(1))" in text and "&amp;lt;b&amp;gt;entité" in text
+    assert "{{ 7*7 }}" in text and "{% raw %}" in text
