@@ -50,3 +50,20 @@ def generated_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     subprocess.run([sys.executable, str(tool), str(seeds), "--n", "300", "--dup-rate", "0.3",
                     "--seed", "7", "--quiet"], check=True, timeout=300)
     return seeds, base / "seeds-gold.json"
+
+
+@pytest.fixture(scope="session")
+def corpus_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Output folder of a build of a small make_seeds corpus plus the shipped seeds, 5 per page."""
+    tool = need_shared(TOOLS / "make_seeds.py")
+    base = tmp_path_factory.mktemp("site")
+    seeds = base / "seeds"
+    subprocess.run([sys.executable, str(tool), str(seeds), "--n", "60", "--seed", "3", "--quiet"], check=True)
+    for seed in (PROJECT / "seeds").iterdir():
+        shutil.copy(seed, seeds)
+    config = base / "site.yaml"
+    config.write_text('title: "Revue test"\nbase_url: "https://example.org/revue/"\npage_size: 5\n',
+                      encoding="utf-8")
+    result = run_build(seeds, base / "out", "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+    return base / "out"

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import filecmp
-import json
 import html.parser
+import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import feedparser
-import pytest
 
-from conftest import PROJECT, TOOLS, need_shared, run_build
+from conftest import PROJECT, run_build
 
 
 class _Links(html.parser.HTMLParser):
@@ -49,23 +46,6 @@ def broken_links(site: Path) -> list[str]:
             if not target.exists():
                 broken.append(f"{page.relative_to(site)} -> {link}")
     return broken
-
-
-@pytest.fixture(scope="module")
-def corpus_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small make_seeds corpus plus the shipped seeds, built with 5 articles per page."""
-    tool = need_shared(TOOLS / "make_seeds.py")
-    base = tmp_path_factory.mktemp("site")
-    seeds = base / "seeds"
-    subprocess.run([sys.executable, str(tool), str(seeds), "--n", "60", "--seed", "3", "--quiet"], check=True)
-    for seed in (PROJECT / "seeds").iterdir():
-        shutil.copy(seed, seeds)
-    config = base / "site.yaml"
-    config.write_text('title: "Revue test"\nbase_url: "https://example.org/revue/"\npage_size: 5\n',
-                      encoding="utf-8")
-    result = run_build(seeds, base / "out", "--quiet", config=config)
-    assert result.returncode == 0, result.stderr
-    return base / "out"
 
 
 def test_every_internal_link_and_asset_resolves(corpus_site: Path) -> None:

@@ -1,0 +1,96 @@
+"""The site in a real browser (Debian's Chromium driven by Playwright): navigation, search,
+accessibility (axe-core), HTML validity (Nu checker), and screenshots to look at."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from browser import axe_violations, browser, collect_page_problems, format_violations, screenshot, serve, vnu_errors
+
+SEED_SLUG = "frontex-et-l-oim-organisent-un-webinaire-sur-la-lutte-contre-la-traite-et-le"
+PAGES = {  # one page of each type
+    "home": "index.html",
+    "home-page-2": "page/2/index.html",
+    "article": f"articles/{SEED_SLUG}/index.html",
+    "person": "people/fabrice-leggeri/index.html",
+    "organization": "organizations/frontex/index.html",
+    "outlet": "outlets/panorapost/index.html",
+    "index": "people/index.html",
+    "archive": "archive/index.html",
+    "year": "archive/2020/index.html",
+    "month": "archive/2020/10/index.html",
+    "search": "search/index.html",
+    "404": "404.html",
+}
+
+
+@pytest.fixture(scope="module")
+def site(corpus_site: Path) -> Path:
+    return corpus_site / "site"
+
+
+def test_reader_journey_from_home_to_people_and_back(site: Path) -> None:
+    with serve(site) as base, browser() as b:
+        page = b.new_page()
+        problems = collect_page_problems(page)
+        page.goto(f"{base}/index.html")
+        # the seed article is from 2020; find it through the archive, as a reader would
+        page.get_by_role("link", name="Archives").first.click()
+        page.get_by_role("link", name="octobre 2020").first.click()
+        page.get_by_role("link", name="Frontex et l'OIM organisent un webinaire").first.click()
+        assert page.locator("h1").inner_text().startswith("Frontex et l'OIM organisent")
+        assert "15 octobre 2020" in page.locator(".story .meta").inner_text()
+        page.get_by_role("link", name="Fabrice Leggeri").click()
+        assert page.locator("h1").inner_text() == "Fabrice Leggeri"
+        page.get_by_role("link", name="Frontex et l'OIM organisent un webinaire").first.click()
+        page.get_by_role("link", name="Frontex", exact=True).click()
+        assert page.locator("h1").inner_text() == "Frontex"
+        page.get_by_role("link", name="Revue test").click()
+        assert page.url.endswith("/index.html") and page.locator("h1").inner_text() == "Revue test"
+        assert not problems, problems.report()
+
+
+def test_search_for_frontex_finds_the_seed_article(site: Path) -> None:
+    with serve(site) as base, browser() as b:
+        page = b.new_page()
+        problems = collect_page_problems(page)
+        page.goto(f"{base}/index.html")
+        page.get_by_label("Rechercher dans les articles").fill("Frontex")
+        page.get_by_role("button", name="Rechercher").click()
+        result = page.locator(".pagefind-ui__result-link").first
+        result.wait_for(timeout=15000)
+        titles = page.locator(".pagefind-ui__result-link").all_inner_texts()
+        assert any(t.startswith("Frontex et l'OIM organisent un webinaire") for t in titles), titles
+        result.click()
+        assert page.locator("h1").inner_text().startswith("Frontex et l'OIM")
+        assert not problems, problems.report()
+
+
+@pytest.mark.parametrize("name", ["home", "article", "person", "index", "archive", "search"])
+def test_no_accessibility_violations(site: Path, name: str) -> None:
+    with serve(site) as base, browser() as b:
+        page = b.new_page()
+        page.goto(f"{base}/{PAGES[name]}")
+        if name == "search":
+            page.goto(f"{base}/{PAGES[name]}?q=Frontex")
+            page.locator(".pagefind-ui__result-link").first.wait_for(timeout=15000)
+        violations = axe_violations(page)
+        assert violations == [], format_violations(violations)
+
+
+def test_every_page_type_is_valid_html(site: Path) -> None:
+    errors = vnu_errors([site / rel for rel in PAGES.values()])
+    assert errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_screenshots(site: Path, width: int) -> None:
+    with serve(site) as base, browser() as b:
+        page = b.new_page(viewport={"width": width, "height": 900})
+        for name in ("home", "article", "person"):
+            page.goto(f"{base}/{PAGES[name]}")
+            shot = screenshot(page, f"{name}-{width}", full_page=True)
+            assert shot.stat().st_size > 10_000
+            # nothing sticks out sideways on a phone
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
