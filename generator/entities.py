@@ -313,12 +313,13 @@ def normalise_article(mentions: list[Mention], text: str, title: str) -> list[Fo
              if name and not (m.label == "people" and any(c.isdigit() for c in name))]
     acronyms = defined_acronyms(text)
     long_key = {acr: fold(long) for acr, long in acronyms.items()}
-    # full names of people in this article, by surname
-    full_by_last: dict[str, str] = {}
+    # full names of people in this article, by surname and by first name
+    full_by_part: dict[str, str] = {}
     for name, m in items:
         parts = name.split()
         if m.label == "people" and len(parts) >= 2:
-            full_by_last.setdefault(fold(parts[-1]), name)
+            full_by_part.setdefault(fold(parts[-1]), name)
+            full_by_part.setdefault(fold(parts[0]), name)
     counts = Counter(fold(name) for name, _ in items)
     grouped: dict[str, Found] = {}
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
@@ -329,9 +330,12 @@ def normalise_article(mentions: list[Mention], text: str, title: str) -> list[Fo
         if name in long_key:  # "OIM" -> the long form its text defines
             key = long_key[name]
             name = acronyms[name]
-        elif m.label == "people" and len(name.split()) == 1 and key in full_by_last:
-            name = full_by_last[key]
+        elif len(name.split()) == 1 and key in full_by_part:
+            # "Epstein" or "Jeffrey" beside "Jeffrey Epstein", whatever label NER gave the
+            # short form: the same person
+            name = full_by_part[key]
             key = fold(name)
+            m = Mention(m.text, "people", m.start)
         else:
             # "Frontex VEGA" once beside "Frontex" five times: one stray word tagged along
             parts = name.split()

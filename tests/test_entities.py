@@ -158,3 +158,14 @@ if __name__ == "__main__":
         s = score(preds, gold_records)
         cells = "  ".join(f"{k} P {f1(*s[k])[0]:.2f} R {f1(*s[k])[1]:.2f} F1 {f1(*s[k])[2]:.2f}" for k in TYPES)
         print(f"{name:10s} {cells}  micro-F1 {micro(s):.3f}")
+
+
+def test_language_without_model_gets_the_entities_the_corpus_knows(texts: list[tuple[dict, str]]) -> None:
+    (seed,) = [(rec, text) for rec, text in texts if rec["source"] == "seed"]
+    spanish = ({"lang": "es"}, "El director de Frontex, Fabrice Leggeri, visitó la región del Mediterráneo "
+                               "con representantes de UNICEF y del HCR.")
+    articles = articles_for([seed, spanish])
+    assign_entities(articles, {"aliases": {}, "ignore": []}, None, lambda func, items: func(items))
+    found = articles[1].entities
+    assert found["people"] == ["Fabrice Leggeri"]
+    assert {"Frontex", "UNICEF", "HCR"} <= set(found["organizations"])
