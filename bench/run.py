@@ -3,6 +3,7 @@
 
     python bench/run.py --n 10000 --stage ingest      # read + clean + extract, one core
     python bench/run.py --n 100000 --stage dedup      # dedup stage alone: wall and peak memory
+    python bench/run.py --n 10000 --stage entities    # NER stage cold and cached vs bare nlp.pipe
     python bench/run.py --n 10000 --stage build       # the whole build-site command, cold
 
 Corpora are generated once with ../shared/tools/make_seeds.py (dup-rate 0.3) into
@@ -102,6 +103,55 @@ def bench_dedup(seeds: Path, runs: int, cache: Path) -> dict:
             "rss_before_dedup_mb": round(results[0]["input_mb"]), "target": "<= 60 s, <= 2048 MB at 100k"}
 
 
+def _bare_pipe(lang: str, texts: list[str]) -> list[int]:
+    """spaCy alone: nlp.pipe over the texts (the NER-only pipeline), nothing else."""
+    from generator.entities import load_model
+
+    return [len(doc.ents) for doc in load_model(lang).pipe(texts, batch_size=32)]
+
+
+def bench_entities(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
+    """Entities stage cold (empty NER cache) and warm, against bare nlp.pipe, same workers."""
+    import functools
+
+    from generator.entities import MODELS, article_text, assign_entities, load_model
+    from generator.executor import map_batches
+    from generator.pipeline import make_articles
+
+    articles_pickle = cache / f"articles-{seeds.name}.pickle"
+    if not articles_pickle.exists():
+        _, _, docs = ingest_once(seeds)
+        articles = make_articles([d for d in docs if d.status == ARTICLE], DEFAULTS["dedup"],
+                                 lambda f, items: f(items))
+        with open(articles_pickle, "wb") as handle:
+            pickle.dump(articles, handle)
+    with open(articles_pickle, "rb") as handle:
+        articles = pickle.load(handle)
+    for lang in MODELS:
+        load_model(lang)  # loaded before the pool forks, as in a build
+    mapper = lambda f, items: map_batches(f, items, jobs, batch_size=64)  # noqa: E731
+    bare, cold, warm = [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        for lang in MODELS:
+            texts = [article_text(a) for a in articles if a.lang == lang]
+            mapper(functools.partial(_bare_pipe, lang), texts)
+        bare.append(time.perf_counter() - t0)
+        ner_cache = cache / "bench-ner.sqlite"
+        ner_cache.unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        assign_entities(articles, DEFAULTS["entities"], ner_cache, mapper)
+        cold.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        assign_entities(articles, DEFAULTS["entities"], ner_cache, mapper)
+        warm.append(time.perf_counter() - t0)
+    med = statistics.median
+    return {"stage": f"entities ({jobs} workers)", "articles": len(articles),
+            "bare_nlp_pipe_s": [round(x, 1) for x in bare], "cold_s": [round(x, 1) for x in cold],
+            "warm_s": [round(x, 2) for x in warm], "cold_over_bare": round(med(cold) / med(bare), 3),
+            "median_warm_s": round(med(warm), 2), "target": "cold <= 1.25x bare; warm <= 5 s"}
+
+
 def bench_build(seeds: Path, runs: int, jobs: int | None) -> dict:
     walls = []
     for _ in range(runs):
@@ -121,7 +171,7 @@ def bench_build(seeds: Path, runs: int, jobs: int | None) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10000, help="distinct articles (default 10000)")
-    ap.add_argument("--stage", choices=("ingest", "dedup", "build", "all"), default="all")
+    ap.add_argument("--stage", choices=("ingest", "dedup", "entities", "build", "all"), default="all")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, help="--jobs for the build stage")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "news-digest-bench")
@@ -131,12 +181,16 @@ def main() -> None:
         _dedup_child(args.dedup_child)
         return
     seeds = corpus(args.n, args.cache)
-    stages = ["ingest", "dedup", "build"] if args.stage == "all" else [args.stage]
+    stages = ["ingest", "dedup", "entities", "build"] if args.stage == "all" else [args.stage]
     for stage in stages:
         if stage == "ingest":
             result = bench_ingest(seeds, args.runs)
         elif stage == "dedup":
             result = bench_dedup(seeds, args.runs, args.cache)
+        elif stage == "entities":
+            from generator.executor import default_jobs
+
+            result = bench_entities(seeds, args.runs, args.cache, args.jobs or default_jobs())
         else:
             result = bench_build(seeds, args.runs, args.jobs)
         print(json.dumps(result, ensure_ascii=False))

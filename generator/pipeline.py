@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import functools
 import logging
@@ -98,16 +99,45 @@ def build_lock(output: Path) -> Iterator[None]:
         yield
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def publish(staging: Path, output: Path) -> None:
-    """Swap the freshly built content/, site/ and report into place, each by a rename."""
+    """Put the freshly built content/, site/ and report in place.
+
+    Each folder is exchanged with the old one in a single atomic step where the system allows,
+    so a reader (or a kill -9) never finds output/site missing or half written.
+    """
     for name in ("content", "site"):
+        new, current = staging / name, output / name
+        if current.exists() and _exchange(new, current):
+            continue  # the old folder is now in staging, removed with it
         old = output / f".old-{name}"
         shutil.rmtree(old, ignore_errors=True)
-        if (output / name).exists():
-            os.rename(output / name, old)
-        os.rename(staging / name, output / name)
+        if current.exists():
+            os.rename(current, old)
+        os.rename(new, current)
         shutil.rmtree(old, ignore_errors=True)
     os.replace(staging / "build-report.json", output / "build-report.json")
+
+
+def remove_leftovers(output: Path) -> None:
+    """Staging folders of builds that were killed; restore a site a killed swap left aside."""
+    for leftover in output.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for name in ("content", "site"):
+        old = output / f".old-{name}"
+        if old.exists() and not (output / name).exists():
+            os.rename(old, output / name)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress | None = None) -> BuildResult:
@@ -115,6 +145,7 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
     if not paths.seeds.is_dir():
         raise BuildError(f"seeds folder not found: {paths.seeds}")
     with build_lock(paths.output):
+        remove_leftovers(paths.output)
         return _build(config, paths, jobs, progress or NoProgress())
 
 
@@ -158,7 +189,6 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
 
     progress.start("content", len(articles))
     staging = paths.output / f".staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
     try:
         write_content(articles, staging / "content")
         progress.advance(len(articles))
