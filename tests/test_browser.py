@@ -94,3 +94,42 @@ def test_screenshots(site: Path, width: int) -> None:
             assert shot.stat().st_size > 10_000
             # nothing sticks out sideways on a phone
             assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_hostile_text_runs_nothing_in_the_browser(tmp_path: Path) -> None:
+    """Scripts, handlers and script URLs in every field of every reader: shown, never run."""
+    import json
+
+    from conftest import run_build
+    from test_site import HOSTILE
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    text = " ".join(HOSTILE)
+    filler = "Le conseil municipal a voté le budget de la ville pour l'année prochaine. "
+    (seeds / "a.txt").write_text(f"<script>alert('title')</script>\nPublié dans <img src=x onerror=alert(1)> "
+                                 f"le 02 - 03 - 2021\n\n{text} {filler * 3}\n", encoding="utf-8")
+    (seeds / "b.json").write_text(json.dumps({"title": "<svg onload=alert(2)>", "text": text + " " + "Autre sujet. " * 30,
+                                              "outlet": "javascript:alert(3)", "date": "2021-03-04"}), encoding="utf-8")
+    (seeds / "c.md").write_text("---\ntitle: \"{{ 7*7 }} <iframe src=javascript:alert(4)>\"\noutlet: '<b>x</b>'\n---\n\n"
+                                + text + " " + "Troisième histoire distincte. " * 30 + "\n", encoding="utf-8")
+    (seeds / "d.html").write_text("<html><head><title>&lt;script&gt;alert(5)&lt;/script&gt; page</title>"
+                                  "<meta property='og:site_name' content='<script>alert(6)</script>'></head><body>"
+                                  "<article><h1>&lt;script&gt;alert(5)&lt;/script&gt; page</h1>"
+                                  + "".join(f"<p>{t.replace('<', '&lt;')} paragraphe {i} d'une page web hostile.</p>"
+                                            for i, t in enumerate(HOSTILE)) + "</article></body></html>",
+                                  encoding="utf-8")
+    assert run_build(seeds, tmp_path / "out", "--quiet").returncode == 0
+    site = tmp_path / "out" / "site"
+    visited = ["index.html", "outlets/index.html"] + [str(p.relative_to(site)) for p in (site / "articles").rglob("index.html")]
+    visited += [str(p.relative_to(site)) for p in (site / "outlets").rglob("index.html")][:6]
+    with serve(site) as base, browser() as b:
+        page = b.new_page()
+        problems = collect_page_problems(page)
+        for rel in visited:
+            page.goto(f"{base}/{rel}")
+            for link in page.locator("a").all()[:60]:
+                href = link.get_attribute("href") or ""
+                assert not href.strip().lower().startswith(("javascript:", "data:")), (rel, href)
+        assert not problems, problems.report()
+    assert len(visited) >= 6
