@@ -49,7 +49,7 @@ def ingest_once(seeds: Path) -> tuple[float, int, list]:
     clean = DEFAULTS["clean"]
     t0 = time.perf_counter()
     files = list_seed_files(seeds)
-    results = read_and_clean(seeds, int(clean["max_file_mb"] * 2**20), files)
+    results = read_and_clean(seeds, int(clean["max_file_mb"] * 1_000_000), files)
     docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
     strip_repeated_lines(docs, clean["repeated_line_min_docs"], clean["repeated_sentence_share"])
     extract_batch(clean["min_words"], docs)

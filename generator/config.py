@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
         "repeated_line_min_docs": 5,
         "repeated_sentence_share": 0.01,
         "min_words": 10,
-        "max_file_mb": 50,
+        "max_file_mb": 20.0,
     },
     "dedup": {
         "enabled": True,

@@ -167,7 +167,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
 
     files = list_seed_files(paths.seeds)
     progress.start("read + clean", len(files))
-    max_bytes = int(config["clean"]["max_file_mb"] * 1024 * 1024)
+    max_bytes = int(config["clean"]["max_file_mb"] * 1_000_000)
     results = mapper(200)(functools.partial(read_and_clean, paths.seeds, max_bytes), files)
     outcomes = [r for r in results if isinstance(r, FileOutcome)]
     docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]

@@ -1,0 +1,52 @@
+"""Scale without surprise: many files, a huge file, one enormous line."""
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT, run_build
+
+ARTICLE = (PROJECT / "seeds" / "000_ab709a61b5646eb0.txt").read_text(encoding="utf-8")
+
+
+def report(out: Path) -> dict[str, dict]:
+    return {e["file"]: e for e in json.loads((out / "build-report.json").read_text(encoding="utf-8"))["inputs"]}
+
+
+@pytest.mark.slow
+def test_a_folder_of_100000_files_builds_in_bounded_memory(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for i in range(100_000):  # the same scrape saved again and again, as a stuck crawler does
+        (seeds / f"{i:06d}.txt").write_text(ARTICLE, encoding="utf-8")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = run_build(seeds, tmp_path / "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    entries = report(tmp_path / "out")
+    assert len(entries) == 100_000
+    assert sum(e["status"] == "article" for e in entries.values()) == 1
+    assert len(list((tmp_path / "out" / "content").glob("*.md"))) == 1
+    assert peak_mb < 2048, peak_mb  # the README's bound for this folder
+
+
+def test_huge_file_is_rejected_and_long_line_is_read(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    with open(seeds / "huge.txt", "w", encoding="utf-8") as handle:  # 50 MB of text
+        line = "Le conseil municipal a voté le budget de la ville après un long débat.\n"
+        handle.write(line * (50_000_000 // len(line) + 1))
+    words = ["budget", "école", "conseil", "ville", "vote", "débat", "maire", "projet", "rue", "parc"]
+    long_line = " ".join(words[(i * 7 + i // 10) % 10] for i in range(700_000))  # about 5 MB, one line
+    (seeds / "one-line.txt").write_text("Un article d'une seule ligne\nPublié dans Le Courrier le 02 - 03 - 2021\n\n"
+                                        + long_line + "\n", encoding="utf-8")
+    result = run_build(seeds, tmp_path / "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    entries = report(tmp_path / "out")
+    assert entries["huge.txt"]["status"] == "rejected" and "too large" in entries["huge.txt"]["reason"]
+    assert entries["one-line.txt"]["status"] == "article"
+    page = (tmp_path / "out" / "site" / "articles" / "un-article-d-une-seule-ligne" / "index.html")
+    assert page.stat().st_size > 4_000_000
