@@ -456,8 +456,9 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     for key, forms in display.items():
         target = corpus_acronyms.get(key, key)
         if target in known:
-            for surface, count in forms.items():
-                if spreadable(surface, sum(forms.values())):
+            total = sum(forms.values())
+            for surface in forms:
+                if spreadable(surface, total):
                     surface_names.setdefault(surface, known[target][1])
     spread = map_batches(functools.partial(spread_batch, surface_names),
                          [(text, art.title) for text, art in zip(texts, articles)])

@@ -1,7 +1,6 @@
 """Boilerplate goes, article text stays."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

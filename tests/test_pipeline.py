@@ -101,3 +101,41 @@ def test_a_second_build_on_the_same_output_stops_with_a_message(seeds_copy: Path
     assert second.returncode == 1
     assert "another build-site is writing to" in second.stderr and "Traceback" not in second.stderr
     assert (out / "site" / "index.html").exists()
+
+
+def test_serve_previews_and_rebuilds_on_change(seeds_copy: Path, tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "out"
+    server = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--port", str(port), "--seeds",
+                               str(seeds_copy), "--output", str(out), "--quiet"],
+                              cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE, text=True)
+    try:
+        def home() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as response:
+                return response.read().decode("utf-8")
+
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                assert "Frontex et l&#39;OIM" in home()
+                break
+            except (OSError, AssertionError):
+                time.sleep(0.3)
+        assert "Frontex et l&#39;OIM" in home()
+        (seeds_copy / "002_new.txt").write_text("Nouvel article du jour\nPublié dans Le Courrier le 02 - 03 - 2021\n\n"
+                                                + "Le conseil municipal a voté le budget des écoles. " * 5)
+        deadline = time.time() + 120
+        while "Nouvel article du jour" not in home() and time.time() < deadline:
+            time.sleep(0.5)
+        assert "Nouvel article du jour" in home()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
