@@ -28,8 +28,7 @@ SHARED = PROJECT.parent / "shared"
 sys.path.insert(0, str(PROJECT))
 
 from generator.config import DEFAULTS  # noqa: E402
-from generator.pipeline import extract_batch, list_seed_files, read_and_clean  # noqa: E402
-from generator.clean import strip_repeated_lines  # noqa: E402
+from generator.pipeline import list_seed_files, read_clean_extract, strip_corpus_boilerplate  # noqa: E402
 from generator.model import ARTICLE, FileOutcome  # noqa: E402
 
 
@@ -48,10 +47,9 @@ def ingest_once(seeds: Path) -> tuple[float, int, list]:
     clean = DEFAULTS["clean"]
     t0 = time.perf_counter()
     files = list_seed_files(seeds)
-    results = read_and_clean(seeds, int(clean["max_file_mb"] * 1_000_000), files)
+    results = read_clean_extract(seeds, int(clean["max_file_mb"] * 1_000_000), clean["min_words"], files)
     docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
-    strip_repeated_lines(docs, clean["repeated_line_min_docs"], clean["repeated_sentence_share"])
-    extract_batch(clean["min_words"], docs)
+    strip_corpus_boilerplate(docs, clean)
     return time.perf_counter() - t0, len(files), docs
 
 

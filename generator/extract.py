@@ -72,16 +72,23 @@ def detect_language(text: str) -> str | None:
     return result[0]["lang"] if result else None
 
 
+def check_length(doc: Document, min_words: int) -> bool:
+    """Reject a document with too little text left; True if it is still an article."""
+    if not doc.lines:
+        doc.status, doc.reason = REJECTED, "no article text left after removing boilerplate"
+        return False
+    words = sum(len(line.split()) for line in doc.lines)
+    if words < min_words:
+        doc.status, doc.reason = REJECTED, f"too little article text ({words} words < {min_words}, clean.min_words)"
+        return False
+    return True
+
+
 def extract_metadata(doc: Document, min_words: int) -> None:
     """Fill title, outlet, date and language; reject documents with too little text."""
     if doc.kind in ("aggregator", "plain"):
         apply_dateline(doc)
-    if not doc.lines:
-        doc.status, doc.reason = REJECTED, "no article text left after removing boilerplate"
-        return
-    words = sum(len(line.split()) for line in doc.lines)
-    if words < min_words:
-        doc.status, doc.reason = REJECTED, f"too little article text ({words} words < {min_words}, clean.min_words)"
+    if not check_length(doc, min_words):
         return
     if not doc.title:
         doc.title = derive_title(doc.lines)

@@ -20,7 +20,7 @@ from .content import assign_slugs, write_content
 from .dedup import cluster_duplicates, merge_cluster
 from .entities import assign_entities
 from .executor import map_batches
-from .extract import extract_metadata
+from .extract import check_length, derive_title, extract_metadata
 from .model import ARTICLE, DUPLICATE, Article, BuildError, Document, FileOutcome
 from .readers import read_file
 from .render import render_site
@@ -69,22 +69,30 @@ def list_seed_files(seeds: Path) -> list[str]:
     return sorted(out)
 
 
-def read_and_clean(seeds: Path, max_bytes: int, files: Sequence[str]) -> list[list[Document] | FileOutcome]:
-    """Read stage plus per-line cleaning for a batch of files (runs in worker processes)."""
+def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
+                       files: Sequence[str]) -> list[list[Document] | FileOutcome]:
+    """Read, per-line cleaning and extraction for a batch of files (runs in worker processes).
+
+    One pass per file, so each document crosses between processes once.
+    """
     results: list[list[Document] | FileOutcome] = []
     for rel in files:
         outcome = read_file(seeds, rel, max_bytes)
         if not isinstance(outcome, FileOutcome):
             for doc in outcome:
                 strip_boilerplate(doc)
+                extract_metadata(doc, min_words)
         results.append(outcome)
     return results
 
 
-def extract_batch(min_words: int, docs: Sequence[Document]) -> list[Document]:
-    for doc in docs:
-        extract_metadata(doc, min_words)
-    return list(docs)
+def strip_corpus_boilerplate(docs: list[Document], settings: dict[str, Any]) -> None:
+    """Corpus-wide repeated lines out of the bodies (titles and datelines are already apart)."""
+    kept = [d for d in docs if d.status == ARTICLE]
+    strip_repeated_lines(kept, settings["repeated_line_min_docs"], settings["repeated_sentence_share"])
+    for doc in kept:
+        if check_length(doc, settings["min_words"]) and doc.title_derived:
+            doc.title = derive_title(doc.lines)  # the first line may have been boilerplate
 
 
 @contextlib.contextmanager
@@ -166,18 +174,18 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
                                                on_batch=progress.advance if counted else None)
 
     files = list_seed_files(paths.seeds)
-    progress.start("read + clean", len(files))
+    progress.start("read + extract", len(files))
     max_bytes = int(config["clean"]["max_file_mb"] * 1_000_000)
-    results = mapper(200)(functools.partial(read_and_clean, paths.seeds, max_bytes), files)
+    results = mapper(200)(functools.partial(read_clean_extract, paths.seeds, max_bytes,
+                                            config["clean"]["min_words"]), files)
     outcomes = [r for r in results if isinstance(r, FileOutcome)]
     docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
-    strip_repeated_lines(docs, config["clean"]["repeated_line_min_docs"],
-                         config["clean"]["repeated_sentence_share"])
+    del results
     lap("read")
 
-    progress.start("extract", len(docs))
-    docs = mapper(200)(functools.partial(extract_batch, config["clean"]["min_words"]), docs)
-    lap("extract")
+    progress.start("clean", None)
+    strip_corpus_boilerplate(docs, config["clean"])
+    lap("clean")
 
     progress.start("dedup", None)
     articles = make_articles([d for d in docs if d.status == ARTICLE], config["dedup"], mapper(500, False))
