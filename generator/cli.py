@@ -88,9 +88,13 @@ class RichProgress:
 
 def print_summary(result: BuildResult, output: Path) -> None:
     s = result.stats
-    print(f"{s['files']} files read: {s['articles']} articles, {s['duplicates']} duplicates, "
-          f"{s['rejected']} rejected, {s['skipped']} skipped; {s['pages_written']} pages written",
-          file=sys.stderr)
+
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    print(f"{count(s['files'], 'file')} read: {count(s['articles'], 'article')}, "
+          f"{count(s['duplicates'], 'duplicate')}, {s['rejected']} rejected, {s['skipped']} skipped; "
+          f"{count(s['pages_written'], 'page')} written", file=sys.stderr)
     print("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in result.seconds.items()),
           file=sys.stderr)
     print(f"site: {output / 'site'}   report: {output / 'build-report.json'}", file=sys.stderr)
