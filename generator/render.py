@@ -156,8 +156,10 @@ def build_views(pages: list[tuple[dict[str, Any], str]], language: str) -> list[
     for fm, body in pages:
         text = plain_text(body)
         sources = fm.get("sources") or []
-        also = [{"outlet": s.get("outlet"), "date": human_date(s.get("date"), language)}
-                for s in sources[1:] if s.get("outlet") and s.get("outlet") != fm.get("outlet")]
+        also = []
+        for outlet in fm.get("also_published_by") or []:  # each with the date of its copy
+            dates = sorted(s["date"] for s in sources if s.get("outlet") == outlet and s.get("date"))
+            also.append({"outlet": outlet, "date": human_date(dates[0], language) if dates else None})
         views.append({
             "slug": fm["slug"], "title": fm["title"], "title_derived": bool(fm.get("title_derived")),
             "date": fm.get("date"), "date_human": human_date(fm.get("date"), language),

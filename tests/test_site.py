@@ -223,3 +223,28 @@ def test_hostile_text_is_shown_as_text_never_run(tmp_path: Path) -> None:
     assert "Titre &lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt; {{ 7*7 }}" in text
     assert "[clic](javascript:alert(1))" in text and "&amp;lt;b&amp;gt;entité" in text
     assert "{{ 7*7 }}" in text and "{% raw %}" in text
+
+
+def test_merged_story_page_says_who_else_published_it(corpus_site: Path) -> None:
+    import yaml
+
+    merged = []
+    for md in sorted((corpus_site / "content").glob("*.md")):
+        fm = yaml.safe_load(md.read_text(encoding="utf-8").split("---\n", 2)[1])
+        if fm["also_published_by"]:
+            merged.append(fm)
+    assert merged, "the corpus has syndicated copies"
+    fm = merged[0]
+    page = (corpus_site / "site" / "articles" / fm["slug"] / "index.html").read_text(encoding="utf-8")
+    also = page.split('<p class="also">', 1)[1].split("</p>", 1)[0]
+    assert "Également publié par" in also
+    for outlet in fm["also_published_by"]:
+        assert html_escape(outlet) in also
+    other = next(s for s in fm["sources"] if s["outlet"] == fm["also_published_by"][0])
+    assert other["date"][:4] in also  # with its date
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True).replace("&#x27;", "&#39;")
