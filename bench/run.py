@@ -141,14 +141,29 @@ def bench_entities(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
         t0 = time.perf_counter()
         assign_entities(articles, DEFAULTS["entities"], ner_cache, ner_mapper, mapper)
         cold.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        assign_entities(articles, DEFAULTS["entities"], ner_cache, ner_mapper, mapper)
-        warm.append(time.perf_counter() - t0)
+        # the second build is a new process: measure the cached stage in one
+        out = subprocess.run([sys.executable, __file__, "--entities-warm-child", str(articles_pickle),
+                              str(ner_cache), str(jobs)], capture_output=True, text=True, check=True)
+        warm.append(float(out.stdout.strip().splitlines()[-1]))
     med = statistics.median
     return {"stage": f"entities ({jobs} workers)", "articles": len(articles),
             "bare_nlp_pipe_s": [round(x, 1) for x in bare], "cold_s": [round(x, 1) for x in cold],
             "warm_s": [round(x, 2) for x in warm], "cold_over_bare": round(med(cold) / med(bare), 3),
             "median_warm_s": round(med(warm), 2), "target": "cold <= 1.25x bare; warm <= 5 s"}
+
+
+def _entities_warm_child(articles_pickle: str, ner_cache: str, jobs: int) -> None:
+    """The entities stage with every article in the NER cache, in a fresh process."""
+    from generator.entities import assign_entities
+    from generator.executor import map_batches
+
+    with open(articles_pickle, "rb") as handle:
+        articles = pickle.load(handle)
+    t0 = time.perf_counter()
+    assign_entities(articles, DEFAULTS["entities"], Path(ner_cache),
+                    lambda f, items: map_batches(f, items, jobs, batch_size=64),
+                    lambda f, items: map_batches(f, items, jobs, batch_size=500))
+    print(time.perf_counter() - t0)
 
 
 def bench_build(seeds: Path, runs: int, jobs: int | None) -> dict:
@@ -175,9 +190,14 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, help="--jobs for the build stage")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "news-digest-bench")
     ap.add_argument("--dedup-child", help=argparse.SUPPRESS)
+    ap.add_argument("--entities-warm-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dedup_child:
         _dedup_child(args.dedup_child)
+        return
+    if args.entities_warm_child:
+        pickle_path, cache_path, jobs = args.entities_warm_child
+        _entities_warm_child(pickle_path, cache_path, int(jobs))
         return
     seeds = corpus(args.n, args.cache)
     stages = ["ingest", "dedup", "entities", "build"] if args.stage == "all" else [args.stage]

@@ -463,6 +463,9 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     spread = map_batches(functools.partial(spread_batch, surface_names),
                          [(text, art.title) for text, art in zip(texts, articles)])
     for i, extra in enumerate(spread):
+        for f in extra:  # the same corpus-wide joining as above
+            f.key = aliases.get(f.key, f.key)
+            f.key = corpus_acronyms.get(f.key, f.key)
         have = {f.key for f in per_article.get(i, [])}
         per_article.setdefault(i, []).extend(f for f in extra if f.key not in have)
     for i, art in enumerate(articles):
