@@ -50,6 +50,8 @@ def is_ticker(line: str) -> bool:
     """A long line made of many short headlines glued by separator runs."""
     if len(line) < 200:
         return False
+    if line.count("\u00a0") < 6 and "    " not in line and not any(sep in line for sep in (" • ", " | ", " · ")):
+        return False  # no separator runs at all: a paragraph (cheap test, this runs on every line)
     return sum(1 for part in _TICKER_SEP.split(line) if part.strip()) >= 4
 
 
