@@ -144,9 +144,9 @@ def lsh_candidates(signatures: np.ndarray, threshold: float, margin: float = 0.1
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         sizes = np.diff(np.r_[starts, n])
         for start, size in zip(starts[sizes > 1], sizes[sizes > 1]):
-            members = np.sort(order[start:start + size])
             if size > MAX_BUCKET:  # a bucket this full is noise, not copies
                 continue
+            members = np.sort(order[start:start + size])
             left, right = np.triu_indices(size, 1)
             found.append(np.stack([members[left], members[right]], axis=1))
     if not found:

@@ -25,6 +25,19 @@ def need_shared(path: Path) -> Path:
     return path
 
 
+def read_page(path: Path) -> tuple[dict, str]:
+    """(frontmatter, Markdown body) of one output/content page."""
+    import yaml
+
+    _, head, body = path.read_text(encoding="utf-8").split("---\n", 2)
+    return yaml.safe_load(head), body
+
+
+def content_pages(out: Path) -> list[tuple[dict, str]]:
+    """Every page under OUT/content, sorted by file name."""
+    return [read_page(p) for p in sorted((out / "content").glob("*.md"))]
+
+
 def run_build(seeds: Path, output: Path, *extra: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real build-site command (as a user would), capturing its output."""
     args = [sys.executable, "-m", "generator", "--seeds", str(seeds), "--output", str(output), *extra]

@@ -10,17 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import CORPUS, PROJECT, TOOLS, need_shared, run_build
-
-
-def pages_of(out: Path) -> list[tuple[dict, str]]:
-    pages = []
-    for path in sorted((out / "content").glob("*.md")):
-        _, head, body = path.read_text(encoding="utf-8").split("---\n", 2)
-        pages.append((yaml.safe_load(head), body))
-    return pages
+from conftest import CORPUS, PROJECT, TOOLS, content_pages, need_shared, run_build
 
 
 def norm(text: str) -> str:
@@ -60,7 +51,7 @@ def fundus_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, di
         gold[name] = record
     result = run_build(seeds, base / "out", "--quiet")
     assert result.returncode == 0, result.stderr
-    pages = {fm["sources"][0]["file"]: (fm, body) for fm, body in pages_of(base / "out")}
+    pages = {fm["sources"][0]["file"]: (fm, body) for fm, body in content_pages(base / "out")}
     return gold, pages
 
 
@@ -86,7 +77,7 @@ def test_mosaiquefm_csv_rows_scraped_twice_become_40_pages(tmp_path: Path) -> No
     shutil.copy(csv_path, seeds)
     result = run_build(seeds, tmp_path / "out", "--quiet")
     assert result.returncode == 0, result.stderr
-    pages = pages_of(tmp_path / "out")
+    pages = content_pages(tmp_path / "out")
     assert len(pages) == 40
     with csv_path.open(encoding="utf-8", newline="") as handle:
         titles = {" ".join(row["Titre"].split()) for row in csv.DictReader(handle)}
@@ -122,7 +113,7 @@ def test_semeval_pairs_are_never_merged(tmp_path: Path) -> None:
         else:
             _, first, second, side = name[:-4].split("_")
             article_of[name] = first if side == "1" else second
-    pages = pages_of(tmp_path / "out")
+    pages = content_pages(tmp_path / "out")
     mixed = [fm["sources"] for fm, _ in pages if len({article_of[s["file"]] for s in fm["sources"]}) > 1]
     assert mixed == []
     assert count >= 180 and len(pages) >= 131

@@ -4,16 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
-from conftest import run_build
+from conftest import read_page, run_build
 
 TITLE = "Frontex et l'OIM organisent un webinaire sur la lutte contre la traite et le trafic d'enfants"
-
-
-def read_page(path: Path) -> tuple[dict, str]:
-    _, head, body = path.read_text(encoding="utf-8").split("---\n", 2)
-    return yaml.safe_load(head), body
 
 
 def test_the_two_seeds_build_into_one_clean_page(seeds_copy: Path, tmp_path: Path) -> None:

@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import PROJECT, run_build
+from conftest import PROJECT, content_pages, run_build
 from generator.config import DEFAULTS
 from generator.extract import extract_metadata
 from generator.model import FileOutcome
@@ -29,7 +28,7 @@ SEED_CLEAN = (PROJECT / "seeds" / "001_416bb22001713cf5.txt").read_bytes()
 
 
 def pages(out: Path) -> list[dict]:
-    return [yaml.safe_load(p.read_text(encoding="utf-8").split("---\n", 2)[1]) for p in (out / "content").glob("*.md")]
+    return [fm for fm, _ in content_pages(out)]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])

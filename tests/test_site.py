@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import feedparser
 
-from conftest import PROJECT, run_build
+from conftest import PROJECT, content_pages, run_build
 
 
 class _Links(html.parser.HTMLParser):
@@ -226,13 +226,7 @@ def test_hostile_text_is_shown_as_text_never_run(tmp_path: Path) -> None:
 
 
 def test_merged_story_page_says_who_else_published_it(corpus_site: Path) -> None:
-    import yaml
-
-    merged = []
-    for md in sorted((corpus_site / "content").glob("*.md")):
-        fm = yaml.safe_load(md.read_text(encoding="utf-8").split("---\n", 2)[1])
-        if fm["also_published_by"]:
-            merged.append(fm)
+    merged = [fm for fm, _ in content_pages(corpus_site) if fm["also_published_by"]]
     assert merged, "the corpus has syndicated copies"
     fm = merged[0]
     page = (corpus_site / "site" / "articles" / fm["slug"] / "index.html").read_text(encoding="utf-8")
