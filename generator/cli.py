@@ -88,13 +88,17 @@ class RichProgress:
 
 def print_summary(result: BuildResult, output: Path) -> None:
     s = result.stats
+    if result.unchanged:
+        print(f"nothing changed since the last build ({s['articles']} articles); site: {output / 'site'}",
+              file=sys.stderr)
+        return
 
     def count(n: int, noun: str) -> str:
         return f"{n} {noun}{'' if n == 1 else 's'}"
 
     print(f"{count(s['files'], 'file')} read: {count(s['articles'], 'article')}, "
           f"{count(s['duplicates'], 'duplicate')}, {s['rejected']} rejected, {s['skipped']} skipped; "
-          f"{count(s['pages_written'], 'page')} written", file=sys.stderr)
+          f"{count(s['pages_written'], 'page')}, {count(s['files_changed'], 'file')} changed", file=sys.stderr)
     print("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in result.seconds.items()),
           file=sys.stderr)
     print(f"site: {output / 'site'}   report: {output / 'build-report.json'}", file=sys.stderr)

@@ -11,6 +11,7 @@ import yaml
 from slugify import slugify
 
 from .model import Article
+from .publish import remove_stale, write_if_changed
 
 MAX_SLUG = 80
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -87,16 +88,20 @@ def render_markdown(art: Article) -> str:
     return f"---\n{head}---\n\n{body}\n"
 
 
-def write_content(articles: list[Article], folder: Path) -> int:
+def write_content(articles: list[Article], folder: Path, previous: dict[str, str] | None = None) -> dict[str, str]:
+    """Write every page (only those whose bytes changed, per `previous`); returns name -> digest."""
+    previous = previous or {}
     folder.mkdir(parents=True, exist_ok=True)
-    for art in articles:
-        (folder / f"{art.slug}.md").write_text(render_markdown(art), encoding="utf-8")
-    return len(articles)
+    manifest = {f"{art.slug}.md": write_if_changed(folder, f"{art.slug}.md", render_markdown(art).encode("utf-8"),
+                                                   previous)
+                for art in articles}
+    remove_stale(folder, previous, manifest)
+    return manifest
 
 
 def read_content(folder: Path) -> list[tuple[dict[str, Any], str]]:
     """(frontmatter, Markdown body) of every page, as the render stage sees them."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader: ten times faster
     pages = []
     for path in sorted(folder.glob("*.md")):
         text = path.read_text(encoding="utf-8")

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param  # the (bands, rows) MinHashLSH would use
 
 from .model import Article, Document
 
@@ -117,6 +115,8 @@ def exact_key(text: str) -> bytes:
 def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     """(shingle set, MinHash values) per text; runs in worker processes."""
     shingles = [shingle_set(normalise_words(t), k) for t in texts]
+    from datasketch import MinHash  # imported here: a build with nothing to do never needs it
+
     signatures = MinHash.bulk((s.tolist() for s in shingles), num_perm=num_perm, hashfunc=_identity,
                               seed=1, scheme=SCHEME)
     return [(s, m.hashvalues) for s, m in zip(shingles, signatures)]
@@ -132,6 +132,8 @@ def lsh_candidates(signatures: np.ndarray, threshold: float, margin: float = 0.1
     n, num_perm = signatures.shape
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
+    from datasketch.lsh import _optimal_param  # the (bands, rows) MinHashLSH would use
+
     bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
     found = []
     for band in range(bands):

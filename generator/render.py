@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import os
 import math
 import re
 import shutil
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +27,14 @@ import markdown
 import yaml
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from slugify import slugify
 
+from .cache import StageCache
 from .content import read_content
+from .executor import map_batches
 from .model import BuildError
+from .publish import remove_stale, write_if_changed
 
 ENTITY_TYPES = ("people", "organizations", "places")
 TAXONOMIES = ENTITY_TYPES + ("outlets",)
@@ -35,6 +42,8 @@ FEED_ITEMS = 20
 RELATED = 5
 LEAD_CHARS = 300
 WORDS_PER_MINUTE = 200
+MARKDOWN_VERSION = f"markdown-{markdown.__version__}-1"  # bump when markdown_to_html changes
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[«\"“A-ZÀ-Ý0-9])")
 
 
@@ -101,13 +110,29 @@ class Term:
         return f"{self.taxonomy}/{self.slug}/"
 
 
-class SiteWriter:
-    """Renders templates into files under the site folder, with per-page relative roots."""
+@dataclass
+class PageJob:
+    """One file of the site to render: template, path, and the template's own context."""
 
-    def __init__(self, templates: Path, site_dir: Path, config: dict[str, Any]) -> None:
+    template: str
+    rel: str
+    root: str
+    context: dict[str, Any]
+
+
+class SiteWriter:
+    """Plans the site's pages, then renders them (in worker processes) into the site folder.
+
+    A file whose bytes equal what the folder already holds (per `previous`, path -> digest)
+    is not rewritten. Cards and feed entries are rendered once per article and reused on
+    every listing and feed that shows them.
+    """
+
+    def __init__(self, templates: Path, site_dir: Path, config: dict[str, Any],
+                 previous: dict[str, str] | None = None) -> None:
         catalog_path = templates / "i18n" / f"{config['language']}.yaml"
         try:
-            self.messages = yaml.safe_load(catalog_path.read_text(encoding="utf-8"))
+            self.messages = yaml.load(catalog_path.read_text(encoding="utf-8"), Loader=_LOADER)
         except OSError:
             raise BuildError(f"message catalog not found: {catalog_path}") from None
         self.env = Environment(loader=FileSystemLoader(str(templates)),
@@ -115,10 +140,14 @@ class SiteWriter:
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=True)
         self.env.filters["t"] = self.translate
+        self.env.globals.update(card=self.card, entry=self.entry)
         self.site_dir = site_dir
         self.config = config
         self.base_url = config["base_url"].rstrip("/") + "/"
+        self.previous = previous or {}
+        self.jobs: list[PageJob] = []
         self.pages: list[str] = []
+        self._fragments: dict[tuple[str, str, str], Markup] = {}
 
     def translate(self, key: str, **values: Any) -> str:
         return str(self.messages[key]).format(**values)
@@ -126,22 +155,45 @@ class SiteWriter:
     def absolute(self, rel: str) -> str:
         return self.base_url + rel.removesuffix("index.html")
 
+    def _fragment(self, template: str, a: dict[str, Any], root: str) -> Markup:
+        key = (template, a["slug"], root)
+        if key not in self._fragments:
+            self._fragments[key] = Markup(self.env.get_template(template).render(
+                site=self.config, root=root, ui=self.messages, a=a))
+        return self._fragments[key]
+
+    def card(self, a: dict[str, Any], root: str) -> Markup:
+        """An article's card on a listing (the same on every listing at the same depth)."""
+        return self._fragment("_card.html", a, root)
+
+    def entry(self, a: dict[str, Any]) -> Markup:
+        """An article's Atom entry (absolute links: the same in every feed)."""
+        return self._fragment("_entry.xml", a, "")
+
     def write(self, template: str, rel: str, root: str | None = None, **context: Any) -> None:
+        """Plan one page; render_planned() writes it."""
         if root is None:
             root = "../" * rel.count("/")
-        html = self.env.get_template(template).render(
-            site=self.config, root=root, path=rel, canonical=self.absolute(rel), ui=self.messages,
-            **context)
-        target = self.site_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(html, encoding="utf-8")
+        self.jobs.append(PageJob(template, rel, root, context))
         if rel.endswith(".html") and rel != "404.html":
             self.pages.append(rel)
 
+    def render(self, job: PageJob) -> bytes:
+        return self.env.get_template(job.template).render(
+            site=self.config, root=job.root, path=job.rel, canonical=self.absolute(job.rel), ui=self.messages,
+            **job.context).encode("utf-8")
+
     def write_text(self, rel: str, text: str) -> None:
-        target = self.site_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        self.jobs.append(PageJob("", rel, "", {"text": text}))
+
+
+def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str, str]]:
+    """Render and write a batch of pages (in a worker); returns (path, digest) of each."""
+    out = []
+    for job in jobs:
+        data = job.context["text"].encode("utf-8") if not job.template else writer.render(job)
+        out.append((job.rel, write_if_changed(writer.site_dir, job.rel, data, writer.previous)))
+    return out
 
 
 def human_date(iso: str | None, language: str) -> str | None:
@@ -150,10 +202,29 @@ def human_date(iso: str | None, language: str) -> str | None:
     return format_date(dt.date.fromisoformat(iso), format="long", locale=language)
 
 
-def build_views(pages: list[tuple[dict[str, Any], str]], language: str) -> list[dict[str, Any]]:
+def markdown_batch(bodies: Sequence[str]) -> list[str]:
+    return [markdown_to_html(body) for body in bodies]
+
+
+def bodies_to_html(bodies: list[str], cache: StageCache, jobs: int) -> list[str]:
+    """HTML of each Markdown body, from the fragment cache or converted (in `jobs` processes)."""
+    keys = [cache.key(body) for body in bodies]
+    known = cache.get_many(set(keys))
+    todo = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
+    converted = map_batches(markdown_batch, [bodies[i] for i in todo], jobs, batch_size=250)
+    fresh = {keys[i]: html for i, html in zip(todo, converted)}
+    cache.put_many(fresh)
+    known.update(fresh)
+    return [known[k] for k in keys]
+
+
+def build_views(pages: list[tuple[dict[str, Any], str]], language: str,
+                bodies_html: list[str] | None = None) -> list[dict[str, Any]]:
     """One dict per article with everything its page and the listings show, newest first."""
+    if bodies_html is None:
+        bodies_html = markdown_batch([body for _, body in pages])
     views = []
-    for fm, body in pages:
+    for (fm, body), body_html in zip(pages, bodies_html):
         text = plain_text(body)
         sources = fm.get("sources") or []
         also = []
@@ -166,7 +237,7 @@ def build_views(pages: list[tuple[dict[str, Any], str]], language: str) -> list[
             "outlet": fm.get("outlet"), "lang": fm.get("lang"), "source_url": fm.get("url"),
             "also_published_by": fm.get("also_published_by") or [], "also": also,
             "sources": sources, "entities": fm.get("entities") or {},
-            "url": f"articles/{fm['slug']}/index.html", "body_html": markdown_to_html(body),
+            "url": f"articles/{fm['slug']}/index.html", "body_html": body_html,
             "lead": lead_of(body), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
         })
     # newest first; undated articles last; slug breaks ties so the order never depends on disk
@@ -223,25 +294,59 @@ def letter_of(name: str) -> str:
     return first if first.isalpha() else "#"
 
 
+@dataclass
+class RenderResult:
+    pages: int  # HTML pages
+    manifest: dict[str, str]  # every file of the site: path -> digest of its bytes
+
+
 def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path,
-                config: dict[str, Any], search: bool = True) -> int:
-    """Write the whole site; returns the number of HTML pages written."""
+                config: dict[str, Any], search: bool = True, jobs: int = 1,
+                previous: dict[str, str] | None = None, cache_dir: Path | None = None) -> RenderResult:
+    """Write the whole site into SITE_DIR, rewriting only the files that changed.
+
+    `previous` describes what SITE_DIR already holds (path -> digest; empty: nothing).
+    """
     language = config["language"]
     size = config["page_size"]
-    writer = SiteWriter(templates, site_dir, config)
-    views = build_views(read_content(content_dir), language)
+    previous = previous or {}
+    writer = SiteWriter(templates, site_dir, config, previous)
+    pages = read_content(content_dir)
+    fragments = StageCache(cache_dir / "html.sqlite" if cache_dir else None, MARKDOWN_VERSION)
+    try:
+        views = build_views(pages, language, bodies_to_html([body for _, body in pages], fragments, jobs))
+    finally:
+        fragments.close()
     terms = collect_terms(views)
     link_related(views)
     site_dir.mkdir(parents=True, exist_ok=True)
-    if static.is_dir():
-        shutil.copytree(static, site_dir / "static", dirs_exist_ok=True)
 
+    for view in views:
+        writer.write("article.html", view["url"], article=view)
+    manifest = render_planned(writer, jobs)
+    # Pagefind reads only the article pages: it indexes while the other pages render
+    indexer = start_search_index(site_dir) if search else None
+    try:
+        plan_listings(writer, views, terms, config, size, language)
+        manifest.update(render_planned(writer, jobs))
+        manifest.update(copy_static(static, site_dir, previous))
+        if indexer is not None:
+            manifest.update(finish_search_index(indexer, site_dir, previous))
+            indexer = None
+    finally:
+        if indexer is not None:
+            indexer.kill()
+    remove_stale(site_dir, previous, manifest)
+    return RenderResult(pages=len(writer.pages) + 1, manifest=manifest)  # and the 404 page
+
+
+def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[str, dict[str, Term]],
+                  config: dict[str, Any], size: int, language: str) -> None:
+    """Every page but the articles: home, taxonomies and their feeds, archives, search, feeds."""
     chunks = paginate(views, size)
     for n, chunk in enumerate(chunks, 1):
         writer.write("index.html", page_path("", n), articles=chunk, pager=pager("", n, len(chunks)),
                      heading=config["title"], count=len(views))
-    for view in views:
-        writer.write("article.html", view["url"], article=view)
     for taxonomy, by_slug in terms.items():
         ordered = sorted(by_slug.values(), key=lambda t: (letter_of(t.name), t.name.casefold(), t.slug))
         letters = sorted({letter_of(t.name) for t in ordered})
@@ -261,12 +366,30 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
     writer.write("404.html", "404.html", root=writer.base_url)
     writer.write("feed.xml", "feed.xml", title=config["title"], feed_path="feed.xml", page="index.html",
                  entries=views[:FEED_ITEMS])
-    html_pages = list(writer.pages)
-    writer.write("sitemap.xml", "sitemap.xml", urls=[writer.absolute(p) for p in html_pages])
+    writer.write("sitemap.xml", "sitemap.xml", urls=[writer.absolute(p) for p in writer.pages])
     writer.write_text("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {writer.absolute('sitemap.xml')}\n")
-    if search:
-        index_for_search(site_dir)
-    return len(html_pages) + 1  # and the 404 page
+
+
+def _render_indices(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[int]) -> list[tuple[str, str]]:
+    writer, jobs = state
+    return render_batch(writer, [jobs[i] for i in indices])
+
+
+def render_planned(writer: SiteWriter, jobs: int) -> dict[str, str]:
+    """Render the pages planned so far, in `jobs` processes (they share the plan by fork)."""
+    planned, writer.jobs = writer.jobs, []
+    done = map_batches(_render_indices, range(len(planned)), jobs, batch_size=100, shared=(writer, planned))
+    return dict(done)
+
+
+def copy_static(static: Path, site_dir: Path, previous: dict[str, str]) -> dict[str, str]:
+    manifest = {}
+    if static.is_dir():
+        for path in sorted(static.rglob("*")):
+            if path.is_file():
+                rel = "static/" + path.relative_to(static).as_posix()
+                manifest[rel] = write_if_changed(site_dir, rel, path.read_bytes(), previous)
+    return manifest
 
 
 def pager(folder: str, number: int, total: int) -> dict[str, Any]:
@@ -307,10 +430,37 @@ def write_archives(writer: SiteWriter, views: list[dict[str, Any]], size: int, l
                          articles=chunk, pager=pager(folder, n, len(chunks)))
 
 
-def index_for_search(site_dir: Path) -> None:
-    """Pagefind's index of the article bodies (pages marked data-pagefind-body)."""
-    result = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site_dir), "--silent"],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise BuildError("search indexing failed (pagefind): "
-                         + (result.stderr.strip().splitlines() or ["no output"])[-1])
+SEARCH_BUNDLE = "pagefind"
+
+
+def start_search_index(site_dir: Path) -> subprocess.Popen[bytes]:
+    """Start Pagefind on the article pages (the only ones marked data-pagefind-body)."""
+    scratch = site_dir.parent / f"{site_dir.name}.pagefind"
+    shutil.rmtree(scratch, ignore_errors=True)
+    return subprocess.Popen([sys.executable, "-m", "pagefind", "--site", str(site_dir), "--glob",
+                             "articles/**/*.html", "--output-path", str(scratch), "--silent"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def finish_search_index(indexer: subprocess.Popen[bytes], site_dir: Path,
+                        previous: dict[str, str]) -> dict[str, str]:
+    """Wait for Pagefind, then move the files of its bundle that changed into the site."""
+    _, stderr = indexer.communicate()
+    scratch = site_dir.parent / f"{site_dir.name}.pagefind"
+    try:
+        if indexer.returncode != 0:
+            raise BuildError("search indexing failed (pagefind): "
+                             + (stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1])
+        manifest = {}
+        for path in sorted(scratch.rglob("*")):
+            if path.is_file():
+                rel = f"{SEARCH_BUNDLE}/{path.relative_to(scratch).as_posix()}"
+                digest = hashlib.sha1(path.read_bytes()).hexdigest()
+                target = site_dir / rel
+                if previous.get(rel) != digest or not target.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, target)
+                manifest[rel] = digest
+        return manifest
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

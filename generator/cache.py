@@ -1,0 +1,76 @@
+"""Stage caches: results keyed by a hash of their input and of the code that made them.
+
+One SQLite file per stage under `paths.cache` (default output/.cache); deleting the folder
+only costs time. A damaged file is rebuilt, never trusted. SQLite transactions survive a kill.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def digest(*parts: str | bytes) -> str:
+    """A stable hash of the parts (sha1: speed, not secrecy)."""
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(part.encode("utf-8") if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class StageCache:
+    """Picklable values by key, for one stage; `version` names the code that produced them."""
+
+    def __init__(self, path: Path | None, version: str) -> None:
+        self.version = version
+        self.db: sqlite3.Connection | None = None
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = self._open(path)
+        except sqlite3.DatabaseError:
+            path.unlink(missing_ok=True)
+            self.db = self._open(path)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(str(path))
+        db.execute("CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value BLOB)")
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def key(self, *parts: str | bytes) -> str:
+        return digest(self.version, *parts)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        if self.db is None:
+            return {}
+        keys = list(keys)
+        found: dict[str, Any] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows = self.db.execute(f"SELECT key, value FROM cache WHERE key IN ({','.join('?' * len(chunk))})",
+                                   chunk)
+            for k, v in rows:
+                try:
+                    found[k] = pickle.loads(v)
+                except Exception:  # written by another version of a class: recompute
+                    pass
+        return found
+
+    def put_many(self, items: dict[str, Any]) -> None:
+        if self.db is None or not items:
+            return
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?)",
+                                [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items.items()])
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
