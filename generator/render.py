@@ -324,7 +324,9 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
     for view in views:
         writer.write("article.html", view["url"], article=view)
     manifest = render_planned(writer, jobs)
-    # Pagefind reads only the article pages: it indexes while the other pages render
+    # Pagefind reads only the article pages: it indexes while the other pages render, so
+    # pages of articles that are gone must go first
+    remove_stale(site_dir, {rel: d for rel, d in previous.items() if rel.startswith("articles/")}, manifest)
     indexer = start_search_index(site_dir) if search else None
     try:
         plan_listings(writer, views, terms, config, size, language)

@@ -1,0 +1,96 @@
+"""Rebuilds: what changed is rewritten, the result equals a fresh build, nothing to do is quick."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from conftest import run_build
+from test_site import _differences, broken_links
+
+import filecmp
+
+ADDED = ("Le port de Marseille rouvre son terminal nord\n"
+         "Publié dans La Provence le 04 - 03 - 2021\n\n"
+         + "Le terminal nord du port de Marseille a rouvert ses portes aux ferries ce jeudi. " * 6)
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "build-report.json").read_text(encoding="utf-8"))
+
+
+def _single_source_article(out: Path) -> str:
+    """A seed file that is the only source of its page."""
+    inputs = _report(out)["inputs"]
+    counts: dict[str, int] = {}
+    for entry in inputs:
+        if entry["status"] in ("article", "duplicate"):
+            counts[entry["article"]] = counts.get(entry["article"], 0) + 1
+    return next(e["file"] for e in inputs if e["status"] == "article" and counts[e["article"]] == 1
+                and e["file"].endswith(".txt"))
+
+
+def test_rebuilds_after_edits_equal_a_fresh_build(corpus_site: Path, tmp_path: Path) -> None:
+    config = corpus_site.parent / "site.yaml"
+    seeds, out = tmp_path / "seeds", tmp_path / "out"
+    shutil.copytree(corpus_site.parent / "seeds", seeds)
+    shutil.copytree(corpus_site, out)
+    total_files = sum(1 for p in (out / "site").rglob("*") if p.is_file())
+
+    # generation 2: one article edited, one added, one removed
+    edited, removed = sorted(p.name for p in seeds.glob("*.txt") if p.name != _single_source_article(out))[0], \
+        _single_source_article(out)
+    removed_slug = next(e["article"] for e in _report(out)["inputs"] if e["file"] == removed)
+    with open(seeds / edited, "a", encoding="utf-8") as handle:
+        handle.write("\n\nCette phrase a été ajoutée par la rédaction après coup.\n")
+    (seeds / "zzz_added.txt").write_text(ADDED, encoding="utf-8")
+    (seeds / removed).unlink()
+    result = run_build(seeds, out, "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+    edited_slug = next(e["article"] for e in _report(out)["inputs"] if e["file"] == edited)
+    page = (out / "site" / "articles" / edited_slug / "index.html").read_text(encoding="utf-8")
+    assert "ajoutée par la rédaction après coup" in page
+    assert (out / "site" / "articles" / "le-port-de-marseille-rouvre-son-terminal-nord" / "index.html").exists()
+    assert not (out / "site" / "articles" / removed_slug).exists()
+    assert not (out / "content" / f"{removed_slug}.md").exists()
+    changed = _report(out)["stats"]["files_changed"]
+    assert 0 < changed < total_files / 2, (changed, total_files)
+
+    # generation 3 is written into the recycled generation 1: it must catch up on both edits
+    (seeds / "zzz_added.txt").write_text(ADDED.replace("ce jeudi", "ce vendredi"), encoding="utf-8")
+    result = run_build(seeds, out, "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+
+    fresh = tmp_path / "fresh"
+    result = run_build(seeds, fresh, "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+    for folder in ("content", "site"):
+        cmp = filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])
+        assert _differences(cmp) == [], folder
+    assert broken_links(out / "site") == []
+    # the search bundle was refreshed too: it indexes exactly the articles now published
+    entry = json.loads((out / "site" / "pagefind" / "pagefind-entry.json").read_text())
+    indexed = sum(lang["page_count"] for lang in entry["languages"].values())
+    assert indexed == _report(out)["stats"]["articles"]
+    assert "ce vendredi" in (out / "site" / "articles" / "le-port-de-marseille-rouvre-son-terminal-nord"
+                             / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_build_with_nothing_changed_says_so_and_touches_nothing(corpus_site: Path, tmp_path: Path) -> None:
+    config = corpus_site.parent / "site.yaml"
+    seeds, out = tmp_path / "seeds", tmp_path / "out"
+    shutil.copytree(corpus_site.parent / "seeds", seeds)
+    shutil.copytree(corpus_site, out)
+    assert run_build(seeds, out, "--quiet", config=config).returncode == 0  # new paths: one real build
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "site").rglob("*")}
+    result = run_build(seeds, out, config=config)
+    assert result.returncode == 0, result.stderr
+    assert "nothing changed since the last build" in result.stderr
+    assert {p: p.stat().st_mtime_ns for p in (out / "site").rglob("*")} == stamps
+    # a settings change is a change
+    changed_config = tmp_path / "site.yaml"
+    changed_config.write_text(config.read_text(encoding="utf-8").replace("Revue test", "Revue modifiée"),
+                              encoding="utf-8")
+    result = run_build(seeds, out, config=changed_config)
+    assert result.returncode == 0 and "nothing changed" not in result.stderr
+    assert "Revue modifiée" in (out / "site" / "index.html").read_text(encoding="utf-8")
