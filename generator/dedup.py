@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .cache import StageCache
 from .model import Article, Document
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ _WORD = re.compile(r"\w+")
 MAX_TITLE_GROUP = 50
 MAX_BUCKET = 200
 SCHEME = "affine32"  # datasketch 2's permutation scheme for 32-bit hash values
+DEDUP_VERSION = "signatures-1"  # names how signature_batch() shingles and hashes; bump on change
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -114,12 +116,27 @@ def exact_key(text: str) -> bytes:
 
 def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     """(shingle set, MinHash values) per text; runs in worker processes."""
-    shingles = [shingle_set(normalise_words(t), k) for t in texts]
     from datasketch import MinHash  # imported here: a build with nothing to do never needs it
 
+    shingles = [shingle_set(normalise_words(t), k) for t in texts]
     signatures = MinHash.bulk((s.tolist() for s in shingles), num_perm=num_perm, hashfunc=_identity,
                               seed=1, scheme=SCHEME)
     return [(s, m.hashvalues) for s, m in zip(shingles, signatures)]
+
+
+def signatures_of(bodies: list[str], k: int, num_perm: int, map_batches: Callable[..., list],
+                  cache: StageCache | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """signature_batch() of each body, from the cache for bodies seen before."""
+    if cache is None:
+        return map_batches(functools.partial(signature_batch, k, num_perm), bodies)
+    keys = [cache.key(str(k), str(num_perm), body) for body in bodies]
+    known = cache.get_many(set(keys))
+    todo = sorted({key: i for i, key in enumerate(keys) if key not in known}.values())
+    fresh = dict(zip((keys[i] for i in todo),
+                     map_batches(functools.partial(signature_batch, k, num_perm), [bodies[i] for i in todo])))
+    cache.put_many(fresh)
+    known.update(fresh)
+    return [known[key] for key in keys]
 
 
 def lsh_candidates(signatures: np.ndarray, threshold: float, margin: float = 0.1) -> np.ndarray:
@@ -167,12 +184,13 @@ def _serial(func: Callable[[Sequence[str]], list], items: Sequence[str]) -> list
 
 def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
                        map_batches: Callable[[Callable[[Sequence[str]], list], Sequence[str]], list] = _serial,
-                       ) -> tuple[list[list[Document]], dict[str, Link]]:
+                       cache: StageCache | None = None) -> tuple[list[list[Document]], dict[str, Link]]:
     """Group documents telling the same story in the same words.
 
     Returns the clusters (each sorted by document key, clusters sorted by their first key)
     and, for every document in a cluster of two or more, a Link to a document it copies.
-    `map_batches` may spread the signature work over processes.
+    `map_batches` may spread the signature work over processes; `cache` keeps signatures
+    by body between builds.
     """
     by_key = {d.key: d for d in docs}
     keys = sorted(by_key)
@@ -194,8 +212,8 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
             representatives.append(key)
 
     # 2. MinHash signatures (datasketch), LSH banding for candidates, then an exact check
-    computed = map_batches(functools.partial(signature_batch, k, settings["num_perm"]),
-                           [by_key[key].body for key in representatives])
+    computed = signatures_of([by_key[key].body for key in representatives], k, settings["num_perm"],
+                             map_batches, cache)
     shingles = [sh for sh, _ in computed]
     matrix = np.stack([hv for _, hv in computed]) if computed else np.zeros((0, settings["num_perm"]))
     del computed

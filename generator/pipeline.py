@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from . import __version__
 from .clean import strip_boilerplate, strip_repeated_lines
 from .content import assign_slugs, write_content
-from .dedup import cluster_duplicates, merge_cluster
+from .dedup import DEDUP_VERSION, cluster_duplicates, merge_cluster
 from .cache import StageCache, digest
 from .entities import assign_entities, model_versions
 from .executor import map_batches
@@ -225,7 +225,8 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("clean")
 
     progress.start("dedup", None)
-    articles = make_articles([d for d in docs if d.status == ARTICLE], config["dedup"], mapper(500, False))
+    articles = make_articles([d for d in docs if d.status == ARTICLE], config["dedup"], mapper(500, False),
+                             paths.cache / "dedup.sqlite")
     lap("dedup")
 
     progress.start("entities", len(articles))
@@ -258,10 +259,16 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     return BuildResult(stats=stats, seconds=seconds)
 
 
-def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any) -> list[Article]:
+def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any,
+                  cache_path: Path | None = None) -> list[Article]:
     """Cluster duplicates, merge each cluster into one article, name the pages."""
     if settings["enabled"]:
-        clusters, links = cluster_duplicates(docs, settings, mapper)
+        cache = StageCache(cache_path, DEDUP_VERSION + _version_of("datasketch")) if cache_path else None
+        try:
+            clusters, links = cluster_duplicates(docs, settings, mapper, cache)
+        finally:
+            if cache:
+                cache.close()
     else:
         clusters, links = [[d] for d in sorted(docs, key=lambda d: d.key)], {}
     articles = [merge_cluster(members) for members in clusters]
