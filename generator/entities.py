@@ -11,6 +11,7 @@ with a PhraseMatcher.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import importlib.metadata
 import json
@@ -291,6 +292,8 @@ def run_ner(articles: list[Article], cache: NerCache, map_batches: Mapper) -> di
         if todo:
             load_model(lang)  # in this process, before the pool forks: workers share it
             results = map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo])
+            load_model.cache_clear()  # the model's hundreds of MB are not needed past this point
+            gc.collect()
             fresh = {keys[j]: r for j, r in zip(todo, results)}
             cache.put_many(fresh)
             cached.update(fresh)

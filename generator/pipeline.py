@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import logging
 import os
+import resource
 import shutil
 import stat
 import time
@@ -198,12 +199,15 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
 def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress,
            fingerprint: str, published: dict[str, Any] | None) -> BuildResult:
     seconds: dict[str, float] = {}
+    peak_mb: dict[str, float] = {}
+    stage_peak_mb()
     clock = time.perf_counter()
 
     def lap(stage: str) -> None:
         nonlocal clock
         now = time.perf_counter()
         seconds[stage] = round(now - clock, 3)
+        peak_mb[stage] = stage_peak_mb()
         clock = now
         progress.finish()
 
@@ -242,16 +246,20 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         progress.start("render", None)
         built = {"inputs": fingerprint, "content": content, "render": render_inputs(content, config, paths)}
         if published is not None and published.get("render") == built["render"]:
-            built.update(site=published["site"], pages=published["pages"])  # the same site: keep it
-            in_staging = {"content": content, "site": held["site"]}
+            # the same site: keep the published one
+            built.update({k: published[k] for k in ("site", "site_keys", "pages")})
+            in_staging = {"content": content, "site": held["site"], "site_keys": held["site_keys"]}
         else:
             rendered = render_site(staging / "content", staging / "site", paths.templates, paths.static, config,
-                                   jobs=jobs, previous=held["site"], cache_dir=paths.cache)
-            built.update(site=rendered.manifest, pages=rendered.pages)
-            in_staging = {"content": content, "site": rendered.manifest}
+                                   jobs=jobs, previous=held["site"], previous_keys=held["site_keys"],
+                                   cache_dir=paths.cache)
+            built.update(site=rendered.manifest, site_keys=rendered.keys, pages=rendered.pages)
+            in_staging = {"content": content, "site": rendered.manifest, "site_keys": rendered.keys}
         lap("render")
         changed = count_changes(published, built)
         stats = summarise(files, outcomes, docs, articles, built["pages"], changed, seconds)
+        stats["peak_mb"] = peak_mb
+        stats["workers_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
         write_report(build_report(outcomes, docs, stats), staging / "build-report.json")
         publish(staging, paths.output, built, in_staging)
     finally:
@@ -284,6 +292,21 @@ def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any,
                 doc.status = DUPLICATE
                 doc.reason = links[doc.key].describe(settings)
     return articles
+
+
+def stage_peak_mb() -> float:
+    """Peak resident memory of this process since the last call, in MB (Linux; else 0).
+
+    Reading VmHWM and then resetting it through clear_refs gives each stage its own peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")
+        return round(peak / 1024, 1)
+    except (OSError, StopIteration, ValueError):
+        return 0.0
 
 
 def count_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> int:

@@ -26,7 +26,9 @@ from .model import BuildError
 FOLDERS = ("content", "site")
 MANIFEST = ".manifest.json"
 SPARE = ".spare"
-Manifest = dict[str, Any]  # folder -> relative path -> sha1 of the bytes; "inputs" -> fingerprint
+# folder -> relative path -> sha1 of the bytes; "site_keys" -> page -> what it was rendered
+# from; "inputs" -> the input fingerprint; "render" -> the render stage's input digest
+Manifest = dict[str, Any]
 
 
 def write_if_changed(folder: Path, rel: str, data: bytes, previous: dict[str, str]) -> str:
@@ -95,7 +97,9 @@ def open_staging(output: Path) -> tuple[Path, Manifest]:
             held = None
             shutil.rmtree(spare, ignore_errors=True)
     staging.mkdir(parents=True, exist_ok=True)
-    return staging, held or {f: {} for f in FOLDERS}
+    held = held or {f: {} for f in FOLDERS}
+    held.setdefault("site_keys", {})
+    return staging, held
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -128,13 +132,15 @@ def publish(staging: Path, output: Path, built: Manifest, in_staging: Manifest) 
     """
     published = published_manifest(output)
     (output / MANIFEST).unlink(missing_ok=True)  # until the new one is written, nothing is known
-    spare: dict[str, Any] = {}
+    kept = {f for f in FOLDERS if published is not None and built[f] == published[f]}
+    # the spare holds what staging holds for a kept folder, the old published one otherwise;
+    # what each page of its site was rendered from travels with it
+    source = {f: in_staging if f in kept else (published or {}) for f in FOLDERS}
+    spare = {f: source[f].get(f) for f in FOLDERS} | {"site_keys": source["site"].get("site_keys", {})}
     for name in FOLDERS:
+        if name in kept:
+            continue  # unchanged: the published folder stays as it is
         new, current = staging / name, output / name
-        if published is not None and built[name] == published[name]:
-            spare[name] = in_staging[name]  # unchanged: the published folder stays as it is
-            continue
-        spare[name] = published[name] if published is not None else None
         if current.exists() and _exchange(new, current):
             continue  # the old folder is now in staging
         old = output / f".old-{name}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 import os
 import math
 import re
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import babel
+import jinja2
 import markdown
 import yaml
 from babel.dates import format_date
@@ -30,7 +33,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from slugify import slugify
 
-from .cache import StageCache
+from .cache import StageCache, digest
 from .content import read_content
 from .executor import map_batches
 from .model import BuildError
@@ -129,7 +132,7 @@ class SiteWriter:
     """
 
     def __init__(self, templates: Path, site_dir: Path, config: dict[str, Any],
-                 previous: dict[str, str] | None = None) -> None:
+                 previous: dict[str, str] | None = None, previous_keys: dict[str, str] | None = None) -> None:
         catalog_path = templates / "i18n" / f"{config['language']}.yaml"
         try:
             self.messages = yaml.load(catalog_path.read_text(encoding="utf-8"), Loader=_LOADER)
@@ -145,6 +148,8 @@ class SiteWriter:
         self.config = config
         self.base_url = config["base_url"].rstrip("/") + "/"
         self.previous = previous or {}
+        self.previous_keys = previous_keys or {}
+        self.salt = render_salt(templates, config)
         self.jobs: list[PageJob] = []
         self.pages: list[str] = []
         self._fragments: dict[tuple[str, str, str], Markup] = {}
@@ -187,13 +192,69 @@ class SiteWriter:
         self.jobs.append(PageJob("", rel, "", {"text": text}))
 
 
-def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str, str]]:
-    """Render and write a batch of pages (in a worker); returns (path, digest) of each."""
+def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str, str, str]]:
+    """Render and write a batch of pages (in a worker); returns (path, digest, key) of each.
+
+    A page whose key (a digest of everything its template is given) is the one the folder's
+    copy was made from is neither rendered nor written.
+    """
     out = []
     for job in jobs:
-        data = job.context["text"].encode("utf-8") if not job.template else writer.render(job)
-        out.append((job.rel, write_if_changed(writer.site_dir, job.rel, data, writer.previous)))
+        if not job.template:
+            data = job.context["text"].encode("utf-8")
+            out.append((job.rel, write_if_changed(writer.site_dir, job.rel, data, writer.previous), ""))
+            continue
+        key = digest(writer.salt, job.template, job.rel, job.root, _canonical(job.context))
+        if writer.previous_keys.get(job.rel) == key and job.rel in writer.previous \
+                and (writer.site_dir / job.rel).exists():
+            out.append((job.rel, writer.previous[job.rel], key))
+            continue
+        out.append((job.rel, write_if_changed(writer.site_dir, job.rel, writer.render(job), writer.previous), key))
     return out
+
+
+def render_salt(templates: Path, config: dict[str, Any]) -> str:
+    """What every page depends on besides its context: settings, templates, catalogs, code."""
+    files = sorted(p for p in templates.rglob("*") if p.is_file())
+    return digest(json.dumps(config, sort_keys=True, default=str), Path(__file__).read_bytes(),
+                  *(f"{p.relative_to(templates)}" for p in files), *(p.read_bytes() for p in files),
+                  markdown.__version__, jinja2.__version__, babel.__version__)
+
+
+_VIEW_LINKS = ("terms", "related", "newer", "older")  # fields that point at other objects
+
+
+def _own_digest(view: dict[str, Any]) -> str:
+    """The article's own fields (and its terms' names and folders), memoised in the view."""
+    if "_own" not in view:
+        own = {k: v for k, v in view.items() if k not in _VIEW_LINKS and not k.startswith("_")}
+        own["terms"] = {t: [(term.name, term.folder) for term in terms] for t, terms in view.get("terms", {}).items()}
+        view["_own"] = digest(json.dumps(own, sort_keys=True, default=str))
+    return view["_own"]
+
+
+def view_key(view: dict[str, Any]) -> str:
+    """An article as any page may show it: its own fields and those of the articles it links."""
+    if "_key" not in view:
+        linked = [_own_digest(r) for r in view.get("related", [])]
+        linked += [_own_digest(view[k]) if view.get(k) else "-" for k in ("newer", "older")]
+        view["_key"] = digest(_own_digest(view), *linked)
+    return view["_key"]
+
+
+def _canonical(value: Any) -> str:
+    """A template context as a string that changes whenever what it shows may change."""
+    if isinstance(value, dict):
+        if "slug" in value and "url" in value and "body_html" in value:
+            return view_key(value)
+        return "{" + ",".join(f"{k}:{_canonical(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, Term):
+        return f"Term({value.taxonomy},{value.slug},{value.name},{len(value.articles)})"
+    if callable(value):
+        return getattr(value, "__qualname__", "callable")
+    return repr(value)
 
 
 def human_date(iso: str | None, language: str) -> str | None:
@@ -298,19 +359,22 @@ def letter_of(name: str) -> str:
 class RenderResult:
     pages: int  # HTML pages
     manifest: dict[str, str]  # every file of the site: path -> digest of its bytes
+    keys: dict[str, str]  # every rendered page: path -> digest of what it was rendered from
 
 
 def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path,
                 config: dict[str, Any], search: bool = True, jobs: int = 1,
-                previous: dict[str, str] | None = None, cache_dir: Path | None = None) -> RenderResult:
-    """Write the whole site into SITE_DIR, rewriting only the files that changed.
+                previous: dict[str, str] | None = None, previous_keys: dict[str, str] | None = None,
+                cache_dir: Path | None = None) -> RenderResult:
+    """Write the whole site into SITE_DIR, rendering and writing only the pages that changed.
 
-    `previous` describes what SITE_DIR already holds (path -> digest; empty: nothing).
+    `previous` describes what SITE_DIR already holds (path -> digest; empty: nothing) and
+    `previous_keys` what each of those pages was rendered from.
     """
     language = config["language"]
     size = config["page_size"]
     previous = previous or {}
-    writer = SiteWriter(templates, site_dir, config, previous)
+    writer = SiteWriter(templates, site_dir, config, previous, previous_keys)
     pages = read_content(content_dir)
     fragments = StageCache(cache_dir / "html.sqlite" if cache_dir else None, MARKDOWN_VERSION)
     try:
@@ -323,23 +387,30 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
 
     for view in views:
         writer.write("article.html", view["url"], article=view)
-    manifest = render_planned(writer, jobs)
+    manifest, keys = render_planned(writer, jobs)
     # Pagefind reads only the article pages: it indexes while the other pages render, so
     # pages of articles that are gone must go first
-    remove_stale(site_dir, {rel: d for rel, d in previous.items() if rel.startswith("articles/")}, manifest)
-    indexer = start_search_index(site_dir) if search else None
+    held_articles = {rel: d for rel, d in previous.items() if rel.startswith("articles/")}
+    remove_stale(site_dir, held_articles, manifest)
+    held_index = {rel: d for rel, d in previous.items() if rel.startswith(f"{SEARCH_BUNDLE}/")}
+    reuse_index = held_articles == manifest and held_index and all((site_dir / rel).exists() for rel in held_index)
+    indexer = start_search_index(site_dir) if search and not reuse_index else None
     try:
         plan_listings(writer, views, terms, config, size, language)
-        manifest.update(render_planned(writer, jobs))
+        more, more_keys = render_planned(writer, jobs)
+        manifest.update(more)
+        keys.update(more_keys)
         manifest.update(copy_static(static, site_dir, previous))
         if indexer is not None:
             manifest.update(finish_search_index(indexer, site_dir, previous))
             indexer = None
+        elif search:
+            manifest.update(held_index)  # the same article pages: the same index
     finally:
         if indexer is not None:
             indexer.kill()
     remove_stale(site_dir, previous, manifest)
-    return RenderResult(pages=len(writer.pages) + 1, manifest=manifest)  # and the 404 page
+    return RenderResult(pages=len(writer.pages) + 1, manifest=manifest, keys=keys)  # and the 404 page
 
 
 def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[str, dict[str, Term]],
@@ -372,16 +443,16 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
     writer.write_text("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {writer.absolute('sitemap.xml')}\n")
 
 
-def _render_indices(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[int]) -> list[tuple[str, str]]:
+def _render_indices(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[int]) -> list[tuple[str, str, str]]:
     writer, jobs = state
     return render_batch(writer, [jobs[i] for i in indices])
 
 
-def render_planned(writer: SiteWriter, jobs: int) -> dict[str, str]:
+def render_planned(writer: SiteWriter, jobs: int) -> tuple[dict[str, str], dict[str, str]]:
     """Render the pages planned so far, in `jobs` processes (they share the plan by fork)."""
     planned, writer.jobs = writer.jobs, []
     done = map_batches(_render_indices, range(len(planned)), jobs, batch_size=100, shared=(writer, planned))
-    return dict(done)
+    return {rel: d for rel, d, _ in done}, {rel: key for rel, _, key in done if key}
 
 
 def copy_static(static: Path, site_dir: Path, previous: dict[str, str]) -> dict[str, str]:
@@ -457,12 +528,12 @@ def finish_search_index(indexer: subprocess.Popen[bytes], site_dir: Path,
         for path in sorted(scratch.rglob("*")):
             if path.is_file():
                 rel = f"{SEARCH_BUNDLE}/{path.relative_to(scratch).as_posix()}"
-                digest = hashlib.sha1(path.read_bytes()).hexdigest()
+                sha = hashlib.sha1(path.read_bytes()).hexdigest()
                 target = site_dir / rel
-                if previous.get(rel) != digest or not target.exists():
+                if previous.get(rel) != sha or not target.exists():
                     target.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(path, target)
-                manifest[rel] = digest
+                manifest[rel] = sha
         return manifest
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
