@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from measure import CommandFailed, Measured, run_measured
-from rivals import (ToolMissing, check_pelican, count_outputs, hugo_binary, hugo_command, pagefind_command,
+from rivals import (MAPPING, ToolMissing, check_pelican, count_outputs, hugo_binary, hugo_command, pagefind_command,
                     pelican_command, write_hugo_site, write_pelican_site)
 
 STAGES = ("read", "clean", "dedup", "entities", "content", "render")
@@ -79,6 +79,9 @@ def split_corpus(n: int, cache: Path, make_corpus: Callable[[int, Path], Path]) 
     extra = max(1, n // 100)
     full = make_corpus(n + extra, cache)
     base, new = cache / f"seeds-{n}-base", cache / f"seeds-{n}-new"
+    gold_copy = cache / f"{base.name}-gold.json"  # make_seeds' gold, read to place the edit
+    if not gold_copy.exists():
+        shutil.copy2(full.parent / f"{full.name}-gold.json", gold_copy)
     if base.is_dir() and new.is_dir() and any(new.iterdir()):
         return base, new
     gold = json.loads((full.parent / f"{full.name}-gold.json").read_text(encoding="utf-8"))
@@ -106,11 +109,17 @@ def link_tree(src: Path, dest: Path) -> None:
     shutil.copytree(src, dest, copy_function=os.link)
 
 
-def edit_seed(path: Path, sentence: str) -> None:
-    """Append a sentence to the body; written as a new file so the hard-linked original stays."""
-    text = path.read_text(encoding="utf-8")
+def edit_seed(path: Path, sentence: str, last_sentence: str | None) -> None:
+    """Append a sentence to the body's last paragraph (the line holding make_seeds' gold last
+    sentence; else the longest line), never to a trailing boilerplate line. Written as a new
+    file so the hard-linked original stays."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    anchor = (last_sentence or "")[:60]
+    found = [i for i, line in enumerate(lines) if anchor and anchor in line]
+    target = found[-1] if found else max(range(len(lines)), key=lambda i: len(lines[i]))
+    lines[target] = lines[target].rstrip() + " " + sentence
     path.unlink()
-    path.write_text(text.rstrip("\n") + " " + sentence + "\n", encoding="utf-8")
+    path.write_text("\n".join(lines), encoding="utf-8")
 
 
 def pick_edit_file(report: dict[str, Any]) -> str:
@@ -148,6 +157,8 @@ def run_scenarios(ours: Ours, base: Path, new: Path, runs: int, keep: Path, log:
     samples: dict[str, list[tuple[Measured, dict[str, Any]]]] = {k: [] for k in ("cold", "warm", "new", "edit")}
     edit_visible = []
     edited = None
+    gold_path = base.parent / f"{base.name}-gold.json"
+    gold_files = json.loads(gold_path.read_text(encoding="utf-8"))["files"] if gold_path.exists() else {}
     for r in range(runs):
         work = Path(tempfile.mkdtemp(prefix="bench-scenario-"))
         try:
@@ -171,7 +182,7 @@ def run_scenarios(ours: Ours, base: Path, new: Path, runs: int, keep: Path, log:
             samples["new"].append((m, scenario_sample(m, report, output / "site")))
             edited = pick_edit_file(report)
             sentence = f"{EDIT_SENTENCE} ({r + 1})"
-            edit_seed(seeds / edited, sentence)
+            edit_seed(seeds / edited, sentence, gold_files.get(edited, {}).get("last_sentence"))
             log(f"ours run {r + 1}/{runs}: one file edited ({edited})")
             m, report = ours.build(seeds, output, config)
             samples["edit"].append((m, scenario_sample(m, report, output / "site")))
@@ -209,7 +220,7 @@ def render_child(content: str, site: str, project: str) -> None:
 def run_render_comparison(ours: Ours, keep: Path, runs: int, skip: set[str], log: Callable[[str], None],
                           bench_py: Path) -> dict[str, Any]:
     content, our_site = keep / "content", keep / "site"
-    out: dict[str, Any] = {"ours_site": count_outputs(our_site)}
+    out: dict[str, Any] = {"ours_site": count_outputs(our_site), "mapping": MAPPING}
     work = Path(tempfile.mkdtemp(prefix="bench-render-"))
     try:
         samples = []
@@ -307,6 +318,9 @@ def print_report(res: dict[str, Any]) -> str:
             for name, s in sc.items()]
     out.append(table(f"build-site scenarios, n={n}, medians of {runs} (stage columns: build-report "
                      f"stats.seconds medians)", header, rows))
+    out.append(f"new: {sc['new']['files_added']} files of {max(1, n // 100)} new articles added; "
+               f"edit: one sentence appended to {sc['edit']['file']} "
+               f"(in content/ afterwards: {sc['edit']['edit_in_content']})")
     ner = res.get("bare_ner")
     if ner:
         out.append(table("bare NER (nlp.pipe, same workers, this run)", ["", "wall s", "runs (wall s)"],
@@ -336,6 +350,9 @@ def print_report(res: dict[str, Any]) -> str:
     out.append(table(f"render: content/ of {sc['cold']['articles']} articles to a site, medians of {runs}",
                      ["", "wall s", "runs (wall s)", "CPU s", "peak RSS MB", "tree PSS MB", "pages", "feeds",
                       "ours/Hugo+PF", "ours/Pelican"], rows))
+    for tool, text in rc.get("mapping", {}).items():
+        if tool in rc or (tool == "hugo" and "hugo_pagefind" in rc):
+            out.append(f"{tool}: {text}")
     rows = []
     for key, t in res["targets"].items():
         rows.append([TARGETS_TEXT[key], t.get("value"), t.get("limit"), t.get("ratio"), t["verdict"]])

@@ -33,6 +33,18 @@ try:
 except AttributeError:  # PyYAML without libyaml
     _Loader, _Dumper = yaml.SafeLoader, yaml.SafeDumper
 
+MAPPING = {
+    "hugo": "taxonomies people/organizations/places/outlets (outlets = outlet + also_published_by), "
+            "years and months (archive/YYYY/, archive/YYYY/MM/, no feeds); pagerSize 20; RSS with full "
+            "content on home and every term, services.rss.limit 20; related content on the entity "
+            "taxonomies; data-pagefind-body on the article body; then python -m pagefind --site public. "
+            "Hugo also writes a page/1/ redirect stub per paginated list (counted apart).",
+    "pelican": "people -> authors; organizations, places, outlets (outlet + also_published_by) -> tags "
+               "'Org: X', 'Place: X', 'Outlet: X'; categories off; DEFAULT_PAGINATION 20 on index, tag, "
+               "author and year/month archives; Atom feeds (FEED_MAX_ITEMS 20) for the site, every author "
+               "and every tag; theme notmyidea (period archives paginated, category line dropped); "
+               "one tags index instead of three; no related articles, no search page, no 404.",
+}
 INSTALL_HINT = "pip install -e '.[bench]'"
 FEED_ITEMS = 20
 PAGE_SIZE = 20
