@@ -191,9 +191,12 @@ def run_scenarios(ours: Ours, base: Path, new: Path, runs: int, keep: Path, log:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     out: dict[str, Any] = {}
+    stages = list(STAGES)  # and any stage a newer build-report adds, in its order
+    for pairs in samples.values():
+        stages += [st for _, s in pairs for st in s["seconds"] if st not in stages]
     for name, pairs in samples.items():
         res = summarise([m for m, _ in pairs], [s for _, s in pairs])
-        res["stage_seconds"] = {st: round(med([s["seconds"].get(st, 0.0) for _, s in pairs]), 3) for st in STAGES}
+        res["stage_seconds"] = {st: round(med([s["seconds"].get(st, 0.0) for _, s in pairs]), 3) for st in stages}
         res["pages_written"] = pairs[-1][1]["pages_written"]
         res["html_files"] = pairs[-1][1]["html_files"]
         res["articles"] = pairs[-1][1]["articles"]
@@ -312,9 +315,13 @@ def print_report(res: dict[str, Any]) -> str:
     n, runs = res["n"], res["runs"]
     out = []
     sc = res["scenarios"]
-    header = ["scenario", "wall s", "runs (wall s)", "CPU s", "peak RSS MB", "tree PSS MB", "pages", *STAGES]
+    stages = list(sc["cold"]["stage_seconds"])
+    # outside: wall minus the stages (interpreter start, lock, publishing and removing the old site)
+    header = ["scenario", "wall s", "runs (wall s)", "CPU s", "peak RSS MB", "tree PSS MB", "pages", *stages,
+              "outside"]
     rows = [[name, s["wall_s"], " ".join(f"{w:.2f}" for w in s["walls"]), s["cpu_s"], s["peak_rss_mb"],
-             s["tree_pss_mb"], s["pages_written"], *(s["stage_seconds"][st] for st in STAGES)]
+             s["tree_pss_mb"], s["pages_written"], *(s["stage_seconds"].get(st) for st in stages),
+             round(s["wall_s"] - sum(s["stage_seconds"].values()), 3)]
             for name, s in sc.items()]
     out.append(table(f"build-site scenarios, n={n}, medians of {runs} (stage columns: build-report "
                      f"stats.seconds medians)", header, rows))
