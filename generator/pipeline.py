@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from . import __version__
 from .clean import strip_boilerplate, strip_repeated_lines
 from .content import assign_slugs, write_content
+from .curate import apply_curation
 from .dedup import cluster_duplicates, merge_cluster
 from .entities import assign_entities
 from .executor import map_batches
@@ -195,6 +196,10 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     assign_entities(articles, config["entities"], paths.cache / "ner.sqlite", mapper(64), mapper(500, False))
     lap("entities")
 
+    progress.start("curation", None)
+    articles, curation = apply_curation(articles, config["curation"])
+    lap("curation")
+
     progress.start("content", len(articles))
     staging = paths.output / f".staging-{os.getpid()}"
     try:
@@ -205,6 +210,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         pages = render_site(staging / "content", staging / "site", paths.templates, paths.static, config)
         lap("render")
         stats = summarise(files, outcomes, docs, articles, pages, seconds)
+        stats["curation"] = curation
         write_report(build_report(outcomes, docs, stats), staging / "build-report.json")
         publish(staging, paths.output)
     finally:

@@ -27,7 +27,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from slugify import slugify
 
 from .content import read_content
+from .editions import editorial_fields, home_order, rank_views, write_editions
 from .model import BuildError
+from .stats import write_statistics
 
 ENTITY_TYPES = ("people", "organizations", "places")
 TAXONOMIES = ENTITY_TYPES + ("outlets",)
@@ -169,6 +171,7 @@ def build_views(pages: list[tuple[dict[str, Any], str]], language: str) -> list[
             "url": f"articles/{fm['slug']}/index.html", "body_html": markdown_to_html(body),
             "lead": lead_of(body), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
         })
+        views[-1].update(editorial_fields(fm))  # editions.py: pinned, note, summary as lead
     # newest first; undated articles last; slug breaks ties so the order never depends on disk
     views.sort(key=lambda v: v["slug"])
     views.sort(key=lambda v: v["date"] or "", reverse=True)
@@ -230,13 +233,14 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
     size = config["page_size"]
     writer = SiteWriter(templates, site_dir, config)
     views = build_views(read_content(content_dir), language)
+    rank_views(views, config["ranking"])  # editions.py: breadth of coverage within a day
     terms = collect_terms(views)
     link_related(views)
     site_dir.mkdir(parents=True, exist_ok=True)
     if static.is_dir():
         shutil.copytree(static, site_dir / "static", dirs_exist_ok=True)
 
-    chunks = paginate(views, size)
+    chunks = paginate(home_order(views), size)  # pinned articles first
     for n, chunk in enumerate(chunks, 1):
         writer.write("index.html", page_path("", n), articles=chunk, pager=pager("", n, len(chunks)),
                      heading=config["title"], count=len(views))
@@ -256,6 +260,8 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
                          feed_path=f"{term.folder}feed.xml", page=term.folder + "index.html",
                          entries=term.articles[:FEED_ITEMS])
     write_archives(writer, views, size, language)
+    write_editions(writer, views, config)  # editions.py
+    write_statistics(writer, views)  # stats.py
     writer.write("search.html", "search/index.html")
     # served at any missing path, so its links start from base_url rather than from itself
     writer.write("404.html", "404.html", root=writer.base_url)
