@@ -99,7 +99,8 @@ def draw_charts(stats: dict[str, Any], translate: Any) -> dict[str, str]:
         chart.add(translate("stats_articles"), [n for _, n in stats["weeks"]])
         svgs["weeks.svg"] = _svg(chart, "weeks")
     if stats["outlets"]:
-        chart = pygal.Pie(width=900, height=380, inner_radius=0.45, **{**common, "show_legend": True})
+        chart = pygal.Pie(width=900, height=380, inner_radius=0.45, truncate_legend=-1,
+                          **{**common, "show_legend": True})
         slices = stats["outlets"][:OUTLET_SLICES]
         rest = sum(n for _, n in stats["outlets"][OUTLET_SLICES:])
         for outlet, n in slices:
