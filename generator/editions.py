@@ -97,15 +97,17 @@ def collect_editions(views: list[dict[str, Any]], kind: str) -> list[Edition]:
 def fill_edition(edition: Edition) -> None:
     """Top entities of the period, pinned articles, and the others grouped by leading entity."""
     counts: Counter[tuple[str, str]] = Counter()  # (taxonomy, term slug) -> articles of the period
+    salience: Counter[tuple[str, str]] = Counter()  # ties go to names that lead their articles
     terms: dict[tuple[str, str], Any] = {}
     for view in edition.articles:
         for taxonomy in ENTITY_TYPES:
-            for term in view["terms"][taxonomy]:
+            for rank, term in enumerate(view["terms"][taxonomy]):
                 counts[(taxonomy, term.slug)] += 1
+                salience[(taxonomy, term.slug)] += 1 / (rank + 1)
                 terms[(taxonomy, term.slug)] = term
-    edition.top = {t: sorted(((terms[k], n) for k, n in counts.items() if k[0] == t),
-                             key=lambda tn: (-tn[1], tn[0].name.casefold(), tn[0].slug))[:TOP_ENTITIES]
-                   for t in ENTITY_TYPES}
+    edition.top = {t: [(terms[k], counts[k]) for k in sorted(
+        (k for k in counts if k[0] == t), key=lambda k: (-counts[k], -salience[k], k))[:TOP_ENTITIES]]
+        for t in ENTITY_TYPES}
     edition.pinned = [v for v in edition.articles if v["pinned"]]
     edition.articles = edition.pinned + [v for v in edition.articles if not v["pinned"]]
     groups: dict[tuple[str, str] | None, list[dict[str, Any]]] = defaultdict(list)

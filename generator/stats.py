@@ -17,6 +17,7 @@ from typing import Any
 ENTITY_TYPES = ("people", "organizations", "places")
 TOP = 10
 OUTLET_SLICES = 9  # the rest of the outlets are one "other outlets" slice
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -81,8 +82,10 @@ def _style() -> Any:
 
 
 def _svg(chart: Any, name: str) -> str:
-    # pygal names each chart by a random uuid: a fixed id keeps two builds byte-identical
-    return _UUID.sub(name, chart.render(is_unicode=True))
+    """The chart's SVG text, static: pygal always adds a <script> of its settings for its
+    tooltips; a chart shown as an <img> runs none, so it is dropped. pygal also names each
+    chart by a random uuid: a fixed id keeps two builds byte-identical."""
+    return _SCRIPT.sub("", _UUID.sub(name, chart.render(is_unicode=True)))
 
 
 def draw_charts(stats: dict[str, Any], translate: Any) -> dict[str, str]:
