@@ -45,14 +45,16 @@ def compute_stats(views: list[dict[str, Any]]) -> dict[str, Any]:
     names: dict[tuple[str, str], str] = {}
     pairs: Counter[tuple[tuple[str, str], tuple[str, str]]] = Counter()
     for view in views:
-        keys = []
         for taxonomy in ENTITY_TYPES:
             for term in view["terms"][taxonomy]:
-                key = (taxonomy, term.slug)
-                names[key] = term.name
-                mentions[taxonomy][key] += 1
-                keys.append(key)
-        pairs.update(itertools.combinations(sorted(set(keys)), 2))
+                names[(taxonomy, term.slug)] = term.name
+                mentions[taxonomy][(taxonomy, term.slug)] += 1
+    for view in views:
+        # a pair is shown only when named together twice or more, so an entity of a single
+        # article can be left out: this keeps the count small on a large corpus
+        keys = {(t, term.slug) for t in ENTITY_TYPES for term in view["terms"][t]
+                if mentions[t][(t, term.slug)] > 1}
+        pairs.update(itertools.combinations(sorted(keys), 2))
 
     def top(counter: Counter[Any], n: int) -> list[tuple[Any, int]]:
         return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
