@@ -9,6 +9,7 @@ its member files.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import logging
 import re
 from dataclasses import dataclass
@@ -37,7 +38,6 @@ OVERRIDE_KEYS = {
     "hide": bool, "pin": bool, "title": str, "summary": str, "note": str,
     "add_entities": dict, "remove_entities": list,
 }
-FRONTMATTER_KEYS = ("pinned", "note", "summary", "original_title", "entities_edited")
 
 
 class CurationSettingsError(Exception):
@@ -71,7 +71,6 @@ def _check_rule(node: yaml.Node, where: str, name: str) -> None:
     for key_node, value_node in node.value:
         key, full = key_node.value, f"{name}.{key_node.value}"
         if key not in RULE_KEYS:
-            import difflib
             close = difflib.get_close_matches(key, list(RULE_KEYS), n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(RULE_KEYS)}"
             raise CurationSettingsError(f"{where}:{_line(key_node)}: unknown key '{full}'{hint}")
@@ -103,7 +102,6 @@ def _check_override(node: yaml.Node, where: str, name: str) -> None:
     for key_node, value_node in node.value:
         key, full = key_node.value, f"{name}.{key_node.value}"
         if key not in OVERRIDE_KEYS:
-            import difflib
             close = difflib.get_close_matches(key, list(OVERRIDE_KEYS), n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(OVERRIDE_KEYS)}"
             raise CurationSettingsError(f"{where}:{_line(key_node)}: unknown key '{full}'{hint}")
