@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from .curate import CurationSettingsError, check_curation_settings
+
 
 class ConfigError(Exception):
     """A user error in site.yaml or on the command line; printed as one line."""
@@ -41,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
         "min_shingles": 10,
     },
     "entities": {"aliases": ANY_MAPPING, "ignore": []},
+    # curate.py checks the rules and overrides in detail (check_curation_settings)
+    "curation": {"include": [], "exclude": [], "overrides": ANY_MAPPING},
+    "editions": "weekly",
+    "ranking": {"coverage": True},
 }
 # Options that may be null in site.yaml.
 NULLABLE = {"description"}
@@ -78,6 +84,8 @@ def _check(node: yaml.Node, schema: dict[str, Any], where: str, path: str) -> No
         value = yaml.safe_load(yaml.serialize(value_node))
         if value is None and key in NULLABLE:
             continue
+        if value is False and full == "editions":
+            continue  # YAML 1.1 reads a bare `off` as false
         ok = isinstance(value, type(expected))
         if isinstance(expected, bool) != isinstance(value, bool):
             ok = False  # YAML true is not an integer here
@@ -136,15 +144,22 @@ def load_config(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"{where}: cannot read config file: {exc}") from None
     try:
         node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        check_curation_settings(node, where)  # before safe_load: it names the line of a bad date
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{where}{line}: invalid YAML: {problem}") from None
+    except CurationSettingsError as exc:
+        raise ConfigError(str(exc)) from None
+    except ValueError as exc:  # e.g. an impossible date such as 2020-13-01 elsewhere
+        raise ConfigError(f"{where}: invalid value: {exc}") from None
     if node is None:
         return copy.deepcopy(DEFAULTS)
     _check(node, DEFAULTS, where, "")
     cfg = _merge(DEFAULTS, data)
+    if cfg["editions"] is False:
+        cfg["editions"] = "off"
     _check_values(cfg, where)
     return cfg

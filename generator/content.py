@@ -78,6 +78,7 @@ def frontmatter(art: Article) -> dict[str, Any]:
         fm["title_derived"] = True
     if art.url:
         fm["url"] = art.url
+    fm.update(art.curation)  # curate.py: pinned, note, summary, original_title, entities_edited
     return fm
 
 

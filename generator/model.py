@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 class BuildError(Exception):
     """A fatal problem that stops the build; printed as one line."""
@@ -70,6 +71,7 @@ class Article:
     entities: dict[str, list[str]] = field(
         default_factory=lambda: {"people": [], "organizations": [], "places": []})
     url: str | None = None
+    curation: dict[str, Any] = field(default_factory=dict)  # frontmatter keys an editor's override adds
 
     @property
     def body(self) -> str:

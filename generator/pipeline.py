@@ -18,8 +18,9 @@ from typing import Any, Protocol
 from . import __version__
 from .clean import strip_boilerplate, strip_repeated_lines
 from .content import assign_slugs, write_content
-from .dedup import DEDUP_VERSION, cluster_duplicates, merge_cluster
 from .cache import StageCache, digest
+from .curate import apply_curation
+from .dedup import DEDUP_VERSION, cluster_duplicates, merge_cluster
 from .entities import assign_entities, model_versions
 from .executor import map_batches
 from .extract import check_length, derive_title, extract_metadata
@@ -237,6 +238,10 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     assign_entities(articles, config["entities"], paths.cache / "ner.sqlite", mapper(64), mapper(500, False))
     lap("entities")
 
+    progress.start("curation", None)
+    articles, curation = apply_curation(articles, config["curation"])
+    lap("curation")
+
     progress.start("content", len(articles))
     staging, held = open_staging(paths.output)
     try:
@@ -258,6 +263,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         lap("render")
         changed = count_changes(published, built)
         stats = summarise(files, outcomes, docs, articles, built["pages"], changed, seconds)
+        stats["curation"] = curation
         stats["peak_mb"] = peak_mb
         stats["workers_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
         write_report(build_report(outcomes, docs, stats), staging / "build-report.json")

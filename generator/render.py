@@ -7,6 +7,7 @@ between pages is relative and ends in index.html, so the folder also works opene
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -35,9 +36,11 @@ from slugify import slugify
 
 from .cache import StageCache, digest
 from .content import read_content
+from .editions import editorial_fields, home_order, rank_views, write_editions
 from .executor import map_batches
 from .model import BuildError
 from .publish import remove_stale, write_if_changed
+from .stats import write_statistics
 
 ENTITY_TYPES = ("people", "organizations", "places")
 TAXONOMIES = ENTITY_TYPES + ("outlets",)
@@ -252,6 +255,8 @@ def _canonical(value: Any) -> str:
         return "[" + ",".join(_canonical(v) for v in value) + "]"
     if isinstance(value, Term):
         return f"Term({value.taxonomy},{value.slug},{value.name},{len(value.articles)})"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # an edition, say
+        return type(value).__name__ + _canonical(vars(value))
     if callable(value):
         return getattr(value, "__qualname__", "callable")
     return repr(value)
@@ -301,6 +306,7 @@ def build_views(pages: list[tuple[dict[str, Any], str]], language: str,
             "url": f"articles/{fm['slug']}/index.html", "body_html": body_html,
             "lead": lead_of(body), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
         })
+        views[-1].update(editorial_fields(fm))  # editions.py: pinned, note, summary as lead
     # newest first; undated articles last; slug breaks ties so the order never depends on disk
     views.sort(key=lambda v: v["slug"])
     views.sort(key=lambda v: v["date"] or "", reverse=True)
@@ -381,6 +387,7 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
         views = build_views(pages, language, bodies_to_html([body for _, body in pages], fragments, jobs))
     finally:
         fragments.close()
+    rank_views(views, config["ranking"])  # editions.py: breadth of coverage within a day
     terms = collect_terms(views)
     link_related(views)
     site_dir.mkdir(parents=True, exist_ok=True)
@@ -416,7 +423,7 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
 def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[str, dict[str, Term]],
                   config: dict[str, Any], size: int, language: str) -> None:
     """Every page but the articles: home, taxonomies and their feeds, archives, search, feeds."""
-    chunks = paginate(views, size)
+    chunks = paginate(home_order(views), size)  # pinned articles first
     for n, chunk in enumerate(chunks, 1):
         writer.write("index.html", page_path("", n), articles=chunk, pager=pager("", n, len(chunks)),
                      heading=config["title"], count=len(views))
@@ -434,6 +441,8 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
                          feed_path=f"{term.folder}feed.xml", page=term.folder + "index.html",
                          entries=term.articles[:FEED_ITEMS])
     write_archives(writer, views, size, language)
+    write_editions(writer, views, config)  # editions.py
+    write_statistics(writer, views)  # stats.py
     writer.write("search.html", "search/index.html")
     # served at any missing path, so its links start from base_url rather than from itself
     writer.write("404.html", "404.html", root=writer.base_url)

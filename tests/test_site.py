@@ -180,7 +180,8 @@ class _Active(html.parser.HTMLParser):
         values = dict(attrs)
         if tag == "script" and not (values.get("src") or "").endswith(("pagefind-ui.js", "search.js")):
             self.found.append(f"<script {values}>")
-        if tag in ("img", "iframe", "object", "embed", "form") and values.get("role") != "search":
+        chart = tag == "img" and values.get("class") == "chart"  # the statistics page's own SVG charts
+        if tag in ("img", "iframe", "object", "embed", "form") and values.get("role") != "search" and not chart:
             self.found.append(f"<{tag}>")
         for name, value in attrs:
             if name.startswith("on") or (value or "").strip().lower().startswith(("javascript:", "data:")):

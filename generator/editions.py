@@ -1,0 +1,161 @@
+"""Editions (daily, weekly or monthly digests), the editor's marks on pages, and ranking.
+
+Render-side only: everything here reads the views render.py builds from output/content.
+Weeks are ISO 8601 weeks (Monday to Sunday, numbered as in `date.isocalendar()`); an article
+without a date is in no edition.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from babel.dates import format_date
+
+ENTITY_TYPES = ("people", "organizations", "places")
+TOP_ENTITIES = 5
+FEED_EDITIONS = 20
+GROUP_CANDIDATES = 2  # leading entities of each type an article may be grouped under
+MIN_GROUP = 2  # a group needs this many articles; the rest go under "other articles"
+
+
+def editorial_fields(fm: dict[str, Any]) -> dict[str, Any]:
+    """What curation put in the frontmatter, as the templates use it (summary replaces the lead)."""
+    fields: dict[str, Any] = {"pinned": bool(fm.get("pinned")), "note": fm.get("note"), "summary": fm.get("summary"),
+                              "outlet_count": 1 + len(fm.get("also_published_by") or [])}
+    if fm.get("summary"):
+        fields["lead"] = fm["summary"]
+    return fields
+
+
+def rank_views(views: list[dict[str, Any]], settings: dict[str, Any]) -> None:
+    """Newest day first; within a day, with `ranking.coverage`, stories carried by more outlets
+    first; then by slug. Undated articles last."""
+    views.sort(key=lambda v: v["slug"])
+    if settings.get("coverage"):
+        views.sort(key=lambda v: v["outlet_count"], reverse=True)
+    views.sort(key=lambda v: v["date"] or "", reverse=True)
+
+
+def home_order(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pinned articles at the top of the home page, then the ranked rest."""
+    return [v for v in views if v["pinned"]] + [v for v in views if not v["pinned"]]
+
+
+def period_of(iso: str, kind: str) -> tuple[str, dt.date, dt.date]:
+    """(key, first day, last day) of the edition holding this date."""
+    day = dt.date.fromisoformat(iso)
+    if kind == "daily":
+        return iso, day, day
+    if kind == "monthly":
+        first = day.replace(day=1)
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        return f"{day.year}-{day.month:02d}", first, last
+    year, week, weekday = day.isocalendar()
+    first = day - dt.timedelta(days=weekday - 1)
+    return f"{year}-w{week:02d}", first, first + dt.timedelta(days=6)
+
+
+@dataclass
+class Edition:
+    key: str
+    first: dt.date
+    last: dt.date
+    title: str = ""
+    span: str = ""
+    articles: list[dict[str, Any]] = field(default_factory=list)  # ranked, pinned first
+    pinned: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    top: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> str:
+        return f"editions/{self.key}/"
+
+    @property
+    def url(self) -> str:
+        return f"{self.folder}index.html"
+
+
+def collect_editions(views: list[dict[str, Any]], kind: str) -> list[Edition]:
+    """Editions newest first; each dated article in exactly one."""
+    if kind == "off":
+        return []
+    by_key: dict[str, Edition] = {}
+    for view in views:  # views are ranked: the edition keeps that order
+        if not view["date"]:
+            continue
+        key, first, last = period_of(view["date"], kind)
+        by_key.setdefault(key, Edition(key, first, last)).articles.append(view)
+    editions = sorted(by_key.values(), key=lambda e: e.first, reverse=True)
+    for edition in editions:
+        fill_edition(edition)
+    return editions
+
+
+def fill_edition(edition: Edition) -> None:
+    """Top entities of the period, pinned articles, and the others grouped by leading entity."""
+    counts: Counter[tuple[str, str]] = Counter()  # (taxonomy, term slug) -> articles of the period
+    salience: Counter[tuple[str, str]] = Counter()  # ties go to names that lead their articles
+    terms: dict[tuple[str, str], Any] = {}
+    for view in edition.articles:
+        for taxonomy in ENTITY_TYPES:
+            for rank, term in enumerate(view["terms"][taxonomy]):
+                counts[(taxonomy, term.slug)] += 1
+                salience[(taxonomy, term.slug)] += 1 / (rank + 1)
+                terms[(taxonomy, term.slug)] = term
+    edition.top = {t: [(terms[k], counts[k]) for k in sorted(
+        (k for k in counts if k[0] == t), key=lambda k: (-counts[k], -salience[k], k))[:TOP_ENTITIES]]
+        for t in ENTITY_TYPES}
+    edition.pinned = [v for v in edition.articles if v["pinned"]]
+    edition.articles = edition.pinned + [v for v in edition.articles if not v["pinned"]]
+    groups: dict[tuple[str, str] | None, list[dict[str, Any]]] = defaultdict(list)
+    for view in edition.articles[len(edition.pinned):]:
+        candidates = [(t, term.slug) for t in ENTITY_TYPES for term in view["terms"][t][:GROUP_CANDIDATES]]
+        best = max(candidates, key=lambda k: counts[k], default=None)  # first of the most shared
+        groups[best if best is not None and counts[best] >= MIN_GROUP else None].append(view)
+    # a leading entity that leads only one article of the period makes no group
+    other = groups.pop(None, [])
+    for key in [k for k, members in groups.items() if len(members) < MIN_GROUP]:
+        other += groups.pop(key)
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), terms[kv[0]].name.casefold(), kv[0]))
+    edition.groups = [{"term": terms[key], "articles": members} for key, members in ordered]
+    if other:
+        rank = {id(v): i for i, v in enumerate(edition.articles)}
+        edition.groups.append({"term": None, "articles": sorted(other, key=lambda v: rank[id(v)])})
+
+
+def name_editions(editions: list[Edition], kind: str, language: str, translate: Any) -> None:
+    for e in editions:
+        if kind == "daily":
+            e.title = format_date(e.first, format="long", locale=language)
+        elif kind == "monthly":
+            e.title = format_date(e.first, format="LLLL yyyy", locale=language).capitalize()
+        else:
+            year, week, _ = e.first.isocalendar()
+            e.title = translate("edition_week", week=week, year=year)
+        e.span = translate("edition_span", first=format_date(e.first, format="long", locale=language),
+                           last=format_date(e.last, format="long", locale=language))
+
+
+def write_editions(writer: Any, views: list[dict[str, Any]], config: dict[str, Any]) -> list[Edition]:
+    """editions/index.html, one page and one e-mail file per edition, and editions/feed.xml."""
+    kind = config["editions"]
+    editions = collect_editions(views, kind)
+    if kind == "off":
+        return editions
+    name_editions(editions, kind, config["language"], writer.translate)
+    writer.write("editions.html", "editions/index.html", editions=editions, kind=kind)
+    for i, edition in enumerate(editions):
+        newer = editions[i - 1] if i > 0 else None
+        older = editions[i + 1] if i + 1 < len(editions) else None
+        writer.write("edition.html", edition.url, edition=edition, newer=newer, older=older, kind=kind)
+        # not a page of the site (no sitemap entry): a file to paste into a newsletter tool
+        email = writer.env.get_template("email.html").render(
+            site=writer.config, edition=edition, ui=writer.messages, base=writer.base_url,
+            absolute=writer.absolute)
+        writer.write_text(f"{edition.folder}email.html", email)
+    writer.write("editions_feed.xml", "editions/feed.xml", editions=editions[:FEED_EDITIONS],
+                 absolute=writer.absolute)
+    return editions
