@@ -401,10 +401,12 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
     remove_stale(site_dir, held_articles, manifest)
     held_index = {rel: d for rel, d in previous.items() if rel.startswith(f"{SEARCH_BUNDLE}/")}
     reuse_index = held_articles == manifest and held_index and all((site_dir / rel).exists() for rel in held_index)
-    indexer = start_search_index(site_dir) if search and not reuse_index else None
+    indexer = start_search_index(site_dir, len(views)) if search and not reuse_index and views else None
     try:
         plan_listings(writer, views, terms, config, size, language)
         more, more_keys = render_planned(writer, jobs)
+        if search and not views:  # Pagefind needs pages to read: the listings, here
+            indexer = start_search_index(site_dir, 0)
         manifest.update(more)
         keys.update(more_keys)
         manifest.update(copy_static(static, site_dir, previous))
@@ -515,12 +517,16 @@ def write_archives(writer: SiteWriter, views: list[dict[str, Any]], size: int, l
 SEARCH_BUNDLE = "pagefind"
 
 
-def start_search_index(site_dir: Path) -> subprocess.Popen[bytes]:
-    """Start Pagefind on the article pages (the only ones marked data-pagefind-body)."""
+def start_search_index(site_dir: Path, articles: int) -> subprocess.Popen[bytes]:
+    """Start Pagefind on the article pages (the only ones marked data-pagefind-body).
+
+    With no article at all it reads every page, so the search page still finds its bundle.
+    """
     scratch = site_dir.parent / f"{site_dir.name}.pagefind"
     shutil.rmtree(scratch, ignore_errors=True)
+    pages = "articles/**/*.html" if articles else "**/*.html"
     return subprocess.Popen([sys.executable, "-m", "pagefind", "--site", str(site_dir), "--glob",
-                             "articles/**/*.html", "--output-path", str(scratch), "--silent"],
+                             pages, "--output-path", str(scratch), "--silent"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
