@@ -161,24 +161,23 @@ def files_signature(*folders: Path) -> list[str]:
     return parts
 
 
-def code_signature(*modules: str) -> list[bytes]:
-    here = Path(__file__).parent
-    return [(here / f"{name}.py").read_bytes() for name in modules]
+def code_signature() -> list[bytes]:
+    """The generator's own source: any change to it is a change of every stage's output."""
+    return [path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py"))]
 
 
 def input_fingerprint(config: dict[str, Any], paths: BuildPaths) -> str:
     """What a build's output depends on: settings, the generator's code and models, and every
     seed, template and static file (by name, size and modification time, as make does)."""
-    modules = sorted(p.stem for p in Path(__file__).parent.glob("*.py"))
     return digest(json.dumps(config, sort_keys=True, default=str), repr(paths), __version__,
-                  json.dumps(model_versions(), sort_keys=True), *code_signature(*modules),
+                  json.dumps(model_versions(), sort_keys=True), *code_signature(),
                   *files_signature(paths.seeds, paths.templates, paths.static))
 
 
 def render_inputs(content: dict[str, str], config: dict[str, Any], paths: BuildPaths) -> str:
     """What the site depends on: the content pages, settings, templates, static files, code."""
     return digest(json.dumps(content, sort_keys=True), json.dumps(config, sort_keys=True, default=str),
-                  *code_signature("render", "publish", "executor"), _version_of("pagefind"),
+                  *code_signature(), _version_of("pagefind"), _version_of("pygal"),
                   _version_of("jinja2"), _version_of("markdown"), _version_of("babel"),
                   *files_signature(paths.templates, paths.static))
 

@@ -219,7 +219,8 @@ def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str,
 def render_salt(templates: Path, config: dict[str, Any]) -> str:
     """What every page depends on besides its context: settings, templates, catalogs, code."""
     files = sorted(p for p in templates.rglob("*") if p.is_file())
-    return digest(json.dumps(config, sort_keys=True, default=str), Path(__file__).read_bytes(),
+    code = [p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py"))]
+    return digest(json.dumps(config, sort_keys=True, default=str), *code,
                   *(f"{p.relative_to(templates)}" for p in files), *(p.read_bytes() for p in files),
                   markdown.__version__, jinja2.__version__, babel.__version__)
 
