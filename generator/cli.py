@@ -88,13 +88,14 @@ class RichProgress:
 
 def print_summary(result: BuildResult, output: Path) -> None:
     s = result.stats
-    if result.unchanged:
-        print(f"nothing changed since the last build ({s['articles']} articles); site: {output / 'site'}",
-              file=sys.stderr)
-        return
 
     def count(n: int, noun: str) -> str:
         return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    if result.unchanged:
+        print(f"nothing changed since the last build ({count(s['articles'], 'article')}); "
+              f"site: {output / 'site'}", file=sys.stderr)
+        return
 
     print(f"{count(s['files'], 'file')} read: {count(s['articles'], 'article')}, "
           f"{count(s['duplicates'], 'duplicate')}, {s['rejected']} rejected, {s['skipped']} skipped; "
