@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import importlib.metadata
-import json
 import logging
 import os
 import re
-import sqlite3
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -26,6 +23,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
+from .cache import StageCache
 from .model import Article, BuildError
 
 log = logging.getLogger(__name__)
@@ -227,47 +225,6 @@ def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
     return out
 
 
-class NerCache:
-    """NER results keyed by model version and text hash, in one SQLite file (safe to delete)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.db = None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                self.db = sqlite3.connect(str(path))
-                self.db.execute("CREATE TABLE IF NOT EXISTS ner (key TEXT PRIMARY KEY, mentions TEXT)")
-            except sqlite3.DatabaseError:  # a damaged cache is rebuilt, never trusted
-                path.unlink(missing_ok=True)
-                self.db = sqlite3.connect(str(path))
-                self.db.execute("CREATE TABLE IF NOT EXISTS ner (key TEXT PRIMARY KEY, mentions TEXT)")
-
-    @staticmethod
-    def key(model: str, text: str) -> str:
-        return model + ":" + hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-    def get_many(self, keys: list[str]) -> dict[str, list]:
-        if self.db is None:
-            return {}
-        found = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            rows = self.db.execute(f"SELECT key, mentions FROM ner WHERE key IN ({','.join('?' * len(chunk))})", chunk)
-            found.update((k, json.loads(v)) for k, v in rows)
-        return found
-
-    def put_many(self, items: dict[str, list]) -> None:
-        if self.db is None or not items:
-            return
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO ner VALUES (?, ?)",
-                                [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
-
-    def close(self) -> None:
-        if self.db is not None:
-            self.db.close()
-
-
 def article_text(art: Article) -> str:
     return (art.title + "\n\n" + art.body)[:MAX_TEXT]
 
@@ -275,7 +232,7 @@ def article_text(art: Article) -> str:
 Mapper = Callable[[Callable[[Sequence[str]], list], Sequence[str]], list]
 
 
-def run_ner(articles: list[Article], cache: NerCache, map_batches: Mapper) -> dict[int, list[Found]]:
+def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper) -> dict[int, list[Found]]:
     """Each article's entities after per-article normalisation, from the cache or the model."""
     by_lang: dict[str, list[int]] = defaultdict(list)
     for i, art in enumerate(articles):
@@ -285,7 +242,7 @@ def run_ner(articles: list[Article], cache: NerCache, map_batches: Mapper) -> di
     for lang, indexes in sorted(by_lang.items()):
         version = f"{model_version(lang)}+{ANALYSIS_VERSION}"
         texts = [article_text(articles[i]) for i in indexes]
-        keys = [NerCache.key(version, t) for t in texts]
+        keys = [cache.key(version, t) for t in texts]
         cached = cache.get_many(keys)
         todo = [j for j, k in enumerate(keys) if k not in cached]
         log.info("NER %s: %d articles, %d cached", lang, len(indexes), len(indexes) - len(todo))
@@ -435,7 +392,7 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     per-article work; both may spread it over processes.
     """
     map_batches = map_batches or ner_map
-    cache = NerCache(cache_path)
+    cache = StageCache(cache_path, "ner")  # keyed by model and analysis version per text
     try:
         per_article = run_ner(articles, cache, ner_map)
     finally:
