@@ -227,7 +227,10 @@ def collect_page_problems(page: "Page", *, ignore_favicon: bool = True) -> PageP
             problems.failed_requests.append(f"HTTP {response.status} {response.url}")
 
     def on_request_failed(request: Any) -> None:
-        problems.failed_requests.append(f"{request.failure} {request.url}")
+        # ERR_ABORTED: the browser itself cancelled the request (a goto left the page while its
+        # favicon was loading), not a missing resource; those show as HTTP >= 400 above
+        if "ERR_ABORTED" not in str(request.failure):
+            problems.failed_requests.append(f"{request.failure} {request.url}")
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.page_errors.append(str(error)))
