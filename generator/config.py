@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import copy
-import difflib
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .curate import CurationSettingsError, check_curation_settings
+from .curate import CurationSettingsError, check_curation_settings, nearest_key
 
 
 class ConfigError(Exception):
@@ -52,11 +51,6 @@ DEFAULTS: dict[str, Any] = {
 NULLABLE = {"description"}
 
 
-def _nearest(key: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
-    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(choices)}"
-
-
 def _type_name(value: Any) -> str:
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
             dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
@@ -72,7 +66,7 @@ def _check(node: yaml.Node, schema: dict[str, Any], where: str, path: str) -> No
         line = key_node.start_mark.line + 1
         full = f"{path}.{key}" if path else key
         if key not in schema:
-            raise ConfigError(f"{where}:{line}: unknown key '{full}'{_nearest(key, list(schema))}")
+            raise ConfigError(f"{where}:{line}: unknown key '{full}'{nearest_key(key, list(schema))}")
         expected = schema[key]
         if expected is ANY_MAPPING:
             if not isinstance(value_node, yaml.MappingNode) and value_node.tag != "tag:yaml.org,2002:null":

@@ -64,6 +64,12 @@ def _str_or_list(node: yaml.Node, where: str, name: str) -> list[str]:
     return values
 
 
+def nearest_key(key: str, choices: list[str]) -> str:
+    """The hint after an unknown key: the closest valid one, or the list of valid keys."""
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(choices)}"
+
+
 def _check_rule(node: yaml.Node, where: str, name: str) -> None:
     if not isinstance(node, yaml.MappingNode) or not node.value:
         raise CurationSettingsError(f"{where}:{_line(node)}: '{name}' must be a mapping of conditions "
@@ -71,9 +77,8 @@ def _check_rule(node: yaml.Node, where: str, name: str) -> None:
     for key_node, value_node in node.value:
         key, full = key_node.value, f"{name}.{key_node.value}"
         if key not in RULE_KEYS:
-            close = difflib.get_close_matches(key, list(RULE_KEYS), n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(RULE_KEYS)}"
-            raise CurationSettingsError(f"{where}:{_line(key_node)}: unknown key '{full}'{hint}")
+            raise CurationSettingsError(f"{where}:{_line(key_node)}: unknown key '{full}'"
+                                        + nearest_key(key, list(RULE_KEYS)))
         if key in ("date_from", "date_to"):
             value = value_node.value if isinstance(value_node, yaml.ScalarNode) else _value(value_node)
             try:
@@ -102,9 +107,8 @@ def _check_override(node: yaml.Node, where: str, name: str) -> None:
     for key_node, value_node in node.value:
         key, full = key_node.value, f"{name}.{key_node.value}"
         if key not in OVERRIDE_KEYS:
-            close = difflib.get_close_matches(key, list(OVERRIDE_KEYS), n=1, cutoff=0.5)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(OVERRIDE_KEYS)}"
-            raise CurationSettingsError(f"{where}:{_line(key_node)}: unknown key '{full}'{hint}")
+            raise CurationSettingsError(f"{where}:{_line(key_node)}: unknown key '{full}'"
+                                        + nearest_key(key, list(OVERRIDE_KEYS)))
         value = _value(value_node)
         expected = OVERRIDE_KEYS[key]
         if not isinstance(value, expected) or (expected is str and not value.strip()):
