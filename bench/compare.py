@@ -31,7 +31,7 @@ from measure import CommandFailed, Measured, run_measured
 from rivals import (MAPPING, ToolMissing, check_pelican, count_outputs, hugo_binary, hugo_command, pagefind_command,
                     pelican_command, write_hugo_site, write_pelican_site)
 
-STAGES = ("read", "clean", "dedup", "entities", "content", "render")
+STAGES = ("read", "layout", "dedup", "entities", "content", "render")
 EDIT_SENTENCE = "Cette phrase a été ajoutée au texte pour mesurer une reconstruction après une seule modification."
 SITE_YAML = 'title: "Revue de presse"\nbase_url: "/"\n'
 

@@ -11,7 +11,6 @@ import math
 import re
 from collections import defaultdict
 
-from .dates import parse_dateline
 from .model import Document
 
 SHORT_LINE = 200  # keyword rules only apply to lines at most this long
@@ -38,8 +37,12 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         r"(?:^©|^\(c\)\s|^copyright\b|tous droits réservés|all rights reserved|"
         r"reproduction interdite)", re.I)),
     ("cookie", re.compile(
-        r"(?:\bcookies?\b.*\b(?:accept|utilis|use|consent|paramètr|navigat)|"
-        r"^(?:tout accepter|accepter et fermer|accept all|reject all|tout refuser)\b)", re.I)),
+        r"(?:\bcookies?\b.*\b(?:accept|utilis|use|consent|paramètr|navigat|expérience|experience|"
+        r"partenaires|partners|préférences|preferences)|\b(?:we|nous) (?:use|utilisons) (?:des )?cookies|"
+        r"^(?:tout accepter|accepter et fermer|accepter et continuer|continuer sans accepter|accept all|"
+        r"accept cookies|reject all|tout refuser|j'accepte|manage (?:preferences|cookies|consent|options)|"
+        r"g[ée]rer (?:mes|les) (?:pr[ée]f[ée]rences|cookies|choix)|param[ée]trer les cookies|"
+        r"cookie (?:settings|policy|preferences)|privacy settings)\b)", re.I)),
     ("newsletter", re.compile(
         r"^(?:abonnez-vous|inscrivez-vous à (?:notre|la) newsletter|recevez notre newsletter|"
         r"subscribe to (?:our|the) newsletter|sign up for (?:our|the) newsletter)", re.I)),
@@ -59,7 +62,7 @@ def boilerplate_rule(line: str) -> str | None:
     """Name of the per-line rule that marks `line` as boilerplate, or None."""
     if is_ticker(line):
         return "ticker"
-    if len(line) > SHORT_LINE or parse_dateline(line):
+    if len(line) > SHORT_LINE:
         return None
     for name, pattern in _RULES:
         if pattern.search(line):
@@ -73,7 +76,7 @@ def strip_boilerplate(doc: Document) -> None:
     doc.lines = [tidy for tidy in (" ".join(ln.split()) for ln in kept) if tidy]
 
 
-def _line_key(line: str) -> bytes:
+def line_key(line: str) -> bytes:
     return hashlib.blake2b(" ".join(line.lower().split()).encode(), digest_size=8).digest()
 
 
@@ -85,8 +88,8 @@ def looks_like_sentence(line: str) -> bool:
     return len(line.split()) >= 6 and bool(_SENTENCE_END.search(line))
 
 
-def repeated_lines(docs: list[Document], min_docs: int, sentence_share: float) -> set[bytes]:
-    """Keys of lines that recur in many documents about different stories.
+def repeated_lines(pages: list[list[str]], min_docs: int, sentence_share: float) -> set[bytes]:
+    """Keys of lines that recur in many documents (each given as its lines) about different stories.
 
     A document's story is told by its longest other line. Counting distinct stories, not
     documents, keeps a paragraph that five outlets syndicated (every copy shares its longest
@@ -94,15 +97,17 @@ def repeated_lines(docs: list[Document], min_docs: int, sentence_share: float) -
     A line that reads as a sentence must recur far more often (`sentence_share` of all
     documents): a one-sentence paragraph quoted by several stories is still article text.
     """
-    sentence_bar = max(min_docs, math.ceil(sentence_share * len(docs)))
+    if len(pages) < min_docs:
+        return set()
+    sentence_bar = max(min_docs, math.ceil(sentence_share * len(pages)))
     stories: dict[bytes, set[bytes]] = defaultdict(set)
     is_sentence: dict[bytes, bool] = {}
-    for doc in docs:
-        keys = [_line_key(line) for line in doc.lines]
-        by_length = sorted(range(len(keys)), key=lambda i: -len(doc.lines[i]))[:2]
+    for lines in pages:
+        keys = [line_key(line) for line in lines]
+        by_length = sorted(range(len(keys)), key=lambda i: -len(lines[i]))[:2]
         for i, key in enumerate(keys):
             if key not in is_sentence:
-                is_sentence[key] = looks_like_sentence(doc.lines[i])
+                is_sentence[key] = looks_like_sentence(lines[i])
             if len(stories[key]) >= (sentence_bar if is_sentence[key] else min_docs):
                 continue
             other = [j for j in by_length if keys[j] != key]
@@ -112,13 +117,16 @@ def repeated_lines(docs: list[Document], min_docs: int, sentence_share: float) -
 
 
 def strip_repeated_lines(docs: list[Document], min_docs: int, sentence_share: float) -> int:
-    """Remove corpus-wide repeated lines (never a dateline); returns how many were removed."""
-    if len(docs) < min_docs:
-        return 0
-    repeated = repeated_lines(docs, min_docs, sentence_share)
+    """Remove corpus-wide repeated lines from the bodies; returns how many were removed."""
+    repeated = repeated_lines([doc.lines for doc in docs], min_docs, sentence_share)
+    return remove_lines(docs, repeated)
+
+
+def remove_lines(docs: list[Document], keys: set[bytes]) -> int:
+    """Take the lines with these keys out of the bodies; returns how many were removed."""
     removed = 0
     for doc in docs:
-        kept = [ln for ln in doc.lines if _line_key(ln) not in repeated or parse_dateline(ln)]
+        kept = [ln for ln in doc.lines if line_key(ln) not in keys]
         removed += len(doc.lines) - len(kept)
         doc.lines = kept
     return removed

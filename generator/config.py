@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
         "min_length_ratio": 0.4,
         "min_shingles": 10,
     },
+    # outlet names (strings) or {name, aliases} an editor knows; the layout stage trusts them
+    "outlets": [],
     "entities": {"aliases": ANY_MAPPING, "ignore": []},
     # curate.py checks the rules and overrides in detail (check_curation_settings)
     "curation": {"include": [], "exclude": [], "overrides": ANY_MAPPING},
@@ -113,6 +115,11 @@ def _check_values(cfg: dict[str, Any], where: str) -> None:
         raise bad("'jobs' must be 0 (all cores) or more")
     if cfg["language"] not in ("fr", "en"):
         raise bad(f"'language' must be 'fr' or 'en', not {cfg['language']!r}")
+    for entry in cfg["outlets"]:
+        if not (isinstance(entry, str) or (isinstance(entry, dict) and isinstance(entry.get("name"), str)
+                                           and set(entry) <= {"name", "aliases"}
+                                           and isinstance(entry.get("aliases", []), list))):
+            raise bad(f"each of 'outlets' must be a name or a mapping with 'name' and 'aliases', not {entry!r}")
     d = cfg["dedup"]
     for key in ("lsh_threshold", "jaccard", "containment", "min_length_ratio"):
         if not 0 < d[key] <= 1:

@@ -63,6 +63,8 @@ def frontmatter(art: Article) -> dict[str, Any]:
         if doc.record is not None:
             src["record"] = doc.record
         src.update({"outlet": doc.outlet, "date": doc.date})
+        if doc.url:  # a record's url field, an HTML page's canonical address, a URL line of a scrape
+            src["url"] = doc.url
         sources.append(src)
     fm: dict[str, Any] = {
         "title": art.title,

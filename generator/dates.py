@@ -1,7 +1,10 @@
-"""Dates and datelines in their common French and English shapes.
+"""Dates and times as people write them, found inside short lines.
 
-Regular expressions and a month-name table come first; dateparser (languages pinned) is only a
-fallback on short candidate strings, never on whole lines of body text.
+A compiled grammar of date tokens (numeric day-month-year with any separator, ISO dates and
+timestamps, day and month names in French, English, Spanish, Italian, German and Portuguese,
+abbreviations, weekdays, "1er", times of day) finds every date in a line with its span, so the
+layout stage can take the date out and read what is left. dateparser is only a fallback for
+odd whole-field strings (record and HTML fields), never run over lines of text: it is slow.
 """
 from __future__ import annotations
 
@@ -11,38 +14,79 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-MONTHS = {
-    # French
-    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
-    "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9,
-    "octobre": 10, "novembre": 11, "decembre": 12,
-    # English
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
-    "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
-}
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
-_MONTH = r"(?P<month>[A-Za-zÀ-ÿ]{3,10})\.?"
-_DAY = r"(?P<day>\d{1,2})(?:er|st|nd|rd|th)?"
-_YEAR = r"(?P<year>\d{4})"
+# Month names by number; each entry is a regex alternative (accents optional).
+_MONTH_WORDS = {
+    1: "janvier janv jan january enero gennaio januar janeiro ene gen",
+    2: "f[ée]vrier f[ée]vr f[ée]v february feb febrero febbraio februar fevereiro",
+    3: "mars march mar marzo m[äa]rz mär mar[çc]o",
+    4: "avril avr april apr abril aprile abr",
+    5: "mai may mayo maggio maio mag",
+    6: "juin june jun junio giugno juni junho giu",
+    7: "juillet juil july jul julio luglio juli julho lug",
+    8: "ao[ûu]t august aug agosto ago",
+    9: "septembre sept september sep septiembre setiembre settembre setembro set",
+    10: "octobre october oct octubre ottobre oktober outubro okt ott out",
+    11: "novembre november nov noviembre novembro",
+    12: "d[ée]cembre d[ée]c december dec diciembre dicembre dezember dezembro dic dez",
+}
+_MONTH_NUMBER: list[tuple[re.Pattern[str], int]] = [
+    (re.compile("^(?:" + "|".join(words.split()) + ")$", re.I), number)
+    for number, words in _MONTH_WORDS.items()]
+_MONTH = r"(?P<{g}>" + "|".join(sorted({w for ws in _MONTH_WORDS.values() for w in ws.split()},
+                                        key=len, reverse=True)) + r")\.?"
 _WEEKDAY = (r"(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|"
-            r"thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\.?,?\s+)?")
-_TIME = r"(?:[\sT,]+(?:à\s+|at\s+)?\d{1,2}\s*[:hH]\s*\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[aApP]\.?[mM]\.?)?(?:Z|[+-]\d{2}:?\d{2}|\s*[A-Z]{2,4})?)?"
-DATE_PATTERNS = [
-    re.compile(p, re.IGNORECASE) for p in (
-        r"^(?P<year>\d{4})\s*[-/.]\s*(?P<month>\d{1,2})\s*[-/.]\s*(?P<day>\d{1,2})" + _TIME + "$",
-        r"^(?P<day>\d{1,2})\s*[-/.]\s*(?P<month>\d{1,2})\s*[-/.]\s*(?P<year>\d{4})" + _TIME + "$",
-        "^" + _WEEKDAY + _DAY + r"\s+" + _MONTH + r",?\s+" + _YEAR + _TIME + "$",
-        "^" + _WEEKDAY + _MONTH + r"\s+" + _DAY + r",?\s+" + _YEAR + _TIME + "$",
-    )
+            r"thursday|friday|saturday|sunday|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo|"
+            r"luned[iì]|marted[iì]|mercoled[iì]|gioved[iì]|venerd[iì]|montag|dienstag|mittwoch|donnerstag|"
+            r"freitag|samstag|sonntag|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|lun|mer|jeu|ven|sam|dim)"
+            r"\.?,?\s+(?:(?:le|the|den)\s+)?)?")
+_DAY = r"(?P<{g}>[0-3]?\d)(?:er|st|nd|rd|th|º|°|\.)?"
+_YEAR = r"(?P<{g}>(?:1[89]|2[01])\d\d)"
+_TZ = r"(?:\s*(?:Z|UTC|GMT|CET|CEST|EST|EDT|PST|PDT|BST|[+-]\d{2}:?\d{2})\b)?"
+TIME = re.compile(
+    r"(?<![\d:])(?:(?:à|a|at|um|alle|às|-|,)\s+)?(?:[01]?\d|2[0-3])(?:\s*(?::|h|H)\s*[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+    r"(?:\s*[aApP]\.?\s?[mM]\.?)?|\s*[aApP]\.?\s?[mM]\b\.?|\s*[hH](?![\w]))" + _TZ + r"(?![\d:])", re.I)
+
+# One alternative per date shape; group names carry the shape's index (d0, m0, y0, ...).
+_SHAPES = [
+    # ISO date, optionally a timestamp: 2020-10-15, 2020/10/15, 2020-10-15T10:32:00Z
+    r"(?<!\d){y}\s*(?P<s{i}>[-/.])\s*(?P<m{i}>[01]?\d)\s*(?P=s{i})\s*(?P<d{i}>[0-3]?\d)(?!\d)"
+    r"(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?" + _TZ.replace("{", "{{").replace("}", "}}") + ")?",
+    # numeric day-month-year: 15/10/2020, 15 - 10 - 2020, 15.10.2020, 15 10 2020, 15/10/20
+    r"(?<![\d.,])(?P<d{i}>[0-3]?\d)\s*(?P<s{i}>[-/.]|\s)\s*(?P<m{i}>[01]?\d)\s*(?P=s{i})\s*"
+    r"(?:{y}|(?P<yy{i}>\d\d))(?![\d])",
+    # day month year, any weekday before: jeudi 15 octobre 2020, 1er févr. 2021, 15 de octubre de 2020
+    _WEEKDAY + r"(?<![\w]){d}\s*(?:de\s+)?{mn}\s*,?\s*(?:de\s+|del\s+)?{y}(?!\d)",
+    # month day year: October 15, 2020; Thu, Oct. 15th 2020
+    _WEEKDAY + r"(?<![\w]){mn}\s+{d},?\s+{y}(?!\d)",
 ]
+DATE = re.compile("|".join(
+    "(?P<a{i}>{p})".format(i=i, p=p.format(
+        i=i, y=_YEAR.format(g=f"y{i}"), d=_DAY.format(g=f"d{i}"), mn=_MONTH.format(g=f"m{i}")))
+    for i, p in enumerate(_SHAPES)), re.I)
+_HAS_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    start: int
+    end: int
+    date: str  # YYYY-MM-DD
 
 
 def _fold(s: str) -> str:
     """Lowercase without accents: 'Février' -> 'fevrier'."""
     s = unicodedata.normalize("NFKD", s.lower())
     return "".join(c for c in s if not unicodedata.combining(c))
+
+
+def month_number(word: str) -> int | None:
+    word = word.rstrip(".")
+    for pattern, number in _MONTH_NUMBER:
+        if pattern.match(word):
+            return number
+    return None
 
 
 def make_date(year: int, month: int, day: int) -> str | None:
@@ -55,20 +99,49 @@ def make_date(year: int, month: int, day: int) -> str | None:
         return None
 
 
+def _date_of(m: re.Match[str]) -> str | None:
+    shape = int(next(k for k, v in m.groupdict().items() if v is not None and k[0] == "a")[1:])
+    g = m.group
+    if shape in (0, 1):
+        month, day = int(g(f"m{shape}")), int(g(f"d{shape}"))
+        if shape == 1 and day <= 12 < month:  # 10/15/2020: month first, as written in the US
+            day, month = month, day
+        if shape == 1 and g(f"yy{shape}") is not None:
+            if g(f"s{shape}") not in "/.":
+                return None  # '15-10-20' or '15 10 20' is too often something else
+            year = 2000 + int(g(f"yy{shape}"))
+        else:
+            year = int(g(f"y{shape}"))
+        return make_date(year, month, day)
+    month = month_number(g(f"m{shape}"))
+    return make_date(int(g(f"y{shape}")), month, int(g(f"d{shape}"))) if month else None
+
+
+def find_dates(line: str) -> list[DateSpan]:
+    """Every real calendar date written in `line`, with its span (weekday included)."""
+    if not _HAS_DIGIT.search(line):
+        return []
+    out = []
+    for m in DATE.finditer(line):
+        date = _date_of(m)
+        if date:
+            out.append(DateSpan(m.start(), m.end(), date))
+    return out
+
+
+def find_times(line: str) -> list[tuple[int, int]]:
+    """Spans of times of day: 10:32, 10 h 32, 10h32, 10:32 AM, 9 pm (with 'à'/'at' before)."""
+    return [m.span() for m in TIME.finditer(line)] if _HAS_DIGIT.search(line) else []
+
+
 def parse_date(text: str) -> str | None:
-    """Parse a short date string ('15 - 10 - 2020', '15 octobre 2020', 'Oct 15, 2020')."""
+    """The date of a short field ('15 - 10 - 2020', '15 octobre 2020', '2020-10-15T08:00:00Z')."""
     s = " ".join(text.replace("\u00a0", " ").split()).strip(" .,;|")
     if not s or len(s) > 60:
         return None
-    for pattern in DATE_PATTERNS:
-        m = pattern.match(s)
-        if not m:
-            continue
-        month = m.group("month")
-        month_num = int(month) if month.isdigit() else MONTHS.get(_fold(month))
-        if month_num is None:
-            continue
-        return make_date(int(m.group("year")), month_num, int(m.group("day")))
+    found = find_dates(s)
+    if found:
+        return found[0].date
     return _dateparser_fallback(s)
 
 
@@ -86,51 +159,3 @@ def _dateparser_fallback(s: str) -> str | None:
     except Exception:  # dateparser raises assorted errors on odd input
         return None
     return make_date(parsed.year, parsed.month, parsed.day) if parsed else None
-
-
-@dataclass(frozen=True)
-class Dateline:
-    outlet: str | None
-    date: str | None
-
-
-_OUTLET = r"(?P<outlet>[^|\n]{1,80}?)"
-_DATE = r"(?P<date>[^|\n]{6,60}?)"
-DATELINE_PATTERNS = [
-    re.compile(p, re.IGNORECASE) for p in (
-        r"^Publié dans\s+" + _OUTLET + r"\s+le\s+" + _DATE + r"$",
-        r"^Published in\s+" + _OUTLET + r"\s+on\s+" + _DATE + r"$",
-        r"^Publié le\s+" + _DATE + r"\s+par\s+" + _OUTLET + r"$",
-        r"^Published on\s+" + _DATE + r"\s+by\s+" + _OUTLET + r"$",
-        r"^Source\s*:\s*" + _OUTLET + r"\s*[|,–—-]\s*" + _DATE + r"$",
-        r"^By\s+[^|]{1,80}?\s*\|\s*" + _OUTLET + r"\s*\|\s*" + _DATE + r"$",
-        r"^Par\s+[^|]{1,80}?\s*\|\s*" + _OUTLET + r"\s*\|\s*" + _DATE + r"$",
-        r"^" + _OUTLET + r"\s*\|\s*" + _DATE + r"$",
-        r"^(?:Publié|Mis à jour|Published|Updated)(?: le| on)?\s*:?\s*" + _DATE + r"$",
-    )
-]
-
-
-_DATELINE_HINT = re.compile(r"^\s*(?:publi|mis à jour|updated|source|by\s|par\s)|\|", re.I)
-
-
-def parse_dateline(line: str) -> Dateline | None:
-    """Outlet and date of a dateline such as 'Publié dans PanoraPost le 15 - 10 - 2020'.
-
-    A line is a dateline only if its date part parses, so body sentences that merely start
-    with "Publié" do not qualify.
-    """
-    if not 8 <= len(line) <= 200 or not _DATELINE_HINT.search(line):
-        return None  # cheap test first: this runs on every short line of every document
-    s = " ".join(line.replace("\u00a0", " ").split())
-    for pattern in DATELINE_PATTERNS:
-        m = pattern.match(s)
-        if not m:
-            continue
-        date = parse_date(re.sub(r"\s+(?:à|at)\s+\d.*$", "", m.group("date")))
-        if date is None:
-            continue
-        outlet = m.groupdict().get("outlet")
-        outlet = outlet.strip(" .,;:-–—") if outlet else None
-        return Dateline(outlet=outlet or None, date=date)
-    return None

@@ -5,50 +5,39 @@ import functools
 import os
 import re
 
-from .dates import parse_dateline
 from .model import REJECTED, Document
 
-HEAD_LINES = 40  # a dateline is looked for only this near the top
-MAX_TITLE_CHARS = 300
-DERIVED_TITLE_WORDS = 14
+DERIVED_TITLE_CHARS = 110
 
-_SENTENCE_END = re.compile(r"(?<=[^\s.A-Z][.!?…])\s+(?=[«\"“A-ZÀ-Ý0-9])")
+_SENTENCE_END = re.compile(r"(?:(?<=[^\s.A-Z][.…])|(?<=[!?]))\s+(?=[«\"“A-ZÀ-Ý0-9])")
+_CLAUSE_END = re.compile(r"[,;:]\s|\s[–—-]\s")
 _STOP_END = set("""de la le les des du et à a en au aux par pour sur dans avec d l un une qui que
 son sa ses leur leurs ce cette ces est the of and to an in for on with by at from as is are was
 that this its their his her or but not be has have had will""".split())
 
 
-def apply_dateline(doc: Document) -> None:
-    """Aggregator layout: title on the line above the dateline, body below it."""
-    for i, line in enumerate(doc.lines[:HEAD_LINES]):
-        dateline = parse_dateline(line)
-        if dateline is None:
-            continue
-        above = doc.lines[i - 1] if i > 0 else None
-        if above and len(above) <= MAX_TITLE_CHARS and not parse_dateline(above):
-            doc.title = doc.title or above
-        doc.outlet = doc.outlet or dateline.outlet
-        doc.date = doc.date or dateline.date
-        doc.dateline = line
-        doc.lines = doc.lines[i + 1:]  # anything above the title is page furniture
-        return
-
-
 def derive_title(lines: list[str]) -> str | None:
-    """A headline cut from the first sentence, at most DERIVED_TITLE_WORDS words."""
+    """A headline for a body-only copy: its first sentence, or its first clause, up to about
+    DERIVED_TITLE_CHARS characters, cut at a word boundary ("…" when cut mid-clause)."""
     if not lines:
         return None
-    first = _SENTENCE_END.split(lines[0], maxsplit=1)[0]
-    words = first.split()
-    cut = len(words) > DERIVED_TITLE_WORDS
-    words = words[:DERIVED_TITLE_WORDS]
-    while cut and len(words) > 3 and words[-1].lower().strip(",;:'’") in _STOP_END:
+    sentences = _SENTENCE_END.split(lines[0])
+    first = sentences[0].strip()
+    for more in sentences[1:]:  # "Oct. 1, 1935: ..." is one sentence, not "Oct"
+        if len(first.split()) >= 3:
+            break
+        first += " " + more.strip()
+    first = re.sub(r"\.+$", "", first) if not first.endswith("...") else first
+    if len(first) <= DERIVED_TITLE_CHARS:
+        return first or None
+    head = first[:DERIVED_TITLE_CHARS + 1]
+    clauses = [m.start() for m in _CLAUSE_END.finditer(head) if m.start() >= 40]
+    if clauses:
+        return head[:clauses[-1]].rstrip(" ,;:–—-")
+    words = head[:head.rfind(" ")].split() if " " in head else [head]
+    while len(words) > 3 and words[-1].lower().strip(",;:'’") in _STOP_END:
         words.pop()
-    title = " ".join(words).rstrip(",;:-–— ")
-    title = re.sub(r"[.!?…]+$", "", title).strip()
-    if not title:
-        return None
-    return title + ("…" if cut else "")
+    return " ".join(words).rstrip(",;:-–— ") + "…"
 
 
 @functools.lru_cache(maxsize=1)
@@ -85,13 +74,22 @@ def check_length(doc: Document, min_words: int) -> bool:
 
 
 def extract_metadata(doc: Document, min_words: int) -> None:
-    """Fill title, outlet, date and language; reject documents with too little text."""
-    if doc.kind in ("aggregator", "plain"):
-        apply_dateline(doc)
+    """A document whose format stated its metadata (HTML, records, Markdown): check its length and
+    derive a title if it has none. Text pages are decided by the layout stage instead."""
     if not check_length(doc, min_words):
         return
     if not doc.title:
         doc.title = derive_title(doc.lines)
         doc.title_derived = True
-    if doc.lang is None:
-        doc.lang = detect_language(" ".join(doc.lines))
+
+
+def detect_document_language(doc: Document) -> None:
+    """The language of the document's prose (a text page's prose lines, whatever its layout)."""
+    if doc.lang is not None:
+        return
+    if doc.page is not None:
+        prose = [line.text for line in doc.page if line.prose and not line.rule]
+        text = " ".join(prose or [line.text for line in doc.page if not line.rule and not line.meta])
+    else:
+        text = " ".join(doc.lines)
+    doc.lang = detect_language(text)

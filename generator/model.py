@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .layout import Line
 
 class BuildError(Exception):
     """A fatal problem that stops the build; printed as one line."""
@@ -26,7 +29,7 @@ class Document:
     lines: list[str] = field(default_factory=list)  # body paragraphs, one per line
     title: str | None = None
     title_derived: bool = False
-    dateline: str | None = None  # the raw "Publié dans X le ..." line, parsed by extract
+    dateline: str | None = None  # the metadata line the date was read from ("Publié dans X le ...")
     outlet: str | None = None
     date: str | None = None  # YYYY-MM-DD
     lang: str | None = None
@@ -35,6 +38,9 @@ class Document:
     status: str = ARTICLE
     reason: str = ""
     article_slug: str | None = None  # the page it ended up on
+    page: list[Line] | None = None  # a text page's lines as read, until the layout stage decides them
+    layout: str | None = None  # where a text page's metadata sat (build-report stats.layouts)
+    notes: list[str] = field(default_factory=list)  # what the report should say about this input
 
     @property
     def key(self) -> str:

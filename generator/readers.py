@@ -2,7 +2,8 @@
 
 Each reader turns the decoded text of one file into Documents carrying body lines and
 whatever metadata the format itself states (HTML meta tags, record fields, frontmatter).
-Datelines in plain text are left for the extract stage.
+A text scrape's lines are analysed one by one here (layout.analyse_page); which of them are
+title, metadata and body is decided later, with what the whole corpus shows.
 """
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ import json
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .dates import parse_date, parse_dateline
+from .dates import parse_date
+from .layout import analyse_page, is_prose
 from .model import REJECTED, SKIPPED, Document, FileOutcome
 
 log = logging.getLogger(__name__)
@@ -98,13 +101,61 @@ def paragraphs(text: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- text files
+JUNK_SAMPLE_LINES = 2000  # line statistics are taken on the first lines (a 4 MB log has 50,000)
+_TIMESTAMP = re.compile(
+    r"^\W{0,3}(?:\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}|\d{1,2}/\w{3}/\d{4}:\d{2}:\d{2}|\d{2}:\d{2}:\d{2}|"
+    r"[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|\d{4}/\d{2}/\d{2} \d{2}:\d{2}|\d{10}(?:\.\d+)?\s)")
+_URL_OR_NUMBER = re.compile(r"^(?:https?://|www\.|[\w.-]+\.(?:com|org|net|fr|html?|php)\b|[-+]?[\d.,:/%x]+$)", re.I)
+_KEY_VALUE = re.compile(r"^[\w.\-\[\]\"']{1,40}\s*(?:=|:)\s*\S")
+_CODE = re.compile(r"(?:[;{}]\s*$|^\s*(?:def |class |import |from \S+ import|#include|function\b|var |let |const |"
+                   r"return\b|public |private |if \(|for \(|}\s*else|<\?php|SELECT |INSERT |\$ ))")
+
+
+def not_prose_reason(lines: list[str]) -> str | None:
+    """Why lines of text are not an article (a log, a table, code, a key=value or URL dump), or None.
+
+    Judged on line statistics, and only when few lines read as sentences: an article that
+    quotes a log line or lists a few links is still an article.
+    """
+    sample = lines[:JUNK_SAMPLE_LINES]
+    if len(sample) < 4:
+        return None
+    n = len(sample)
+    prose = sum(is_prose(line, len(line.split())) for line in sample) / n
+    if prose >= 0.3:
+        return None
+    share = sum(bool(_TIMESTAMP.match(line)) for line in sample) / n
+    if share >= 0.5:
+        return f"not article text: {share:.0%} of its lines start with a timestamp (a log file)"
+    tokens = [t for line in sample for t in line.split()]
+    share = sum(bool(_URL_OR_NUMBER.match(t)) for t in tokens) / max(len(tokens), 1)
+    if share >= 0.5:
+        return f"not article text: {share:.0%} of its words are URLs or numbers"
+    for sep in (",", ";", "\t", "|"):
+        counts = Counter(line.count(sep) for line in sample)
+        common, times = counts.most_common(1)[0]
+        if common >= 2 and times / n >= 0.8:
+            return f"not article text: {times / n:.0%} of its lines hold {common + 1} '{sep.strip() or 'tab'}'-separated fields (a table)"
+    share = sum(bool(_CODE.search(line)) for line in sample) / n
+    if share >= 0.4:
+        return f"not article text: {share:.0%} of its lines read as source code"
+    share = sum(bool(_KEY_VALUE.match(line)) for line in sample) / n
+    if share >= 0.6:
+        return f"not article text: {share:.0%} of its lines are key=value settings"
+    return None
+
+
 def read_text(path: str, text: str) -> list[Document]:
-    """Aggregator scrape (has a dateline near the top) or a clean body-only copy."""
+    """A text scrape in any layout: its lines, each analysed for what it is."""
     # Lines stay whole (no split on space runs): a ticker is one line of glued headlines.
-    lines = [ln.strip() for ln in text.split("\n")]
+    lines = [" ".join(ln.split()) if "\u00a0" not in ln else ln.strip() for ln in text.split("\n")]
     lines = [ln for ln in lines if ln]
-    kind = "aggregator" if any(parse_dateline(ln) for ln in lines[:40]) else "plain"
-    return [Document(file=path, kind=kind, lines=lines)]
+    reason = not_prose_reason(lines)
+    if reason:
+        raise Rejected(reason)
+    page = analyse_page(lines)
+    kind = "aggregator" if any(line.meta and line.dates for line in page) else "plain"
+    return [Document(file=path, kind=kind, page=page)]  # lines: the layout stage picks the body
 
 
 # --------------------------------------------------------------------------- HTML pages

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import PROJECT
-from generator.clean import boilerplate_rule, strip_boilerplate, strip_repeated_lines
+from generator.clean import boilerplate_rule, strip_repeated_lines
+from generator.config import DEFAULTS
+from generator.layout import decide_layouts
 from generator.model import Document
 from generator.readers import read_file
 
@@ -21,6 +23,10 @@ from generator.readers import read_file
     ("Share", "share_row"),
     ("© 2024 Le Monde. Tous droits réservés.", "copyright"),
     ("Ce site utilise des cookies pour améliorer votre navigation.", "cookie"),
+    ("Nous utilisons des cookies pour vous offrir la meilleure expérience.", "cookie"),
+    ("We use cookies to give you the best experience on our site.", "cookie"),
+    ("Manage preferences", "cookie"),
+    ("Accepter et fermer", "cookie"),
     ("Abonnez-vous à notre newsletter", "newsletter"),
 ])
 def test_boilerplate_lines(line: str, rule: str) -> None:
@@ -34,6 +40,7 @@ def test_boilerplate_lines(line: str, rule: str) -> None:
     "infligé une amende record au groupe américain. " * 3,
     "Share prices fell sharply on Monday.",
     "Publié dans PanoraPost le 15 - 10 - 2020",
+    "Les cookies de Noël de la boulangerie du village ont remporté le concours régional.",
 ])
 def test_article_sentences_are_not_boilerplate(line: str) -> None:
     assert boilerplate_rule(line) is None
@@ -41,11 +48,13 @@ def test_article_sentences_are_not_boilerplate(line: str) -> None:
 
 def test_the_seed_ticker_and_image_report_go() -> None:
     (doc,) = read_file(PROJECT / "seeds", "000_ab709a61b5646eb0.txt", 10**7)
-    strip_boilerplate(doc)
+    decide_layouts([doc], DEFAULTS["clean"], [])
     text = "\n".join(doc.lines)
     assert "Le temps qu'il fera ce mardi 8 avril 2025" not in text
     assert "Merci d'avoir signalé" not in text and "Cliquez ici" not in text
-    assert doc.lines[0].startswith("Frontex et l'OIM organisent un webinaire")
+    assert doc.title.startswith("Frontex et l'OIM organisent un webinaire")
+    assert (doc.outlet, doc.date) == ("PanoraPost", "2020-10-15")
+    assert doc.lines[0].startswith("Frontex, l'Agence européenne de garde-frontières")
 
 
 def _doc(name: str, lines: list[str]) -> Document:

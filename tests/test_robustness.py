@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import PROJECT, content_pages, run_build
 from generator.config import DEFAULTS
-from generator.extract import extract_metadata
+from generator.layout import decide_layouts
 from generator.model import FileOutcome
 from generator.pipeline import BuildPaths, build
 from generator.readers import read_file
@@ -120,8 +120,8 @@ def check_reader(folder: Path, name: str, data: bytes) -> None:
     if isinstance(outcome, FileOutcome):
         assert outcome.status in ("rejected", "skipped") and outcome.reason
         return
+    decide_layouts(outcome, DEFAULTS["clean"], [])
     for doc in outcome:
-        extract_metadata(doc, 10)
         assert doc.status in ("article", "rejected")
         assert doc.date is None or len(doc.date) == 10
 

@@ -1,0 +1,513 @@
+"""The page model of a text scrape: each line is furniture, title, metadata or body.
+
+A line's role comes from what it is, not from where it stands. `analyse_line` reads one line
+alone (in the read workers, cached per file): a boilerplate rule, the dates and times in it,
+what is left once they are out (outlet, author), its shape, whether it is prose. Then
+`learn_layouts` looks across the whole corpus (outlets that recur, line shapes that recur
+with only a date, number or name changing, lines repeated beside many different stories),
+and `apply_layout` decides each page: metadata wherever it sits (above or under the title,
+split over two lines, at the very end), the title, and every body line in its order.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clean import boilerplate_rule, line_key, remove_lines, repeated_lines
+from .dates import find_dates, find_times
+from .extract import check_length, derive_title
+from .model import ARTICLE, Document
+
+META_MAX_CHARS = 200  # a metadata line is short
+SHAPE_MAX_WORDS = 15
+TITLE_MAX_CHARS = 300
+# Rules that name exact boilerplate; a line they match is never put back as article text.
+EXACT_RULES = {"ticker", "image_report", "source_footer"}
+
+FURNITURE, META, TEXT = "furniture", "metadata", "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A name left on a metadata line once dates, times and keywords are out."""
+
+    text: str
+    author: bool = False  # introduced by "Par", "By": a byline, unless it is the only name
+    explicit: bool = False  # in an outlet slot ("Publié dans X", "Source : X"): trusted as written
+
+
+@dataclass(slots=True)
+class Line:
+    """What one line of a text page is, read on its own (a few hundred thousand are held at once)."""
+
+    text: str
+    words: int
+    rule: str | None = None  # the boilerplate rule it matches
+    dates: tuple[str, ...] = ()  # calendar dates written in it (YYYY-MM-DD)
+    parts: tuple[Part, ...] = ()
+    meta: bool = False  # a metadata line: its words are dates, times, keywords and names only
+    keyword: bool = False  # a metadata keyword ("Publié", "Updated", "Source", "Par") is on it
+    name_only: bool = False  # a short name and nothing else ("Evening Standard"): an outlet beside a date
+    url: str | None = None
+    shape: str | None = None
+    prose: bool = False
+
+
+# --------------------------------------------------------------------------- one line
+_CONNECTOR = r"(?:le|la|on|at|à|dans|in|sur|de|du|am|um|the|el|il)"
+_KEYWORDS = re.compile(
+    r"^(?:(?:publi[ée]e?|mis[e]? en ligne|mis[e]? à jour|derni[èe]re mise à jour|modifi[ée]e?|actualis[ée]e?|"
+    r"updated|last updated|published|first published|posted|edited|date de publication|date|il y a|"
+    r"publicado|pubblicato|ver[öo]ffentlicht|aktualisiert|source|sources|via|cr[ée]dits?|credits?|from)"
+    r"(?:\s+" + _CONNECTOR + r")*\b\s*:?\s*)+", re.I)
+_SLOT_TEMPLATE = re.compile(r"^\s*(?:publi[ée]e? dans|paru dans|published in|posted in)\s+(?P<name>\S.{0,79}?)\s+"
+                            r"(?:le|on)\s+\|(?P<rest>.*)$", re.I)
+_ONLY_CONNECTOR = re.compile(r"^" + _CONNECTOR + r"$", re.I)
+_OUTLET_SLOT = re.compile(
+    r"^(?:publi[ée]e? (?:dans|sur|par)|published (?:in|by)|posted (?:in|on)|source|sources|via|cr[ée]dits?|"
+    r"credits?|from|paru dans|extrait de)\b\s*:?\s*", re.I)
+_AUTHOR = re.compile(r"^(?:par|by|de|written by|écrit par|reported by|texte|propos recueillis par|"
+                     r"auteur|author|von|por|di)\b\s*:?\s*", re.I)
+_TRAILING = re.compile(r"\s+(?:le|on|at|à|the|du|am|el|il)$", re.I)
+# Any run of symbols between names separates them ("|", "·", "—", "~", "::", "¦", brackets, ...);
+# apostrophes, dots, "&" and hyphens inside a name do not.
+_SEPARATORS = re.compile(r"\s*(?:[^\w\s'’.&+-]+|(?<!\S)[-/:.]+(?!\S)|,|;)\s*")
+_PARTICLES = {"de", "du", "des", "la", "le", "les", "l", "d", "of", "the", "and", "et", "&", "en", "on", "in",
+              "for", "am", "al", "el", "à", "a", "y", "di", "da", "do", "van", "von", "der", "den", "sur", "+"}
+_WORD = re.compile(r"[\w'’.&+-]+")
+_URL = re.compile(r"^(?:(?:url|source|lien|link)\s*:?\s*)?(https?://\S+)$", re.I)
+_SENTENCE_END = re.compile(r"[.…][»\"”’)\]]*$")
+_EXCLAIM_END = re.compile(r"[!?][»\"”’)\]]*$")
+_CAPITALISED = re.compile(r"^[A-ZÀ-ÝÞ0-9]")
+_CAMEL = re.compile(r"^[a-z]{1,2}[A-Z]")  # iNews, eBay
+_SHAPE_WORD = re.compile(r"https?://\S+|\d+|[A-ZÀ-ÝÞ][\w'’.-]*|\w[\w'’-]*", re.U)
+_NAME_RUN = re.compile(r"N(?: N)+")
+
+
+def _is_name(text: str, explicit: bool) -> bool:
+    """A name as an outlet or author is written: a few capitalised words, never a sentence."""
+    words = _WORD.findall(text)
+    if not words or not re.search(r"[^\W\d_]", text) or len(text) > (80 if explicit else 60):
+        return False
+    if explicit:  # the slot says it is a name: only refuse what reads as a sentence
+        return len(words) <= 8 and not (len(words) >= 5 and _SENTENCE_END.search(text))
+    if len(words) > 6 or (text.endswith(".") and len(words) > 2):
+        return False
+    lowered = 0
+    for word in words:
+        bare = re.sub(r"^[dlDL]['’]", "", word)  # d'Alsace, l'Express
+        if (word.lower().strip(".'’") not in _PARTICLES and not _CAPITALISED.match(bare)
+                and not _CAMEL.match(bare) and "." not in bare.strip(".")):  # 'lemonde.fr' is a name
+            lowered += 1
+    # "La Gazette des communes", "Coup d'œil": one lowercase word in a capitalised name
+    return lowered == 0 or (lowered == 1 and len(words) <= 5 and bool(_CAPITALISED.match(words[0])))
+
+
+def _parts(residue: str) -> tuple[tuple[Part, ...], bool, bool]:
+    """(names, clean, keyword): the names in what is left of a line, whether nothing else is
+    left, and whether a metadata keyword ("Publié", "Source", "By") introduced any of it."""
+    parts: list[Part] = []
+    explicit_next = keyword = False
+    pieces = _SEPARATORS.split(residue)
+    separators = _SEPARATORS.findall(residue)
+    for n, segment in enumerate(pieces):
+        in_brackets = n > 0 and separators[n - 1].strip() == "("
+        segment = segment.strip(" .,;:-'\"")
+        if not segment:
+            continue
+        slot = _OUTLET_SLOT.match(segment)
+        explicit = explicit_next or bool(slot)
+        if slot:
+            segment = segment[slot.end():]
+        stripped = _KEYWORDS.sub("", segment)
+        keyword = keyword or bool(slot) or stripped != segment
+        if not stripped or _ONLY_CONNECTOR.match(stripped):  # "Source", "Publié le": a name may follow
+            explicit_next = explicit_next or bool(slot) or bool(re.match(r"(?i)source|via|from", segment))
+            continue
+        explicit_next = False
+        author = _AUTHOR.match(stripped)
+        if author:
+            stripped = stripped[author.end():]
+            keyword = True
+        stripped = _TRAILING.sub("", stripped).strip(" .,;:-")
+        if not stripped:
+            continue
+        if not _is_name(stripped, explicit):
+            return tuple(parts), False, keyword
+        if in_brackets and parts and not parts[-1].author and not author:
+            parts[-1] = Part(f"{parts[-1].text} ({stripped})", explicit=parts[-1].explicit)  # "L'Express (Votre Argent)"
+            continue
+        parts.append(Part(stripped, author=bool(author), explicit=explicit))
+    return tuple(parts), True, keyword
+
+
+def line_shape(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """The line with its variable parts abstracted: dates, times, numbers, names, URLs."""
+    out, pos = [], 0
+    for start, end, token in sorted(spans):
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append(f" {token} ")
+        pos = end
+    out.append(text[pos:])
+    shape = []
+    for piece in re.split(r"(\{date\}|\{time\})", "".join(out)):
+        if piece in ("{date}", "{time}"):
+            shape.append(piece)
+            continue
+        for m in _SHAPE_WORD.finditer(piece):
+            word = m.group()
+            shape.append("{url}" if word.startswith("http") else "0" if word.isdigit()
+                         else "N" if _CAPITALISED.match(word) else word.lower())
+        punct = re.sub(r"[\w\s'’.-]+", " ", piece).split()
+        if punct:
+            shape.append("".join(punct))
+    return _NAME_RUN.sub("N", " ".join(shape))
+
+
+def is_prose(text: str, words: int) -> bool:
+    """Reads as written sentences rather than a label, headline or credit."""
+    if words >= 30:
+        return True
+    return words >= 6 and bool(_SENTENCE_END.search(text) or (words >= 12 and _EXCLAIM_END.search(text)))
+
+
+def analyse_line(text: str) -> Line:
+    """What a line is on its own (the corpus may still change its role)."""
+    words = len(text.split())
+    line = Line(text=text, words=words, rule=boilerplate_rule(text), prose=is_prose(text, words))
+    if line.rule or len(text) > META_MAX_CHARS:
+        return line
+    url = _URL.match(text)
+    if url:
+        line.url, line.meta = url.group(1), True
+        return line
+    dates = find_dates(text)
+    times = find_times(text)
+    spans = [(d.start, d.end, "{date}") for d in dates]
+    spans += [(a, b, "{time}") for a, b in times if not any(s <= a < e for s, e, _ in spans)]
+    if words <= SHAPE_MAX_WORDS:
+        line.shape = line_shape(text, spans)
+    residue = text
+    for start, end, _ in sorted(spans, reverse=True):
+        residue = residue[:start] + " | " + residue[end:]
+    slot = _SLOT_TEMPLATE.match(residue)
+    if slot:  # "Publié dans X le <date>": X is the outlet as written, whatever its characters
+        parts, clean, _ = _parts(slot.group("rest"))
+        parts, line.keyword = (Part(slot.group("name").strip(), explicit=True), *parts), True
+    else:
+        parts, clean, line.keyword = _parts(residue)
+    if dates:
+        line.dates = tuple(d.date for d in dates)
+        line.parts = parts
+        line.meta = clean and len(parts) <= 3
+    elif clean and parts and words <= 8:
+        author_line = bool(_AUTHOR.match(text)) and len(parts) == 1
+        source_line = bool(_OUTLET_SLOT.match(text))
+        if author_line or source_line:  # "Par Jean Dupont", "Source : AFP"
+            line.parts, line.meta = parts, True
+        elif len(parts) == 1 and not spans and parts[0].text == text.strip(" .,;:"):
+            line.parts, line.name_only = parts, True
+    return line
+
+
+def analyse_page(lines: list[str]) -> list[Line]:
+    page = [analyse_line(text) for text in lines]
+    for line in page:
+        if line.rule and (line.rule in EXACT_RULES or not line.prose):
+            line.text = ""  # never shown again (a ticker is kilobytes): not worth its memory
+    return page
+
+
+# --------------------------------------------------------------------------- the corpus
+@dataclass
+class Knowledge:
+    """What the corpus taught: outlet names, line shapes, lines repeated across stories."""
+
+    outlets: Counter[str] = field(default_factory=Counter)  # casefolded name -> files naming it
+    aliases: dict[str, str] = field(default_factory=dict)  # casefolded alias or name -> display name
+    spelling: dict[str, str] = field(default_factory=dict)  # casefolded name -> as first written
+    meta_shapes: set[str] = field(default_factory=set)
+    furniture_shapes: set[str] = field(default_factory=set)
+    repeated: set[bytes] = field(default_factory=set)
+    shapes_report: list[dict[str, Any]] = field(default_factory=list)
+    today: str = ""
+
+    def outlet_name(self, name: str | None) -> str | None:
+        """The display name of an outlet: an editor's alias from site.yaml, else as written."""
+        if name is None:
+            return None
+        return self.aliases.get(name.casefold(), name)
+
+    def known(self, name: str) -> int:
+        folded = name.casefold()
+        return self.outlets[folded] + (1000 if folded in self.aliases else 0)
+
+
+def configured_outlets(entries: list[Any]) -> dict[str, str]:
+    """site.yaml `outlets:` (names, or {name, aliases}) as casefolded spelling -> display name."""
+    out: dict[str, str] = {}
+    for entry in entries:
+        if isinstance(entry, str):
+            out[entry.casefold()] = entry
+        elif isinstance(entry, dict) and entry.get("name"):
+            name = str(entry["name"])
+            out[name.casefold()] = name
+            for alias in entry.get("aliases") or []:
+                out[str(alias).casefold()] = name
+    return out
+
+
+def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[Any]) -> Knowledge:
+    """Outlets, metadata and furniture shapes, and repeated lines, learned across all documents."""
+    min_docs = settings["repeated_line_min_docs"]
+    known = Knowledge(aliases=configured_outlets(outlets), today=dt.date.today().isoformat())
+    shape_files: Counter[str] = Counter()
+    shape_texts: dict[str, set[str]] = defaultdict(set)
+    shape_dated: set[str] = set()
+    for doc in docs:
+        if doc.page is None:
+            if doc.outlet:  # a record's or an HTML page's stated outlet
+                known.outlets[doc.outlet.casefold()] += 1
+                known.spelling.setdefault(doc.outlet.casefold(), doc.outlet)
+            continue
+        names, shapes = set(), set()
+        for line in doc.page:
+            if line.meta and len(line.parts) == 1:
+                names.add(line.parts[0].text.casefold())
+                known.spelling.setdefault(line.parts[0].text.casefold(), line.parts[0].text)
+            if line.shape and not line.rule and not line.prose:
+                shapes.add(line.shape)
+                if len(shape_texts[line.shape]) < 3:
+                    shape_texts[line.shape].add(line.text)
+                if line.dates:
+                    shape_dated.add(line.shape)
+        known.outlets.update(names)
+        shape_files.update(shapes)
+    for shape, files in shape_files.most_common():
+        if files < min_docs or len(shape_texts[shape]) < 2:
+            continue  # a constant line is the repeated-lines rule's business
+        if shape in shape_dated and "{date}" in shape:
+            role = "metadata"
+            known.meta_shapes.add(shape)
+        elif _furniture_shape(shape):
+            role = "furniture"
+            known.furniture_shapes.add(shape)
+        else:
+            continue
+        if len(known.shapes_report) < 50:
+            known.shapes_report.append({"shape": shape, "files": files, "taken_for": role,
+                                        "example": sorted(shape_texts[shape])[0]})
+    known.repeated = repeated_lines([_candidate_lines(doc) for doc in docs], min_docs,
+                                    settings["repeated_sentence_share"])
+    return known
+
+
+def _furniture_shape(shape: str) -> bool:
+    """A shape that varies only in a number or time (counters, bylines of reading time) or a row
+    of three or more names between separators (share rows, breadcrumbs); never bare names."""
+    tokens = shape.split()
+    if "0" in tokens or "{time}" in tokens:
+        return any(t.isalpha() and t != "N" for t in tokens)
+    return tokens.count("N") >= 3 and all(t == "N" or not t.isalnum() for t in tokens)
+
+
+def _candidate_lines(doc: Document) -> list[str]:
+    """The lines the repeated-lines rule looks at: a text page's lines that no rule took."""
+    if doc.page is None:
+        return doc.lines
+    return [line.text for line in doc.page if not line.rule and not line.meta]
+
+
+# --------------------------------------------------------------------------- one page
+def title_like(line: Line) -> bool:
+    """A headline as written: short, not a paragraph, not ending like a clause."""
+    return (1 <= line.words <= 30 and len(line.text) <= TITLE_MAX_CHARS and not re.search(r"[,;:]$", line.text)
+            and (not line.prose or _one_short_sentence(line)))
+
+
+def _one_short_sentence(line: Line) -> bool:
+    return line.words <= 25 and not re.search(r"[.!?…]\s+\S", line.text)
+
+
+def _headline_sentence(page: list[Line], roles: list[str], i: int) -> bool:
+    """A headline that ends with a full stop: one short sentence with a metadata line right
+    above or below it, before any other text."""
+    if not _one_short_sentence(page[i]) or any(roles[k] == TEXT for k in range(i)):
+        return False
+    neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(page)]
+    return any(roles[j] == META and page[j].dates for j in neighbours)
+
+
+def apply_layout(doc: Document, known: Knowledge, min_words: int) -> None:
+    """Decide a text page's roles and fill title, outlet, date, url and body (in place)."""
+    page = doc.page or []
+    roles = [_role(line, known) for line in page]
+    # A dated line that nothing vouches for ("June 20, 1990: Nelson Mandela", a caption) is text
+    # when the page has a metadata line that something does.
+    dated = [i for i, role in enumerate(roles) if role == META and page[i].dates]
+    strong = [i for i in dated if _vouched(page[i], known)]
+    if strong:
+        for i in set(dated) - set(strong):
+            roles[i] = TEXT
+    # An outlet alone on a line beside a date-only line ("Evening Standard" / "May 2, 2024").
+    for i, line in enumerate(page):
+        if line.name_only and not line.rule and _beside_bare_date(page, roles, i, known):
+            roles[i] = META  # (an outlet's name recurs across the corpus: it may have been taken as repeated)
+    first_prose = next((i for i, line in enumerate(page) if roles[i] == TEXT and line.prose), len(page))
+    if first_prose < len(page) and _headline_sentence(page, roles, first_prose):
+        first_prose = next((i for i in range(first_prose + 1, len(page)) if roles[i] == TEXT and page[i].prose),
+                           len(page))
+    last_prose = max((i for i, line in enumerate(page) if roles[i] == TEXT and line.prose), default=-1)
+    top_meta = [i for i in range(first_prose) if roles[i] == META]
+    head = [i for i in range(first_prose) if roles[i] == TEXT]
+    title_at = _title_index(page, head, top_meta)
+    notes = []
+    body_lines: list[str] = []
+    for i, line in enumerate(page):
+        if roles[i] == TEXT and i != title_at and not (title_at is not None and i in head and i < title_at):
+            body_lines.append(" ".join(line.text.split()))
+    words = sum(len(t.split()) for t in body_lines)
+    if words < min_words:  # nothing real is dropped: prose that only a broad rule took comes back
+        rescued = [i for i, line in enumerate(page)
+                   if roles[i] == FURNITURE and line.prose and line.rule not in EXACT_RULES]
+        if rescued and words + sum(page[i].words for i in rescued) >= min_words:
+            rules = sorted({page[i].rule or "repeated across the corpus" for i in rescued})
+            notes.append(f"kept {len(rescued)} prose line(s) a boilerplate rule matched ({', '.join(rules)}): "
+                         "they are the article's text")
+            keep = set(rescued)
+            body_lines = [" ".join(line.text.split()) for i, line in enumerate(page)
+                          if (roles[i] == TEXT and i != title_at) or i in keep]
+    doc.lines = body_lines
+    if title_at is not None and not doc.title:
+        doc.title = " ".join(page[title_at].text.split())
+    meta = [i for i, role in enumerate(roles) if role == META]
+    _fill_metadata(doc, page, meta, known)
+    doc.layout = ("no metadata" if not any(page[i].dates for i in meta)
+                  else "metadata at the end" if all(i > last_prose for i in meta if page[i].dates) and last_prose >= 0
+                  else "metadata above the title" if title_at is not None and all(
+                      i < title_at for i in meta if page[i].dates)
+                  else "metadata under the title")
+    doc.notes.extend(notes)
+    doc.page = None  # decided: the line analysis is not needed downstream
+
+
+def _role(line: Line, known: Knowledge) -> str:
+    if line.rule:
+        return FURNITURE
+    if line.meta or (line.dates and line.shape in known.meta_shapes):
+        return META
+    if line.shape in known.furniture_shapes and not line.prose:
+        return FURNITURE
+    if line_key(line.text) in known.repeated:
+        return FURNITURE
+    return TEXT
+
+
+def _vouched(line: Line, known: Knowledge) -> bool:
+    """A dated line is metadata for sure: bare date, keyword, outlet slot, known outlet or shape."""
+    return (not line.parts or line.keyword or line.shape in known.meta_shapes
+            or any(p.explicit or known.known(p.text) >= 2 for p in line.parts))
+
+
+def _beside_bare_date(page: list[Line], roles: list[str], i: int, known: Knowledge) -> bool:
+    """True when the nearest line above or below (furniture aside) is a date with no name on it,
+    and this name is a known outlet or is not the only headline candidate above the date."""
+    for step in (1, -1):
+        j = i + step
+        while 0 <= j < len(page) and page[j].rule:
+            j += step
+        if 0 <= j < len(page) and roles[j] == META and page[j].dates and not page[j].parts:
+            if known.known(page[i].parts[0].text) >= 2:
+                return True
+            return any(roles[k] == TEXT and title_like(page[k]) for k in range(i))
+    return False
+
+
+def _title_index(page: list[Line], head: list[int], top_meta: list[int]) -> int | None:
+    """The headline: beside the metadata block at the top, else the first headline-like line."""
+    if top_meta:
+        above = [i for i in head if i < top_meta[0]]
+        below = [i for i in head if i > top_meta[-1]]
+        near_above = above[-1] if above and title_like(page[above[-1]]) else None
+        near_below = below[0] if below and title_like(page[below[0]]) else None
+        if near_above is not None and (page[near_above].words >= 3 or near_below is None
+                                       or page[near_below].words < 3):
+            return near_above
+        if near_below is not None:
+            return near_below
+    if head and title_like(page[head[0]]):
+        return head[0]
+    return None
+
+
+def _fill_metadata(doc: Document, page: list[Line], meta: list[int], known: Knowledge) -> None:
+    """Publication date (the earliest plausible one), outlet (the name on or beside it), URL."""
+    dated = [(d, i) for i in meta for d in page[i].dates if d <= known.today]
+    if dated and not doc.date:
+        doc.date, at = min(dated)
+        doc.dateline = page[at].text
+        order = [at] + sorted((i for i in meta if i != at), key=lambda i: abs(i - at))
+    else:
+        order = meta
+    if not doc.outlet:
+        for i in order:
+            outlet = _pick_outlet(page[i].parts, known)
+            if outlet:
+                doc.outlet = outlet
+                break
+    doc.outlet = known.outlet_name(doc.outlet)
+    doc.url = doc.url or next((page[i].url for i in meta if page[i].url), None)
+
+
+def _pick_outlet(parts: tuple[Part, ...], known: Knowledge) -> str | None:
+    """The outlet among a metadata line's names: the one the corpus knows as an outlet, else the
+    one in an outlet slot, else the one not introduced as a byline (the last, as bylines go first)."""
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0].text
+    return max(enumerate(parts), key=lambda ip: (known.known(ip[1].text) >= 2, ip[1].explicit,
+                                                  not ip[1].author, known.known(ip[1].text), ip[0]))[1].text
+
+
+# --------------------------------------------------------------------------- the stage
+_SITE_SUFFIX = re.compile(r"^(.{20,}?)\s+[-–—|·:]\s+([^-–—|·]{2,60})$")
+
+
+def decide_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[Any]) -> dict[str, Any]:
+    """Learn from the corpus, then decide every text page and clean every other body with it.
+
+    Returns build-report's `stats.layouts`: the learned line shapes with what they were taken
+    for, where each text page's metadata sat, and the outlets seen most often.
+    """
+    kept = [d for d in docs if d.status == ARTICLE]
+    known = learn_layouts(kept, settings, outlets)
+    min_words = settings["min_words"]
+    for doc in kept:
+        if doc.page is not None:
+            apply_layout(doc, known, min_words)
+        else:
+            remove_lines([doc], known.repeated)
+            doc.outlet = known.outlet_name(doc.outlet)
+            suffix = _SITE_SUFFIX.match(doc.title or "") if doc.kind == "html" else None
+            if suffix and known.known(suffix.group(2).strip()) >= 2:
+                doc.title = suffix.group(1)  # "Headline - Le Monde": the site's name is no part of it
+        if check_length(doc, min_words) and (doc.title_derived or not doc.title):
+            doc.title, doc.title_derived = derive_title(doc.lines), True
+    positions = Counter(d.layout for d in kept if d.layout)
+    return {"shapes": known.shapes_report, "pages": dict(positions.most_common()),
+            "outlets": [{"name": known.outlet_name(known.spelling[name]), "files": n}
+                        for name, n in known.outlets.most_common(20)]}
+
+
+def read_metadata_line(text: str) -> tuple[str | None, str | None] | None:
+    """(outlet, date) of one line read alone as a metadata line, or None if it is not one."""
+    line = analyse_line(" ".join(text.split()))
+    if not line.meta or not line.dates:
+        return None
+    return _pick_outlet(line.parts, Knowledge()), min(line.dates)
