@@ -66,6 +66,8 @@ DATE = re.compile("|".join(
         i=i, y=_YEAR.format(g=f"y{i}"), d=_DAY.format(g=f"d{i}"), mn=_MONTH.format(g=f"m{i}")))
     for i, p in enumerate(_SHAPES)), re.I)
 _HAS_DIGIT = re.compile(r"\d")
+# Every date shape holds a four-digit year or a day/month/two-digit-year run: a cheap test first.
+_MAY_HOLD_DATE = re.compile(r"(?:1[89]|2[01])\d\d|\d[/.]\s*\d{1,2}\s*[/.]\s*\d\d")
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def _date_of(m: re.Match[str]) -> str | None:
 
 def find_dates(line: str) -> list[DateSpan]:
     """Every real calendar date written in `line`, with its span (weekday included)."""
-    if not _HAS_DIGIT.search(line):
+    if not _MAY_HOLD_DATE.search(line):
         return []
     out = []
     for m in DATE.finditer(line):

@@ -24,6 +24,9 @@ from .model import ARTICLE, Document
 META_MAX_CHARS = 200  # a metadata line is short
 SHAPE_MAX_WORDS = 15
 TITLE_MAX_CHARS = 300
+# An outlet is known when the corpus shows it on this many different days: a headline repeated by
+# the copies of one story shows up on one or two.
+KNOWN_OUTLET_DAYS = 3
 # Rules that name exact boilerplate; a line they match is never put back as article text.
 EXACT_RULES = {"ticker", "image_report", "source_footer"}
 
@@ -69,8 +72,8 @@ _ONLY_CONNECTOR = re.compile(r"^" + _CONNECTOR + r"$", re.I)
 _OUTLET_SLOT = re.compile(
     r"^(?:publi[ée]e? (?:dans|sur|par)|published (?:in|by)|posted (?:in|on)|source|sources|via|cr[ée]dits?|"
     r"credits?|from|paru dans|extrait de)\b\s*:?\s*", re.I)
-_AUTHOR = re.compile(r"^(?:par|by|de|written by|écrit par|reported by|texte|propos recueillis par|"
-                     r"auteur|author|von|por|di)\b\s*:?\s*", re.I)
+_AUTHOR = re.compile(r"^(?:par|by|written by|écrit par|reported by|texte|propos recueillis par|"
+                     r"auteur|author|por)\b\s*:?\s*", re.I)  # not "de", "von": "De Standaard" is an outlet
 _TRAILING = re.compile(r"\s+(?:le|on|at|à|the|du|am|el|il)$", re.I)
 # Any run of symbols between names separates them ("|", "·", "—", "~", "::", "¦", brackets, ...);
 # apostrophes, dots, "&" and hyphens inside a name do not.
@@ -195,6 +198,8 @@ def analyse_line(text: str) -> Line:
     residue = text
     for start, end, _ in sorted(spans, reverse=True):
         residue = residue[:start] + " | " + residue[end:]
+    if not dates and words > 8:
+        return line  # neither a dated line nor a name alone
     slot = _SLOT_TEMPLATE.match(residue)
     if slot:  # "Publié dans X le <date>": X is the outlet as written, whatever its characters
         parts, clean, _ = _parts(slot.group("rest"))
@@ -228,7 +233,7 @@ def analyse_page(lines: list[str]) -> list[Line]:
 class Knowledge:
     """What the corpus taught: outlet names, line shapes, lines repeated across stories."""
 
-    outlets: Counter[str] = field(default_factory=Counter)  # casefolded name -> files naming it
+    outlets: Counter[str] = field(default_factory=Counter)  # casefolded name -> days it is seen on
     aliases: dict[str, str] = field(default_factory=dict)  # casefolded alias or name -> display name
     spelling: dict[str, str] = field(default_factory=dict)  # casefolded name -> as first written
     meta_shapes: set[str] = field(default_factory=set)
@@ -269,16 +274,17 @@ def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[
     shape_files: Counter[str] = Counter()
     shape_texts: dict[str, set[str]] = defaultdict(set)
     shape_dated: set[str] = set()
+    days: dict[str, set[str | None]] = defaultdict(set)
     for doc in docs:
         if doc.page is None:
             if doc.outlet:  # a record's or an HTML page's stated outlet
-                known.outlets[doc.outlet.casefold()] += 1
+                days[doc.outlet.casefold()].add(doc.date)
                 known.spelling.setdefault(doc.outlet.casefold(), doc.outlet)
             continue
-        names, shapes = set(), set()
+        shapes = set()
         for line in doc.page:
             if line.meta and len(line.parts) == 1:
-                names.add(line.parts[0].text.casefold())
+                days[line.parts[0].text.casefold()].add(min(line.dates, default=None))
                 known.spelling.setdefault(line.parts[0].text.casefold(), line.parts[0].text)
             if line.shape and not line.rule and not line.prose:
                 shapes.add(line.shape)
@@ -286,8 +292,8 @@ def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[
                     shape_texts[line.shape].add(line.text)
                 if line.dates:
                     shape_dated.add(line.shape)
-        known.outlets.update(names)
         shape_files.update(shapes)
+    known.outlets.update({name: len(seen) for name, seen in days.items()})
     for shape, files in shape_files.most_common():
         if files < min_docs or len(shape_texts[shape]) < 2:
             continue  # a constant line is the repeated-lines rule's business
@@ -411,7 +417,7 @@ def _role(line: Line, known: Knowledge) -> str:
 def _vouched(line: Line, known: Knowledge) -> bool:
     """A dated line is metadata for sure: bare date, keyword, outlet slot, known outlet or shape."""
     return (not line.parts or line.keyword or line.shape in known.meta_shapes
-            or any(p.explicit or known.known(p.text) >= 2 for p in line.parts))
+            or any(p.explicit or known.known(p.text) >= KNOWN_OUTLET_DAYS for p in line.parts))
 
 
 def _beside_bare_date(page: list[Line], roles: list[str], i: int, known: Knowledge) -> bool:
@@ -422,7 +428,7 @@ def _beside_bare_date(page: list[Line], roles: list[str], i: int, known: Knowled
         while 0 <= j < len(page) and page[j].rule:
             j += step
         if 0 <= j < len(page) and roles[j] == META and page[j].dates and not page[j].parts:
-            if known.known(page[i].parts[0].text) >= 2:
+            if known.known(page[i].parts[0].text) >= KNOWN_OUTLET_DAYS:
                 return True
             return any(roles[k] == TEXT and title_like(page[k]) for k in range(i))
     return False
@@ -471,7 +477,7 @@ def _pick_outlet(parts: tuple[Part, ...], known: Knowledge) -> str | None:
         return None
     if len(parts) == 1:
         return parts[0].text
-    return max(enumerate(parts), key=lambda ip: (known.known(ip[1].text) >= 2, ip[1].explicit,
+    return max(enumerate(parts), key=lambda ip: (known.known(ip[1].text) >= KNOWN_OUTLET_DAYS, ip[1].explicit,
                                                   not ip[1].author, known.known(ip[1].text), ip[0]))[1].text
 
 
@@ -495,13 +501,13 @@ def decide_layouts(docs: list[Document], settings: dict[str, Any], outlets: list
             remove_lines([doc], known.repeated)
             doc.outlet = known.outlet_name(doc.outlet)
             suffix = _SITE_SUFFIX.match(doc.title or "") if doc.kind == "html" else None
-            if suffix and known.known(suffix.group(2).strip()) >= 2:
+            if suffix and known.known(suffix.group(2).strip()) >= KNOWN_OUTLET_DAYS:
                 doc.title = suffix.group(1)  # "Headline - Le Monde": the site's name is no part of it
         if check_length(doc, min_words) and (doc.title_derived or not doc.title):
             doc.title, doc.title_derived = derive_title(doc.lines), True
     positions = Counter(d.layout for d in kept if d.layout)
     return {"shapes": known.shapes_report, "pages": dict(positions.most_common()),
-            "outlets": [{"name": known.outlet_name(known.spelling[name]), "files": n}
+            "outlets": [{"name": known.outlet_name(known.spelling[name]), "days": n}
                         for name, n in known.outlets.most_common(20)]}
 
 
