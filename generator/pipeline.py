@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from . import __version__
 from .clean import strip_boilerplate
-from .content import assign_slugs, write_content
+from .content import assign_slugs, slug_history, slugs_of_content, write_content
 from .cache import StageCache, digest
 from .curate import apply_curation
 from .dedup import DEDUP_VERSION, cluster_duplicates, merge_cluster
@@ -224,8 +224,10 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("layout")
 
     progress.start("dedup", None)
+    previous_slugs = published_slugs(paths.output, published)
     articles = make_articles([d for d in docs if d.status == ARTICLE], config["dedup"], mapper(500, False),
-                             paths.cache / "dedup.sqlite")
+                             paths.cache / "dedup.sqlite", previous_slugs)
+    slugs = slug_history(articles, previous_slugs)  # before curation: a hidden page keeps its URL too
     lap("dedup")
 
     progress.start("entities", len(articles))
@@ -243,7 +245,8 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         progress.advance(len(articles))
         lap("content")
         progress.start("render", None)
-        built = {"inputs": fingerprint, "content": content, "render": render_inputs(content, config, paths)}
+        built = {"inputs": fingerprint, "content": content, "render": render_inputs(content, config, paths),
+                 "slugs": slugs}
         if published is not None and published.get("render") == built["render"]:
             # the same site: keep the published one
             built.update({k: published[k] for k in ("site", "site_keys", "pages")})
@@ -268,9 +271,19 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     return BuildResult(stats=stats, seconds=seconds)
 
 
+def published_slugs(output: Path, published: dict[str, Any] | None) -> dict[str, list[str]] | None:
+    """Slug -> input keys of the published build: from its manifest, else from its content pages."""
+    if published is not None and isinstance(published.get("slugs"), dict):
+        return published["slugs"]
+    if (output / "content").is_dir():
+        return slugs_of_content(output / "content") or None
+    return None
+
+
 def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any,
-                  cache_path: Path | None = None) -> list[Article]:
-    """Cluster duplicates, merge each cluster into one article, name the pages."""
+                  cache_path: Path | None = None, previous_slugs: dict[str, list[str]] | None = None) -> list[Article]:
+    """Cluster duplicates, merge each cluster into one article, name the pages (keeping the
+    published build's slugs, see content.assign_slugs)."""
     if settings["enabled"]:
         cache = StageCache(cache_path, DEDUP_VERSION + _version_of("datasketch")) if cache_path else None
         try:
@@ -281,7 +294,7 @@ def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any,
     else:
         clusters, links = [[d] for d in sorted(docs, key=lambda d: d.key)], {}
     articles = [merge_cluster(members) for members in clusters]
-    assign_slugs(articles)
+    assign_slugs(articles, previous_slugs)
     for art in articles:
         canonical = art.members[0]
         canonical.reason = f"{canonical.kind} input ({canonical.encoding})"
