@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "curation": {"include": [], "exclude": [], "overrides": ANY_MAPPING},
     "editions": "weekly",
     "ranking": {"coverage": True},
+    # what an article page and its feed entry show: the whole body, or only its lead (an
+    # excerpt of up to excerpt_words words) with a link to the original
+    "publish": {"body": "full", "excerpt_words": 80},
 }
 # Options that may be null in site.yaml.
 NULLABLE = {"description"}
@@ -128,6 +131,10 @@ def _check_values(cfg: dict[str, Any], where: str) -> None:
         raise bad("'dedup.shingle_words' must be >= 1 and 'dedup.num_perm' >= 16")
     if not 0 < cfg["clean"]["repeated_sentence_share"] <= 1:
         raise bad("'clean.repeated_sentence_share' must be in (0, 1]")
+    if cfg["publish"]["body"] not in ("full", "excerpt"):
+        raise bad(f"'publish.body' must be 'full' or 'excerpt', not {cfg['publish']['body']!r}")
+    if cfg["publish"]["excerpt_words"] < 10:
+        raise bad("'publish.excerpt_words' must be at least 10")
     if cfg["clean"]["repeated_line_min_docs"] < 2:
         raise bad("'clean.repeated_line_min_docs' must be at least 2")
 

@@ -31,7 +31,7 @@ import markdown
 import yaml
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape as markupsafe_escape
 from slugify import slugify
 
 from .cache import StageCache, digest
@@ -79,7 +79,12 @@ def plain_text(body: str) -> str:
 
 def lead_of(body: str) -> str:
     """The first sentences, up to about LEAD_CHARS characters."""
-    first = plain_text(body).strip().split("\n\n", 1)[0]
+    return lead_of_text(plain_text(body))
+
+
+def lead_of_text(text: str) -> str:
+    """lead_of() for text as the reader sees it."""
+    first = text.strip().split("\n\n", 1)[0]
     lead = ""
     for sentence in _SENTENCE.split(first):
         if lead and len(lead) + len(sentence) > LEAD_CHARS:
@@ -88,6 +93,42 @@ def lead_of(body: str) -> str:
     if len(lead) > LEAD_CHARS + 100:
         lead = lead[:LEAD_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return lead
+
+
+def excerpt_of(body: str, max_words: int) -> list[str]:
+    """The lead a digest may quote: the first paragraph (with the next ones while it stays
+    under a third of max_words: a one-line standfirst is no lead), cut at a sentence end so
+    that it holds at most max_words words; a single longer sentence is cut at a word."""
+    paragraphs = [p.strip() for p in plain_text(body).strip().split("\n\n") if p.strip()]
+    kept: list[str] = []
+    words = 0
+    for paragraph in paragraphs:
+        size = len(paragraph.split())
+        if words + size <= max_words:
+            kept.append(paragraph)
+            words += size
+            if words >= max_words / 3:
+                break
+            continue
+        sentences = []
+        for sentence in _SENTENCE.split(paragraph):
+            if words + len(sentence.split()) > max_words:
+                break
+            sentences.append(sentence)
+            words += len(sentence.split())
+        if sentences:
+            kept.append(" ".join(sentences))
+        elif not kept:  # a first sentence longer than the whole excerpt
+            kept.append(" ".join(paragraph.split()[:max_words]).rstrip(",;:") + "…")
+        break
+    return kept
+
+
+def safe_url(url: Any) -> str | None:
+    """A source's address as a link target: web addresses only (never javascript: or data:)."""
+    if isinstance(url, str) and re.match(r"^https?://[^\s<>\"']+$", url.strip(), re.I):
+        return url.strip()
+    return None
 
 
 def term_slug(name: str) -> str:
@@ -286,32 +327,56 @@ def bodies_to_html(bodies: list[str], cache: StageCache, jobs: int) -> list[str]
 
 
 def build_views(pages: list[tuple[dict[str, Any], str]], language: str,
-                bodies_html: list[str] | None = None) -> list[dict[str, Any]]:
-    """One dict per article with everything its page and the listings show, newest first."""
+                bodies_html: list[str] | None = None,
+                publish: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One dict per article with everything its page and the listings show, newest first.
+
+    With `publish.body: excerpt` the body is only its lead: nothing else of the text reaches
+    the page, the feeds, the cards or the search index.
+    """
+    publish = publish or {"body": "full", "excerpt_words": 80}
+    excerpt = publish["body"] == "excerpt"
     if bodies_html is None:
         bodies_html = markdown_batch([body for _, body in pages])
     views = []
     for (fm, body), body_html in zip(pages, bodies_html):
         text = plain_text(body)
-        sources = fm.get("sources") or []
+        sources = [dict(s, url=safe_url(s.get("url"))) for s in fm.get("sources") or []]
         also = []
-        for outlet in fm.get("also_published_by") or []:  # each with the date of its copy
-            dates = sorted(s["date"] for s in sources if s.get("outlet") == outlet and s.get("date"))
-            also.append({"outlet": outlet, "date": human_date(dates[0], language) if dates else None})
+        for outlet in fm.get("also_published_by") or []:  # each with the date and address of its copy
+            copies = [s for s in sources if s.get("outlet") == outlet]
+            dates = sorted(s["date"] for s in copies if s.get("date"))
+            also.append({"outlet": outlet, "date": human_date(dates[0], language) if dates else None,
+                         "url": next((s["url"] for s in copies if s["url"]), None)})
+        original = original_source(fm, sources)
+        if excerpt:
+            paragraphs = excerpt_of(body, publish["excerpt_words"])
+            body_html = "".join(f"<p>{markupsafe_escape(p)}</p>\n" for p in paragraphs)
+            text = "\n\n".join(paragraphs)
         views.append({
             "slug": fm["slug"], "title": fm["title"], "title_derived": bool(fm.get("title_derived")),
             "date": fm.get("date"), "date_human": human_date(fm.get("date"), language),
-            "outlet": fm.get("outlet"), "lang": fm.get("lang"), "source_url": fm.get("url"),
+            "outlet": fm.get("outlet"), "lang": fm.get("lang"), "source_url": original["url"],
+            "original": original, "excerpt": excerpt,
             "also_published_by": fm.get("also_published_by") or [], "also": also,
             "sources": sources, "entities": fm.get("entities") or {},
             "url": f"articles/{fm['slug']}/index.html", "body_html": body_html,
-            "lead": lead_of(body), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
+            "lead": lead_of_text(text), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
         })
         views[-1].update(editorial_fields(fm))  # editions.py: pinned, note, summary as lead
     # newest first; undated articles last; slug breaks ties so the order never depends on disk
     views.sort(key=lambda v: v["slug"])
     views.sort(key=lambda v: v["date"] or "", reverse=True)
     return views
+
+
+def original_source(fm: dict[str, Any], sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the article was first published: the page's own outlet and the address of its copy
+    (else of any copy), or no address at all (the outlet is then named, never linked)."""
+    own = [s for s in sources if s["url"] and s.get("outlet") == fm.get("outlet")]
+    url = safe_url(fm.get("url")) or next((s["url"] for s in own + sources if s["url"]), None)
+    outlet = fm.get("outlet") or next((s.get("outlet") for s in sources if s["url"] == url and s.get("outlet")), None)
+    return {"outlet": outlet, "url": url}
 
 
 def collect_terms(views: list[dict[str, Any]]) -> dict[str, dict[str, Term]]:
@@ -385,7 +450,9 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
     pages = read_content(content_dir)
     fragments = StageCache(cache_dir / "html.sqlite" if cache_dir else None, MARKDOWN_VERSION)
     try:
-        views = build_views(pages, language, bodies_to_html([body for _, body in pages], fragments, jobs))
+        bodies = [body for _, body in pages] if config["publish"]["body"] == "full" else []  # an excerpt needs no HTML
+        views = build_views(pages, language, bodies_to_html(bodies, fragments, jobs) if bodies else [""] * len(pages),
+                            config["publish"])
     finally:
         fragments.close()
     rank_views(views, config["ranking"])  # editions.py: breadth of coverage within a day
