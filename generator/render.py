@@ -38,6 +38,7 @@ from .cache import StageCache, digest
 from .content import read_content
 from .editions import editorial_fields, home_order, rank_views, write_editions
 from .executor import map_batches
+from .meta import collection_page, json_ld, news_article
 from .model import BuildError
 from .publish import remove_stale, write_if_changed
 from .stats import write_statistics
@@ -187,7 +188,10 @@ class SiteWriter:
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                keep_trailing_newline=True)
         self.env.filters["t"] = self.translate
-        self.env.globals.update(card=self.card, entry=self.entry)
+        self.env.globals.update(card=self.card, entry=self.entry, json_ld=json_ld,
+                                news_article=lambda view: news_article(view, self.config, self.absolute),
+                                collection_page=lambda term, articles, path: collection_page(
+                                    term, articles, path, self.config, self.absolute))
         self.site_dir = site_dir
         self.config = config
         self.base_url = config["base_url"].rstrip("/") + "/"

@@ -175,10 +175,13 @@ class _Active(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
+        self.json_ld: list[str] | None = None  # the text of a JSON-LD element being read
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if tag == "script" and not (values.get("src") or "").endswith(("pagefind-ui.js", "search.js")):
+        if tag == "script" and values == {"type": "application/ld+json"}:
+            self.json_ld = []  # data, not code: it must be whole JSON (no text closed it early)
+        elif tag == "script" and not (values.get("src") or "").endswith(("pagefind-ui.js", "search.js")):
             self.found.append(f"<script {values}>")
         chart = tag == "img" and values.get("class") == "chart"  # the statistics page's own SVG charts
         if tag in ("img", "iframe", "object", "embed", "form") and values.get("role") != "search" and not chart:
@@ -186,6 +189,18 @@ class _Active(html.parser.HTMLParser):
         for name, value in attrs:
             if name.startswith("on") or (value or "").strip().lower().startswith(("javascript:", "data:")):
                 self.found.append(f"{tag} {name}={value}")
+
+    def handle_data(self, data: str) -> None:
+        if self.json_ld is not None:
+            self.json_ld.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self.json_ld is not None:
+            try:
+                json.loads("".join(self.json_ld))
+            except ValueError:
+                self.found.append("<script type=application/ld+json> that is not JSON")
+            self.json_ld = None
 
     def handle_comment(self, data: str) -> None:
         self.found.append(f"<!--{data}-->")
