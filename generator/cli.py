@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import ConfigError, load_config
+from .config import ConfigError, check_base_url, load_config
 from .executor import default_jobs
 from .pipeline import BuildError, BuildPaths, BuildResult, build
 
@@ -29,6 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="settings file (default: ./site.yaml if present)")
     parser.add_argument("--seeds", type=Path, metavar="DIR", help="input folder (default: seeds)")
     parser.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: output)")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="where the site is published, e.g. https://example.org/revue/ (overrides site.yaml)")
     parser.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -36,6 +38,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     return args
+
+
+def with_flags(config: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Settings that a flag overrides (--base-url)."""
+    if args.base_url is not None:
+        config["base_url"] = check_base_url(args.base_url, "--base-url")
+    return config
 
 
 def resolve_paths(args: argparse.Namespace, config: dict[str, Any], config_dir: Path) -> BuildPaths:
@@ -114,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         config_path = args.config
         if config_path is None and Path("site.yaml").is_file():
             config_path = Path("site.yaml")
-        config = load_config(config_path)
+        config = with_flags(load_config(config_path), args)
         config_dir = config_path.resolve().parent if config_path else Path.cwd()
         paths = resolve_paths(args, config, config_dir)
         jobs = args.jobs or config["jobs"] or default_jobs()
@@ -130,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             from .serve import serve
 
             def rebuild() -> None:
-                fresh = load_config(config_path)
+                fresh = with_flags(load_config(config_path), args)
                 again = build(fresh, resolve_paths(args, fresh, config_dir), jobs)
                 print_summary(again, paths.output)
 

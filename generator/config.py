@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +108,21 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_base_url(value: str, where: str) -> str:
+    """base_url is where the site's root is served: a path from the host's root ("/", "/revue/")
+    or a web address that may carry a path ("https://example.org/revue/")."""
+    if not re.match(r"^(https?://[^/\s?#]+)?(/[^\s?#]*)?$", value) or not value or value.startswith("//"):
+        raise ConfigError(f"{where}: 'base_url' must be a web address such as https://example.org/revue/ "
+                          f"or a path from the host's root such as /revue/, not {value!r}")
+    return value if value.endswith("/") else value + "/"
+
+
 def _check_values(cfg: dict[str, Any], where: str) -> None:
     """Range checks that the type alone cannot express."""
     def bad(msg: str) -> ConfigError:
         return ConfigError(f"{where}: {msg}")
 
+    cfg["base_url"] = check_base_url(cfg["base_url"], where)
     if cfg["page_size"] < 1:
         raise bad("'page_size' must be at least 1")
     if cfg["jobs"] < 0:
