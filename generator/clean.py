@@ -38,11 +38,12 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         r"reproduction interdite)", re.I)),
     ("cookie", re.compile(
         r"(?:\bcookies?\b.*\b(?:accept|utilis|use|consent|paramètr|navigat|expérience|experience|"
-        r"partenaires|partners|préférences|preferences)|\b(?:we|nous) (?:use|utilisons) (?:des )?cookies|"
+        r"partenaires|partners|préférences|preferences)|\b(?:we|nous) (?:use|utilisons) (?:des )?cookies)", re.I)),
+    ("cookie", re.compile(
         r"^(?:tout accepter|accepter et fermer|accepter et continuer|continuer sans accepter|accept all|"
         r"accept cookies|reject all|tout refuser|j'accepte|manage (?:preferences|cookies|consent|options)|"
         r"g[ée]rer (?:mes|les) (?:pr[ée]f[ée]rences|cookies|choix)|param[ée]trer les cookies|"
-        r"cookie (?:settings|policy|preferences)|privacy settings)\b)", re.I)),
+        r"cookie (?:settings|policy|preferences)|privacy settings)\b", re.I)),
     ("newsletter", re.compile(
         r"^(?:abonnez-vous|inscrivez-vous à (?:notre|la) newsletter|recevez notre newsletter|"
         r"subscribe to (?:our|the) newsletter|sign up for (?:our|the) newsletter)", re.I)),
@@ -55,7 +56,18 @@ def is_ticker(line: str) -> bool:
         return False
     if line.count("\u00a0") < 6 and "    " not in line and not any(sep in line for sep in (" • ", " | ", " · ")):
         return False  # no separator runs at all: a paragraph (cheap test, this runs on every line)
-    return sum(1 for part in _TICKER_SEP.split(line) if part.strip()) >= 4
+    parts, last = 0, 0
+    for sep in _TICKER_SEP.finditer(line):  # stop at the fourth headline: a ticker has dozens
+        parts += bool(line[last:sep.start()].strip())
+        if parts >= 4:
+            return True
+        last = sep.end()
+    return parts + bool(line[last:].strip()) >= 4
+
+
+# The unanchored rules only run on lines holding one of these words (this runs on every line).
+_RULE_HINTS = {"copyright": ("©", "(c)", "copyright", "réservés", "reserved", "reproduction"),
+               "cookie": ("cookie",)}
 
 
 def boilerplate_rule(line: str) -> str | None:
@@ -64,7 +76,11 @@ def boilerplate_rule(line: str) -> str | None:
         return "ticker"
     if len(line) > SHORT_LINE:
         return None
+    lowered = line.lower()
     for name, pattern in _RULES:
+        hints = _RULE_HINTS.get(name) if pattern.pattern[:1] != "^" else None
+        if hints and not any(hint in lowered for hint in hints):
+            continue
         if pattern.search(line):
             return name
     return None
@@ -76,8 +92,15 @@ def strip_boilerplate(doc: Document) -> None:
     doc.lines = [tidy for tidy in (" ".join(ln.split()) for ln in kept) if tidy]
 
 
+_ODD_SPACE = re.compile(r"\s\s|[^\S ]")  # runs of spaces, tabs, NBSP, thin spaces, ...
+
+
 def line_key(line: str) -> bytes:
-    return hashlib.blake2b(" ".join(line.lower().split()).encode(), digest_size=8).digest()
+    """The line's identity across documents: its words, any case, any spacing."""
+    text = line.lower()
+    if _ODD_SPACE.search(text):  # most lines are already tidy: no need to split and join them
+        text = " ".join(text.split())
+    return hashlib.blake2b(text.strip().encode(), digest_size=8).digest()
 
 
 _SENTENCE_END = re.compile(r"[.!?…][»\"”’)\]]*$")
@@ -89,7 +112,13 @@ def looks_like_sentence(line: str) -> bool:
 
 
 def repeated_lines(pages: list[list[str]], min_docs: int, sentence_share: float) -> set[bytes]:
-    """Keys of lines that recur in many documents (each given as its lines) about different stories.
+    """Keys of lines that recur in many documents (each given as its lines) about different stories."""
+    return repeated_keys([[(line_key(line), line) for line in lines] for lines in pages], min_docs, sentence_share)
+
+
+def repeated_keys(pages: list[list[tuple[bytes, str]]], min_docs: int, sentence_share: float) -> set[bytes]:
+    """Keys of lines (given as (line_key, text) pairs per document) that recur in many documents
+    about different stories.
 
     A document's story is told by its longest other line. Counting distinct stories, not
     documents, keeps a paragraph that five outlets syndicated (every copy shares its longest
@@ -102,16 +131,15 @@ def repeated_lines(pages: list[list[str]], min_docs: int, sentence_share: float)
     sentence_bar = max(min_docs, math.ceil(sentence_share * len(pages)))
     stories: dict[bytes, set[bytes]] = defaultdict(set)
     is_sentence: dict[bytes, bool] = {}
-    for lines in pages:
-        keys = [line_key(line) for line in lines]
-        by_length = sorted(range(len(keys)), key=lambda i: -len(lines[i]))[:2]
-        for i, key in enumerate(keys):
+    for page in pages:
+        by_length = sorted(range(len(page)), key=lambda i: -len(page[i][1]))[:2]
+        for key, text in page:
             if key not in is_sentence:
-                is_sentence[key] = looks_like_sentence(lines[i])
+                is_sentence[key] = looks_like_sentence(text)
             if len(stories[key]) >= (sentence_bar if is_sentence[key] else min_docs):
                 continue
-            other = [j for j in by_length if keys[j] != key]
-            stories[key].add(keys[other[0]] if other else b"")
+            other = [j for j in by_length if page[j][0] != key]
+            stories[key].add(page[other[0]][0] if other else b"")
     return {key for key, seen in stories.items()
             if len(seen) >= (sentence_bar if is_sentence[key] else min_docs)}
 

@@ -36,11 +36,12 @@ _MONTH_NUMBER: list[tuple[re.Pattern[str], int]] = [
     for number, words in _MONTH_WORDS.items()]
 _MONTH = r"(?P<{g}>" + "|".join(sorted({w for ws in _MONTH_WORDS.values() for w in ws.split()},
                                         key=len, reverse=True)) + r")\.?"
-_WEEKDAY = (r"(?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|"
+_WEEKDAY_NAMES = (r"(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|"
             r"thursday|friday|saturday|sunday|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo|"
             r"luned[iì]|marted[iì]|mercoled[iì]|gioved[iì]|venerd[iì]|montag|dienstag|mittwoch|donnerstag|"
-            r"freitag|samstag|sonntag|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|lun|mer|jeu|ven|sam|dim)"
-            r"\.?,?\s+(?:(?:le|the|den)\s+)?)?")
+            r"freitag|samstag|sonntag|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|lun|mer|jeu|ven|sam|dim)")
+# A weekday before a date joins its span; looked for behind a match (cheaper than in the grammar).
+_WEEKDAY_BEFORE = re.compile(r"(?<!\w)" + _WEEKDAY_NAMES + r"\.?,?\s+(?:(?:le|the|den)\s+)?$", re.I)
 _DAY = r"(?P<{g}>[0-3]?\d)(?:er|st|nd|rd|th|º|°|\.)?"
 _YEAR = r"(?P<{g}>(?:1[89]|2[01])\d\d)"
 _TZ = r"(?:\s*(?:Z|UTC|GMT|CET|CEST|EST|EDT|PST|PDT|BST|[+-]\d{2}:?\d{2})\b)?"
@@ -57,9 +58,9 @@ _SHAPES = [
     r"(?<![\d.,])(?P<d{i}>[0-3]?\d)\s*(?P<s{i}>[-/.]|\s)\s*(?P<m{i}>[01]?\d)\s*(?P=s{i})\s*"
     r"(?:{y}|(?P<yy{i}>\d\d))(?![\d])",
     # day month year, any weekday before: jeudi 15 octobre 2020, 1er févr. 2021, 15 de octubre de 2020
-    _WEEKDAY + r"(?<![\w]){d}\s*(?:de\s+)?{mn}\s*,?\s*(?:de\s+|del\s+)?{y}(?!\d)",
+    r"(?<![\w]){d}\s*(?:de\s+)?{mn}\s*,?\s*(?:de\s+|del\s+)?{y}(?!\d)",
     # month day year: October 15, 2020; Thu, Oct. 15th 2020
-    _WEEKDAY + r"(?<![\w]){mn}\s+{d},?\s+{y}(?!\d)",
+    r"(?<![\w])(?=[a-zäçéû]){mn}\s+{d},?\s+{y}(?!\d)",
 ]
 DATE = re.compile("|".join(
     "(?P<a{i}>{p})".format(i=i, p=p.format(
@@ -121,13 +122,20 @@ def _date_of(m: re.Match[str]) -> str | None:
 
 def find_dates(line: str) -> list[DateSpan]:
     """Every real calendar date written in `line`, with its span (weekday included)."""
-    if not _MAY_HOLD_DATE.search(line):
-        return []
-    out = []
-    for m in DATE.finditer(line):
-        date = _date_of(m)
-        if date:
-            out.append(DateSpan(m.start(), m.end(), date))
+    out: list[DateSpan] = []
+    done = 0
+    for year in _MAY_HOLD_DATE.finditer(line):
+        # The grammar runs only around each year-like run: a date spans at most ~30 characters
+        # before its year ("mercredi 1er septembre 2021" counts its weekday apart).
+        start = max(done, year.start() - 32)
+        for m in DATE.finditer(line, start, min(len(line), year.end() + 32)):
+            if m.end() <= done:
+                continue
+            date = _date_of(m)
+            if date:
+                weekday = _WEEKDAY_BEFORE.search(line, max(0, m.start() - 24), m.start())
+                out.append(DateSpan(weekday.start() if weekday else m.start(), m.end(), date))
+                done = m.end()
     return out
 
 

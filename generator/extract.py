@@ -88,8 +88,14 @@ def detect_document_language(doc: Document) -> None:
     if doc.lang is not None:
         return
     if doc.page is not None:
-        prose = [line.text for line in doc.page if line.prose and not line.rule]
-        text = " ".join(prose or [line.text for line in doc.page if not line.rule and not line.meta])
+        lines = [line.text for line in doc.page if line.prose and not line.rule] \
+            or [line.text for line in doc.page if not line.rule and not line.meta]
     else:
-        text = " ".join(doc.lines)
-    doc.lang = detect_language(text)
+        lines = doc.lines
+    sample, size = [], 0
+    for line in lines:  # the first few hundred characters are all detect_language reads
+        sample.append(line)
+        size += len(line)
+        if size > 400:
+            break
+    doc.lang = detect_language(" ".join(sample))

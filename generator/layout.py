@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clean import boilerplate_rule, line_key, remove_lines, repeated_lines
+from .clean import boilerplate_rule, line_key, remove_lines, repeated_keys
 from .dates import find_dates, find_times
 from .extract import check_length, derive_title
 from .model import ARTICLE, Document
@@ -57,6 +57,7 @@ class Line:
     url: str | None = None
     shape: str | None = None
     prose: bool = False
+    key: bytes = b""  # clean.line_key of the text, for the corpus-wide repeated lines
 
 
 # --------------------------------------------------------------------------- one line
@@ -88,6 +89,7 @@ _CAPITALISED = re.compile(r"^[A-ZÀ-ÝÞ0-9]")
 _CAMEL = re.compile(r"^[a-z]{1,2}[A-Z]")  # iNews, eBay
 _SHAPE_WORD = re.compile(r"https?://\S+|\d+|[A-ZÀ-ÝÞ][\w'’.-]*|\w[\w'’-]*", re.U)
 _NAME_RUN = re.compile(r"N(?: N)+")
+_SHAPE_WORTHY = re.compile(r"\d|[|·•/>»]")
 
 
 def _is_name(text: str, explicit: bool) -> bool:
@@ -183,7 +185,10 @@ def analyse_line(text: str) -> Line:
     """What a line is on its own (the corpus may still change its role)."""
     words = len(text.split())
     line = Line(text=text, words=words, rule=boilerplate_rule(text), prose=is_prose(text, words))
-    if line.rule or len(text) > META_MAX_CHARS:
+    if line.rule:
+        return line
+    line.key = line_key(text)
+    if len(text) > META_MAX_CHARS:
         return line
     url = _URL.match(text)
     if url:
@@ -193,13 +198,13 @@ def analyse_line(text: str) -> Line:
     times = find_times(text)
     spans = [(d.start, d.end, "{date}") for d in dates]
     spans += [(a, b, "{time}") for a, b in times if not any(s <= a < e for s, e, _ in spans)]
-    if words <= SHAPE_MAX_WORDS:
-        line.shape = line_shape(text, spans)
+    if words <= SHAPE_MAX_WORDS and not line.prose and (spans or _SHAPE_WORTHY.search(text)):
+        line.shape = line_shape(text, spans)  # learned shapes hold a date, time, number or a row of names
     residue = text
     for start, end, _ in sorted(spans, reverse=True):
         residue = residue[:start] + " | " + residue[end:]
-    if not dates and words > 8:
-        return line  # neither a dated line nor a name alone
+    if not dates and (words > 8 or not (_is_name(text, False) or _AUTHOR.match(text) or _OUTLET_SLOT.match(text))):
+        return line  # neither a dated line, nor a name alone, nor a byline or source line
     slot = _SLOT_TEMPLATE.match(residue)
     if slot:  # "Publié dans X le <date>": X is the outlet as written, whatever its characters
         parts, clean, _ = _parts(slot.group("rest"))
@@ -308,7 +313,7 @@ def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[
         if len(known.shapes_report) < 50:
             known.shapes_report.append({"shape": shape, "files": files, "taken_for": role,
                                         "example": sorted(shape_texts[shape])[0]})
-    known.repeated = repeated_lines([_candidate_lines(doc) for doc in docs], min_docs,
+    known.repeated = repeated_keys([_candidate_lines(doc) for doc in docs], min_docs,
                                     settings["repeated_sentence_share"])
     return known
 
@@ -322,14 +327,20 @@ def _furniture_shape(shape: str) -> bool:
     return tokens.count("N") >= 3 and all(t == "N" or not t.isalnum() for t in tokens)
 
 
-def _candidate_lines(doc: Document) -> list[str]:
-    """The lines the repeated-lines rule looks at: a text page's lines that no rule took."""
+def _candidate_lines(doc: Document) -> list[tuple[bytes, str]]:
+    """(key, text) of the lines the repeated-lines rule looks at: a text page's lines that no
+    rule took, or another document's body."""
     if doc.page is None:
-        return doc.lines
-    return [line.text for line in doc.page if not line.rule and not line.meta]
+        return [(line_key(line), line) for line in doc.lines]
+    return [(line.key, line.text) for line in doc.page if not line.rule and not line.meta]
 
 
 # --------------------------------------------------------------------------- one page
+def tidy(text: str) -> str:
+    """Single spaces (the reader kept a ticker's non-breaking spaces for the ticker rule)."""
+    return " ".join(text.split()) if "\u00a0" in text else text
+
+
 def title_like(line: Line) -> bool:
     """A headline as written: short, not a paragraph, not ending like a clause."""
     return (1 <= line.words <= 30 and len(line.text) <= TITLE_MAX_CHARS and not re.search(r"[,;:]$", line.text)
@@ -376,7 +387,7 @@ def apply_layout(doc: Document, known: Knowledge, min_words: int) -> None:
     body_lines: list[str] = []
     for i, line in enumerate(page):
         if roles[i] == TEXT and i != title_at and not (title_at is not None and i in head and i < title_at):
-            body_lines.append(" ".join(line.text.split()))
+            body_lines.append(tidy(line.text))
     words = sum(len(t.split()) for t in body_lines)
     if words < min_words:  # nothing real is dropped: prose that only a broad rule took comes back
         rescued = [i for i, line in enumerate(page)
@@ -386,11 +397,11 @@ def apply_layout(doc: Document, known: Knowledge, min_words: int) -> None:
             notes.append(f"kept {len(rescued)} prose line(s) a boilerplate rule matched ({', '.join(rules)}): "
                          "they are the article's text")
             keep = set(rescued)
-            body_lines = [" ".join(line.text.split()) for i, line in enumerate(page)
+            body_lines = [tidy(line.text) for i, line in enumerate(page)
                           if (roles[i] == TEXT and i != title_at) or i in keep]
     doc.lines = body_lines
     if title_at is not None and not doc.title:
-        doc.title = " ".join(page[title_at].text.split())
+        doc.title = tidy(page[title_at].text)
     meta = [i for i, role in enumerate(roles) if role == META]
     _fill_metadata(doc, page, meta, known)
     doc.layout = ("no metadata" if not any(page[i].dates for i in meta)
@@ -409,7 +420,7 @@ def _role(line: Line, known: Knowledge) -> str:
         return META
     if line.shape in known.furniture_shapes and not line.prose:
         return FURNITURE
-    if line_key(line.text) in known.repeated:
+    if line.key in known.repeated:
         return FURNITURE
     return TEXT
 

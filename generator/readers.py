@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from .dates import parse_date
-from .layout import analyse_page, is_prose
+from .layout import Line, analyse_page
 from .model import REJECTED, SKIPPED, Document, FileOutcome
 
 log = logging.getLogger(__name__)
@@ -111,19 +111,16 @@ _CODE = re.compile(r"(?:[;{}]\s*$|^\s*(?:def |class |import |from \S+ import|#in
                    r"return\b|public |private |if \(|for \(|}\s*else|<\?php|SELECT |INSERT |\$ ))")
 
 
-def not_prose_reason(lines: list[str]) -> str | None:
+def not_prose_reason(sample: list[Line]) -> str | None:
     """Why lines of text are not an article (a log, a table, code, a key=value or URL dump), or None.
 
-    Judged on line statistics, and only when few lines read as sentences: an article that
-    quotes a log line or lists a few links is still an article.
+    Judged on line statistics of the analysed first lines, and only when few of them read as
+    sentences: an article that quotes a log line or lists a few links is still an article.
     """
-    sample = lines[:JUNK_SAMPLE_LINES]
-    if len(sample) < 4:
+    if len(sample) < 4 or sum(line.prose for line in sample) >= 0.3 * len(sample):
         return None
     n = len(sample)
-    prose = sum(is_prose(line, len(line.split())) for line in sample) / n
-    if prose >= 0.3:
-        return None
+    sample = [line.text for line in sample]
     share = sum(bool(_TIMESTAMP.match(line)) for line in sample) / n
     if share >= 0.5:
         return f"not article text: {share:.0%} of its lines start with a timestamp (a log file)"
@@ -150,10 +147,11 @@ def read_text(path: str, text: str) -> list[Document]:
     # Lines stay whole (no split on space runs): a ticker is one line of glued headlines.
     lines = [" ".join(ln.split()) if "\u00a0" not in ln else ln.strip() for ln in text.split("\n")]
     lines = [ln for ln in lines if ln]
-    reason = not_prose_reason(lines)
+    page = analyse_page(lines[:JUNK_SAMPLE_LINES])  # a 4 MB log is judged on its first lines
+    reason = not_prose_reason(page)
     if reason:
         raise Rejected(reason)
-    page = analyse_page(lines)
+    page += analyse_page(lines[JUNK_SAMPLE_LINES:])
     kind = "aggregator" if any(line.meta and line.dates for line in page) else "plain"
     return [Document(file=path, kind=kind, page=page)]  # lines: the layout stage picks the body
 
