@@ -133,10 +133,19 @@ def find_dates(line: str) -> list[DateSpan]:
                 continue
             date = _date_of(m)
             if date:
-                weekday = _WEEKDAY_BEFORE.search(line, max(0, m.start() - 24), m.start())
-                out.append(DateSpan(weekday.start() if weekday else m.start(), m.end(), date))
+                out.append(DateSpan(_with_weekday(line, m), m.end(), date))
                 done = m.end()
     return out
+
+
+def _with_weekday(line: str, m: re.Match[str]) -> int:
+    """Where a date written with a month name starts, a weekday before it included; never the
+    name of an outlet ("The Sun, 15 Oct 2020")."""
+    shape = int(next(k for k, v in m.groupdict().items() if v is not None and k[0] == "a")[1:])
+    weekday = _WEEKDAY_BEFORE.search(line, max(0, m.start() - 24), m.start()) if shape >= 2 else None
+    if weekday is None or re.search(r"(?i)\b(?:the|le|la|les|el|il|der|die|das)\s+$", line[:weekday.start()]):
+        return m.start()
+    return weekday.start()
 
 
 def find_times(line: str) -> list[tuple[int, int]]:

@@ -47,6 +47,8 @@ def report(out: Path) -> dict:
     ("Par Jean Dupont (L'Express), le 15/10/2020", "L'Express", "2020-10-15"),
     ("L'Express (Votre Argent) · 15 oct. 2020", "L'Express (Votre Argent)", "2020-10-15"),
     ("Updated 2020-10-15T10:32:00Z | iNews", "iNews", "2020-10-15"),
+    ("Peter Hall, The Sun, 15/01/2019", "The Sun", "2019-01-15"),  # "Sun" is no weekday here
+    ("The Sun | Sun 15 Oct 2020", "The Sun", "2020-10-15"),
 ])
 def test_metadata_lines(line: str, outlet: str | None, date: str) -> None:
     assert read_metadata_line(line) == (outlet, date)
