@@ -58,6 +58,7 @@ class Line:
     shape: str | None = None
     prose: bool = False
     key: bytes = b""  # clean.line_key of the text, for the corpus-wide repeated lines
+    tails: tuple[str, ...] = ()  # names ending the pieces of a dated line that is not all names
 
 
 # --------------------------------------------------------------------------- one line
@@ -79,6 +80,7 @@ _TRAILING = re.compile(r"\s+(?:le|on|at|à|the|du|am|el|il)$", re.I)
 # Any run of symbols between names separates them ("|", "·", "—", "~", "::", "¦", brackets, ...);
 # apostrophes, dots, "&" and hyphens inside a name do not.
 _SEPARATORS = re.compile(r"\s*(?:[^\w\s'’.&+-]+|(?<!\S)[-/:.]+(?!\S)|,|;)\s*")
+_TAIL_SEPARATORS = re.compile(r"\s*(?:[^\w\s'’.&+()\[\]-]+|(?<!\S)[-/:.]+(?!\S)|,|;)\s*")
 _PARTICLES = {"de", "du", "des", "la", "le", "les", "l", "d", "of", "the", "and", "et", "&", "en", "on", "in",
               "for", "am", "al", "el", "à", "a", "y", "di", "da", "do", "van", "von", "der", "den", "sur", "+"}
 _WORD = re.compile(r"[\w'’.&+-]+")
@@ -88,7 +90,6 @@ _EXCLAIM_END = re.compile(r"[!?][»\"”’)\]]*$")
 _CAPITALISED = re.compile(r"^[A-ZÀ-ÝÞ0-9]")
 _CAMEL = re.compile(r"^[a-z]{1,2}[A-Z]")  # iNews, eBay
 _SHAPE_WORD = re.compile(r"https?://\S+|\d+|[A-ZÀ-ÝÞ][\w'’.-]*|\w[\w'’-]*", re.U)
-_NAME_RUN = re.compile(r"N(?: N)+")
 _SHAPE_WORTHY = re.compile(r"\d|[|·•/>»]")
 
 
@@ -149,6 +150,16 @@ def _parts(residue: str) -> tuple[tuple[Part, ...], bool, bool]:
     return tuple(parts), True, keyword
 
 
+def _name_tail(segment: str) -> str | None:
+    """The longest name that ends a piece of text ("la rédaction de La Voix du Nord")."""
+    words = segment.strip(" .,;:-'\"").split()
+    for k in range(max(0, len(words) - 6), len(words)):
+        tail = " ".join(words[k:])
+        if (_CAPITALISED.match(words[k]) or _CAMEL.match(words[k])) and _is_name(tail, False):
+            return tail
+    return None
+
+
 def line_shape(text: str, spans: list[tuple[int, int, str]]) -> str:
     """The line with its variable parts abstracted: dates, times, numbers, names, URLs."""
     out, pos = [], 0
@@ -168,10 +179,23 @@ def line_shape(text: str, spans: list[tuple[int, int, str]]) -> str:
             word = m.group()
             shape.append("{url}" if word.startswith("http") else "0" if word.isdigit()
                          else "N" if _CAPITALISED.match(word) else word.lower())
-        punct = re.sub(r"[\w\s'’.-]+", " ", piece).split()
+        punct = re.sub(r"[\w\s'’.()\[\]-]+", " ", piece).split()  # brackets belong to names
         if punct:
             shape.append("".join(punct))
-    return _NAME_RUN.sub("N", " ".join(shape))
+    return " ".join(_merge_names(shape))
+
+
+def _merge_names(tokens: list[str]) -> list[str]:
+    """One N for a whole name: 'La Voix du Nord', "Dernières Nouvelles d'Alsace", "Coup d'œil"."""
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        if out and out[-1] == "N":
+            if token == "N" or re.match(r"[dl]['’]\w", token):
+                continue
+            if token in _PARTICLES and i + 1 < len(tokens) and tokens[i + 1] == "N":
+                continue
+        out.append(token)
+    return out
 
 
 def is_prose(text: str, words: int) -> bool:
@@ -215,6 +239,10 @@ def analyse_line(text: str) -> Line:
         line.dates = tuple(d.date for d in dates)
         line.parts = parts
         line.meta = clean and len(parts) <= 3
+        if not line.meta:  # words around the names: a learned shape may vouch for the line
+            line.parts = ()
+            if line.shape:
+                line.tails = tuple(t for t in map(_name_tail, _TAIL_SEPARATORS.split(residue)) if t)
     elif clean and parts and words <= 8:
         author_line = bool(_AUTHOR.match(text)) and len(parts) == 1
         source_line = bool(_OUTLET_SLOT.match(text))
@@ -242,6 +270,7 @@ class Knowledge:
     aliases: dict[str, str] = field(default_factory=dict)  # casefolded alias or name -> display name
     spelling: dict[str, str] = field(default_factory=dict)  # casefolded name -> as first written
     meta_shapes: set[str] = field(default_factory=set)
+    outlet_tail: dict[str, int | None] = field(default_factory=dict)  # meta shape -> its outlet name, from the end
     furniture_shapes: set[str] = field(default_factory=set)
     repeated: set[bytes] = field(default_factory=set)
     shapes_report: list[dict[str, Any]] = field(default_factory=list)
@@ -280,6 +309,7 @@ def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[
     shape_texts: dict[str, set[str]] = defaultdict(set)
     shape_dated: set[str] = set()
     days: dict[str, set[str | None]] = defaultdict(set)
+    shape_tails: dict[str, list[tuple[str, ...]]] = defaultdict(list)
     for doc in docs:
         if doc.page is None:
             if doc.outlet:  # a record's or an HTML page's stated outlet
@@ -293,6 +323,8 @@ def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[
                 known.spelling.setdefault(line.parts[0].text.casefold(), line.parts[0].text)
             if line.shape and not line.rule and not line.prose:
                 shapes.add(line.shape)
+                if line.tails and len(shape_tails[line.shape]) < 50:
+                    shape_tails[line.shape].append(line.tails)
                 if len(shape_texts[line.shape]) < 3:
                     shape_texts[line.shape].add(line.text)
                 if line.dates:
@@ -305,6 +337,7 @@ def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[
         if shape in shape_dated and "{date}" in shape:
             role = "metadata"
             known.meta_shapes.add(shape)
+            known.outlet_tail[shape] = _varying_tail(shape_tails.get(shape, []))
         elif _furniture_shape(shape):
             role = "furniture"
             known.furniture_shapes.add(shape)
@@ -316,6 +349,16 @@ def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[
     known.repeated = repeated_keys([_candidate_lines(doc) for doc in docs], min_docs,
                                     settings["repeated_sentence_share"])
     return known
+
+
+def _varying_tail(instances: list[tuple[str, ...]]) -> int | None:
+    """Which name of a learned metadata shape is the outlet: the last one, counted from the end,
+    that changes from file to file (the words around it stay: "Le {date} par la rédaction de N")."""
+    for offset in (-1, -2, -3):
+        values = {tails[offset] for tails in instances if len(tails) >= -offset}
+        if len(values) >= 2:
+            return offset
+    return None
 
 
 def _furniture_shape(shape: str) -> bool:
@@ -438,7 +481,7 @@ def _beside_bare_date(page: list[Line], roles: list[str], i: int, known: Knowled
         j = i + step
         while 0 <= j < len(page) and page[j].rule:
             j += step
-        if 0 <= j < len(page) and roles[j] == META and page[j].dates and not page[j].parts:
+        if 0 <= j < len(page) and roles[j] == META and page[j].meta and page[j].dates and not page[j].parts:
             if known.known(page[i].parts[0].text) >= KNOWN_OUTLET_DAYS:
                 return True
             return any(roles[k] == TEXT and title_like(page[k]) for k in range(i))
@@ -473,12 +516,18 @@ def _fill_metadata(doc: Document, page: list[Line], meta: list[int], known: Know
         order = meta
     if not doc.outlet:
         for i in order:
-            outlet = _pick_outlet(page[i].parts, known)
+            outlet = _pick_outlet(page[i].parts, known) or _shape_outlet(page[i], known)
             if outlet:
                 doc.outlet = outlet
                 break
     doc.outlet = known.outlet_name(doc.outlet)
     doc.url = doc.url or next((page[i].url for i in meta if page[i].url), None)
+
+
+def _shape_outlet(line: Line, known: Knowledge) -> str | None:
+    """The outlet of a dated line that a learned shape vouches for: its name that varies."""
+    offset = known.outlet_tail.get(line.shape or "")
+    return line.tails[offset] if offset is not None and len(line.tails) >= -offset else None
 
 
 def _pick_outlet(parts: tuple[Part, ...], known: Knowledge) -> str | None:

@@ -114,6 +114,21 @@ def test_a_metadata_shape_the_code_never_saw(tmp_path: Path) -> None:
     assert any(s["taken_for"] == "metadata" and "{date}" in s["shape"] and s["files"] >= 20 for s in shapes)
 
 
+def test_a_learned_shape_finds_the_outlet_among_other_words(tmp_path: Path) -> None:
+    """A credit line with words around the outlet's name ("diffusé ... par l'équipe de X"): no
+    line alone says which words are the outlet, the corpus does (the name that changes)."""
+    articles = real_articles(12)
+
+    def page(i: int, art: dict) -> str:
+        y, m, d = art["date"].split("-")
+        credit = f"Texte diffusé le {d}/{m}/{y} par l'équipe de {art['outlet_name']}"
+        return "\n".join([art["title"], credit, "", *paragraphs(art["text"])]) + "\n"
+
+    write_pages(tmp_path / "seeds", articles, page)
+    assert run_build(tmp_path / "seeds", tmp_path / "out", "--quiet").returncode == 0
+    assert check_pages(tmp_path / "out", articles) == {"title": 12, "outlet": 12, "date": 12, "body": 12}
+
+
 def test_a_dateline_at_the_end_keeps_the_whole_body(tmp_path: Path) -> None:
     (art,) = real_articles(1)
     y, m, d = art["date"].split("-")
