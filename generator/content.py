@@ -65,6 +65,12 @@ def _keep_previous(articles: list[Article], previous: dict[str, list[str]]) -> s
             articles[i].slug = slug
             given.add(i)
             used.add(slug)
+    # a page whose inputs now belong to an article that kept another slug (two published
+    # pages merged into one): its URL leads there
+    for _, i, slug in sorted(claims):
+        if slug not in used:
+            articles[i].aliases.append(slug)
+            used.add(slug)
     return set(previous)
 
 
@@ -75,10 +81,12 @@ def assign_slugs(articles: list[Article], previous: dict[str, list[str]] | None 
     A new article takes its title's plain slug when nobody holds it; under one title, new
     articles are served oldest first (date, then canonical input name), so the same seeds
     always give the same slugs; a taken slug gets a suffix from the canonical input's name.
-    A slug once published is never given to another article, even after its page went away.
+    A slug once published is never given to another article, even after its page went away;
+    the slug of a published page merged into another article becomes one of its `aliases`.
     """
     for art in articles:
         art.slug = ""
+        art.aliases = []
     taken = _keep_previous(articles, previous) if previous else set()
     fresh = sorted((a for a in articles if not a.slug), key=lambda a: (a.date or "9999", a.members[0].key))
     for art in fresh:
@@ -143,6 +151,8 @@ def frontmatter(art: Article) -> dict[str, Any]:
         fm["title_derived"] = True
     if art.url:
         fm["url"] = art.url
+    if art.aliases:
+        fm["aliases"] = sorted(art.aliases)
     fm.update(art.curation)  # curate.py: pinned, note, summary, original_title, entities_edited
     return fm
 

@@ -78,6 +78,7 @@ class Article:
         default_factory=lambda: {"people": [], "organizations": [], "places": []})
     url: str | None = None
     curation: dict[str, Any] = field(default_factory=dict)  # frontmatter keys an editor's override adds
+    aliases: list[str] = field(default_factory=list)  # slugs of published pages merged into this one
 
     @property
     def body(self) -> str:

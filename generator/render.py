@@ -223,12 +223,12 @@ class SiteWriter:
         """An article's Atom entry (absolute links: the same in every feed)."""
         return self._fragment("_entry.xml", a, "")
 
-    def write(self, template: str, rel: str, root: str | None = None, **context: Any) -> None:
-        """Plan one page; render_planned() writes it."""
+    def write(self, template: str, rel: str, root: str | None = None, listed: bool = True, **context: Any) -> None:
+        """Plan one page (`listed`: in the sitemap); render_planned() writes it."""
         if root is None:
             root = "../" * rel.count("/")
         self.jobs.append(PageJob(template, rel, root, context))
-        if rel.endswith(".html") and rel != "404.html":
+        if listed and rel.endswith(".html") and rel != "404.html":
             self.pages.append(rel)
 
     def render(self, job: PageJob) -> bytes:
@@ -365,6 +365,7 @@ def build_views(pages: list[tuple[dict[str, Any], str]], language: str,
             "also_published_by": fm.get("also_published_by") or [], "also": also,
             "sources": sources, "entities": fm.get("entities") or {},
             "url": f"articles/{fm['slug']}/index.html", "body_html": body_html,
+            "aliases": [a for a in fm.get("aliases") or [] if a != fm["slug"]],
             "lead": lead_of_text(text), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
         })
         views[-1].update(editorial_fields(fm))  # editions.py: pinned, note, summary as lead
@@ -466,6 +467,9 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
 
     for view in views:
         writer.write("article.html", view["url"], article=view)
+        for alias in view["aliases"]:  # a published page merged into this one: its URL leads here
+            writer.write("redirect.html", f"articles/{alias}/index.html", listed=False, target=view,
+                         target_url=writer.absolute(view["url"]))
     manifest, keys = render_planned(writer, jobs)
     # Pagefind reads only the article pages: it indexes while the other pages render, so
     # pages of articles that are gone must go first

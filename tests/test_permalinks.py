@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from conftest import content_pages, run_build
+from test_site import broken_links
 from generator.content import assign_slugs, slug_history
 from generator.model import Article, Document
 
@@ -95,6 +96,26 @@ def test_earlier_urls_keep_serving_the_same_article(tmp_path: Path) -> None:
     fresh = [build(seeds, tmp_path / f"fresh{i}") for i in (1, 2)]
     assert fresh[0] == fresh[1]
     shutil.rmtree(tmp_path / "fresh2")
+
+    # a fuller dossier carrying two published stories merges them into one page: the URL of
+    # the page that did not keep its slug leads to the merged one
+    ferries = next(s for s, m in seen.items() if m == "ferries")
+    peche = next(s for s, m in seen.items() if m == "peche")
+    (seeds / "0_dossier.txt").write_text(scrape("Le Marin", "20 - 09 - 2022", BODIES["ferries"] + "\n\n"
+                                                + BODIES["peche"]), "utf-8")
+    result = run_build(seeds, out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    pages = {fm["slug"]: fm for fm, _ in content_pages(out)}
+    assert ferries in pages and peche not in pages and pages[ferries]["aliases"] == [peche]
+    merged = (out / "site" / "articles" / ferries / "index.html").read_text(encoding="utf-8")
+    assert BODIES["peche"].split(".")[0] in merged.replace("&#39;", "'")
+    moved = (out / "site" / "articles" / peche / "index.html").read_text(encoding="utf-8")
+    assert f'<meta http-equiv="refresh" content="0; url=../../articles/{ferries}/index.html">' in moved
+    assert f'<a href="../../articles/{ferries}/index.html">' in moved
+    assert peche not in (out / "site" / "sitemap.xml").read_text(encoding="utf-8")
+    for slug in seen.keys() - {peche}:  # the others are untouched
+        assert (out / "site" / "articles" / slug / "index.html").is_file()
+    assert broken_links(out / "site") == []
 
 
 def doc(key: str, day: str) -> Document:
