@@ -31,8 +31,10 @@ def test_search_page_speaks_the_site_language(seeds_copy: Path, tmp_path: Path, 
         problems = collect_page_problems(page)
         page.goto(f"{base}/search/index.html?q=Frontex")
         page.locator(".pagefind-ui__result-link").first.wait_for(timeout=15000)
-        page.locator(".pagefind-ui__filter-name").first.wait_for(timeout=15000)
         expected = EXPECTED[language]
+        # the filter panel fills in as Pagefind loads each filter's index
+        page.wait_for_function(f"document.querySelectorAll('.pagefind-ui__filter-name').length >= "
+                               f"{len(expected['filters'])}", timeout=15000)
         assert page.locator(".pagefind-ui__search-input").get_attribute("placeholder") == expected["placeholder"]
         filters = [t.strip() for t in page.locator(".pagefind-ui__filter-name").all_inner_texts()]
         assert sorted(filters) == expected["filters"]
