@@ -41,7 +41,8 @@ def _keep_previous(articles: list[Article], previous: dict[str, list[str]]) -> s
 
     A previous slug goes to the article that now holds its canonical input, else to the one
     holding most of its inputs; an article that gathers several old pages keeps the one whose
-    canonical input is still its own, else the oldest-named.
+    canonical input is still its own, else the one holding its canonical input, else the one
+    sharing most inputs (then the first slug in order), and the others become its aliases.
     """
     owner: dict[str, int] = {}
     for i, art in enumerate(articles):
@@ -114,6 +115,8 @@ def slugs_of_content(folder: Path) -> dict[str, list[str]]:
             keys = [s["file"] if s.get("record") is None else f"{s['file']}#{s['record']}"
                     for s in fm.get("sources") or []]
             out[str(fm.get("slug") or path.stem)] = keys
+            for alias in fm.get("aliases") or []:  # without the canonical input: the page keeps its slug
+                out.setdefault(str(alias), keys[1:])
         except (OSError, IndexError, ValueError, AttributeError, KeyError, TypeError, yaml.YAMLError):
             continue  # a page edited by hand: its slug is not kept
     return out

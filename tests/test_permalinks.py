@@ -116,6 +116,12 @@ def test_earlier_urls_keep_serving_the_same_article(tmp_path: Path) -> None:
     for slug in seen.keys() - {peche}:  # the others are untouched
         assert (out / "site" / "articles" / slug / "index.html").is_file()
     assert broken_links(out / "site") == []
+    # read back from content/ alone, the merged page keeps its slug and its alias
+    (out / ".manifest.json").unlink()
+    assert run_build(seeds, out, "--quiet").returncode == 0
+    pages = {fm["slug"]: fm for fm, _ in content_pages(out)}
+    assert ferries in pages and pages[ferries]["aliases"] == [peche]
+    assert (out / "site" / "articles" / peche / "index.html").is_file()
 
 
 def doc(key: str, day: str) -> Document:
