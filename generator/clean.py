@@ -10,6 +10,7 @@ import hashlib
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 
 from .model import Document
 
@@ -113,12 +114,14 @@ def looks_like_sentence(line: str) -> bool:
 
 def repeated_lines(pages: list[list[str]], min_docs: int, sentence_share: float) -> set[bytes]:
     """Keys of lines that recur in many documents (each given as its lines) about different stories."""
-    return repeated_keys([[(line_key(line), line) for line in lines] for lines in pages], min_docs, sentence_share)
+    return repeated_keys(([(line_key(line), line) for line in lines] for lines in pages), len(pages), min_docs,
+                         sentence_share)
 
 
-def repeated_keys(pages: list[list[tuple[bytes, str]]], min_docs: int, sentence_share: float) -> set[bytes]:
-    """Keys of lines (given as (line_key, text) pairs per document) that recur in many documents
-    about different stories.
+def repeated_keys(pages: Iterable[list[tuple[bytes, str]]], count: int, min_docs: int,
+                  sentence_share: float) -> set[bytes]:
+    """Keys of lines (given as (line_key, text) pairs per document, `count` documents, read once)
+    that recur in many documents about different stories.
 
     A document's story is told by its longest other line. Counting distinct stories, not
     documents, keeps a paragraph that five outlets syndicated (every copy shares its longest
@@ -126,9 +129,9 @@ def repeated_keys(pages: list[list[tuple[bytes, str]]], min_docs: int, sentence_
     A line that reads as a sentence must recur far more often (`sentence_share` of all
     documents): a one-sentence paragraph quoted by several stories is still article text.
     """
-    if len(pages) < min_docs:
+    if count < min_docs:
         return set()
-    sentence_bar = max(min_docs, math.ceil(sentence_share * len(pages)))
+    sentence_bar = max(min_docs, math.ceil(sentence_share * count))
     stories: dict[bytes, set[bytes]] = defaultdict(set)
     is_sentence: dict[bytes, bool] = {}
     for page in pages:

@@ -254,11 +254,13 @@ def analyse_line(text: str) -> Line:
 
 
 def analyse_page(lines: list[str]) -> list[Line]:
-    page = [analyse_line(text) for text in lines]
-    for line in page:
-        if line.rule and (line.rule in EXACT_RULES or not line.prose):
-            line.text = ""  # never shown again (a ticker is kilobytes): not worth its memory
-    return page
+    return [analyse_line(text) for text in lines]
+
+
+def without_spent_furniture(page: list[Line]) -> list[Line]:
+    """The page less the lines a rule took for good (a ticker is kilobytes, and a build may hold
+    100,000 pages at once); prose that only a broad rule took stays, it may yet be the text."""
+    return [line for line in page if not line.rule or (line.prose and line.rule not in EXACT_RULES)]
 
 
 # --------------------------------------------------------------------------- the corpus
@@ -346,7 +348,7 @@ def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[
         if len(known.shapes_report) < 50:
             known.shapes_report.append({"shape": shape, "files": files, "taken_for": role,
                                         "example": sorted(shape_texts[shape])[0]})
-    known.repeated = repeated_keys([_candidate_lines(doc) for doc in docs], min_docs,
+    known.repeated = repeated_keys((_candidate_lines(doc) for doc in docs), len(docs), min_docs,
                                     settings["repeated_sentence_share"])
     return known
 

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 import yaml
 
 from .dates import parse_date
-from .layout import Line, analyse_page
+from .layout import Line, analyse_page, without_spent_furniture
 from .model import REJECTED, SKIPPED, Document, FileOutcome
 
 log = logging.getLogger(__name__)
@@ -146,12 +147,14 @@ def read_text(path: str, text: str) -> list[Document]:
     """A text scrape in any layout: its lines, each analysed for what it is."""
     # Lines stay whole (no split on space runs): a ticker is one line of glued headlines.
     lines = [" ".join(ln.split()) if "\u00a0" not in ln else ln.strip() for ln in text.split("\n")]
-    lines = [ln for ln in lines if ln]
+    # Interned: the same line in many files (rescrapes, a site's footer) is one string, and a batch
+    # of documents pickled back from a worker carries it once.
+    lines = [sys.intern(ln) for ln in lines if ln]
     page = analyse_page(lines[:JUNK_SAMPLE_LINES])  # a 4 MB log is judged on its first lines
     reason = not_prose_reason(page)
     if reason:
         raise Rejected(reason)
-    page += analyse_page(lines[JUNK_SAMPLE_LINES:])
+    page = without_spent_furniture(page + analyse_page(lines[JUNK_SAMPLE_LINES:]))
     kind = "aggregator" if any(line.meta and line.dates for line in page) else "plain"
     return [Document(file=path, kind=kind, page=page)]  # lines: the layout stage picks the body
 
