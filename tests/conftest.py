@@ -46,6 +46,17 @@ def run_build(seeds: Path, output: Path, *extra: str, config: Path | None = None
     return subprocess.run(args, capture_output=True, text=True, cwd=PROJECT, timeout=900)
 
 
+def score_build(seeds: Path, work: Path, bars: list[str], gold: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Build `seeds` with the real command and score it with ../shared/tools/score_build.py
+    against its make_seeds gold; exit code 0 when every --min/--max bar holds."""
+    args = [sys.executable, str(need_shared(TOOLS / "score_build.py")), "--seeds", str(seeds),
+            "--project", str(PROJECT), "--cmd", f"{sys.executable} -m generator",
+            "--output", str(work / "out"), "--workdir", str(work / "work"), *bars]
+    if gold is not None:
+        args += ["--gold", str(gold)]
+    return subprocess.run(args, capture_output=True, text=True, timeout=900)
+
+
 @pytest.fixture
 def seeds_copy(tmp_path: Path) -> Path:
     """The two shipped seed files in a fresh folder."""

@@ -5,13 +5,11 @@ import csv
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, PROJECT, TOOLS, content_pages, need_shared, run_build
+from conftest import CORPUS, content_pages, need_shared, run_build, score_build
 
 
 def norm(text: str) -> str:
@@ -29,11 +27,7 @@ def test_generated_corpus_meets_the_accuracy_bars(generated_corpus: tuple[Path, 
             "--min", "date_acc=0.99", "--min", "lang_acc=0.98", "--min", "body_complete=0.99",
             "--max", "leak_rate=0.01", "--min", "dedup_precision=0.99", "--min", "dedup_recall=0.97",
             "--max", "trap_pairs_merged=0", "--max", "contract_violations=0"]
-    result = subprocess.run(
-        [sys.executable, str(TOOLS / "score_build.py"), "--seeds", str(seeds), "--gold", str(gold),
-         "--project", str(PROJECT), "--cmd", f"{sys.executable} -m generator",
-         "--output", str(tmp_path / "out"), "--workdir", str(tmp_path / "work"), *bars],
-        capture_output=True, text=True, timeout=900)
+    result = score_build(seeds, tmp_path, bars, gold)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 

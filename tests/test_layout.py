@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, PROJECT, TOOLS, content_pages, need_shared, run_build
+from conftest import CORPUS, TOOLS, content_pages, need_shared, run_build, score_build
 from generator.layout import read_metadata_line
 
 
@@ -245,9 +245,6 @@ def test_mixed_layouts_meet_the_accuracy_bars(tmp_path: Path) -> None:
             "--min", "outlet_acc=0.98", "--min", "date_acc=0.98", "--min", "body_complete=0.99",
             "--max", "leak_rate=0.01", "--min", "dedup_precision=0.99", "--min", "dedup_recall=0.98",
             "--max", "trap_pairs_merged=0", "--max", "contract_violations=0"]
-    result = subprocess.run(
-        [sys.executable, str(TOOLS / "score_build.py"), "--seeds", str(seeds), "--project", str(PROJECT),
-         "--cmd", f"{sys.executable} -m generator", "--output", str(tmp_path / "out"),
-         "--workdir", str(tmp_path / "work"), *bars], capture_output=True, text=True, timeout=900)
+    result = score_build(seeds, tmp_path, bars)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
