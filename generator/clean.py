@@ -18,36 +18,39 @@ SHORT_LINE = 200  # keyword rules only apply to lines at most this long
 
 # A ticker: several headlines joined by runs of (non-breaking) spaces or bullets.
 _TICKER_SEP = re.compile(r"(?:\u00a0\s*){2,}|\s{4,}|\s[•|·]\s")
-_RULES: list[tuple[str, re.Pattern[str]]] = [
+# (name, pattern, hints): a rule with hints only runs on a line holding one of them, in any case
+# (the unanchored patterns are the slow ones, and this runs on every short line).
+_RULES: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
     ("image_report", re.compile(
         r"^(?:merci d'avoir signal|cette image sera automatiquement bloqu|thank you for reporting|"
-        r"this image will be automatically blocked)", re.I)),
+        r"this image will be automatically blocked)", re.I), ()),
     ("source_footer", re.compile(
         r"^(?:cliquez ici pour lire l'article|click here to read the (?:full )?article|"
         r"lire l'article (?:complet|original|sur|depuis)|read the (?:full|original) article|"
-        r"voir l'article original|source de l'article)", re.I)),
+        r"voir l'article original|source de l'article)", re.I), ()),
     ("read_also", re.compile(
         r"^(?:[»>•*-]\s*)?(?:à lire aussi|a lire aussi|lire aussi|lire également|à lire également|"
         r"voir aussi|à voir aussi|read (?:also|more)|see also|related(?: articles?| stories)?)"
-        r"\s*(?::|»|$|-|–)", re.I)),
+        r"\s*(?::|»|$|-|–)", re.I), ()),
     ("share_row", re.compile(
         r"^(?:(?:partager|partagez|share|tweet|tweeter|envoyer|imprimer|print|e-?mail|facebook|"
         r"twitter|x|linkedin|whatsapp|telegram|messenger|pinterest|reddit|copier le lien|copy link)"
-        r"(?:\s*(?:sur|on|this|cet article|l'article|:|\||,|/|·|•))*\s*){1,8}$", re.I)),
+        r"(?:\s*(?:sur|on|this|cet article|l'article|:|\||,|/|·|•))*\s*){1,8}$", re.I), ()),
     ("copyright", re.compile(
         r"(?:^©|^\(c\)\s|^copyright\b|tous droits réservés|all rights reserved|"
-        r"reproduction interdite)", re.I)),
+        r"reproduction interdite)", re.I), ("©", "(c)", "copyright", "réservés", "reserved", "reproduction")),
     ("cookie", re.compile(
         r"(?:\bcookies?\b.*\b(?:accept|utilis|use|consent|paramètr|navigat|expérience|experience|"
-        r"partenaires|partners|préférences|preferences)|\b(?:we|nous) (?:use|utilisons) (?:des )?cookies)", re.I)),
+        r"partenaires|partners|préférences|preferences)|\b(?:we|nous) (?:use|utilisons) (?:des )?cookies)",
+        re.I), ("cookie",)),
     ("cookie", re.compile(
         r"^(?:tout accepter|accepter et fermer|accepter et continuer|continuer sans accepter|accept all|"
         r"accept cookies|reject all|tout refuser|j'accepte|manage (?:preferences|cookies|consent|options)|"
         r"g[ée]rer (?:mes|les) (?:pr[ée]f[ée]rences|cookies|choix)|param[ée]trer les cookies|"
-        r"cookie (?:settings|policy|preferences)|privacy settings)\b", re.I)),
+        r"cookie (?:settings|policy|preferences)|privacy settings)\b", re.I), ()),
     ("newsletter", re.compile(
         r"^(?:abonnez-vous|inscrivez-vous à (?:notre|la) newsletter|recevez notre newsletter|"
-        r"subscribe to (?:our|the) newsletter|sign up for (?:our|the) newsletter)", re.I)),
+        r"subscribe to (?:our|the) newsletter|sign up for (?:our|the) newsletter)", re.I), ()),
 ]
 
 
@@ -66,11 +69,6 @@ def is_ticker(line: str) -> bool:
     return parts + bool(line[last:].strip()) >= 4
 
 
-# The unanchored rules only run on lines holding one of these words (this runs on every line).
-_RULE_HINTS = {"copyright": ("©", "(c)", "copyright", "réservés", "reserved", "reproduction"),
-               "cookie": ("cookie",)}
-
-
 def boilerplate_rule(line: str) -> str | None:
     """Name of the per-line rule that marks `line` as boilerplate, or None."""
     if is_ticker(line):
@@ -78,8 +76,7 @@ def boilerplate_rule(line: str) -> str | None:
     if len(line) > SHORT_LINE:
         return None
     lowered = line.lower()
-    for name, pattern in _RULES:
-        hints = _RULE_HINTS.get(name) if pattern.pattern[:1] != "^" else None
+    for name, pattern, hints in _RULES:
         if hints and not any(hint in lowered for hint in hints):
             continue
         if pattern.search(line):
