@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import ConfigError, check_base_url, load_config
-from .executor import default_jobs
+from .config import ConfigError, check_base_url, check_scheduler, load_config
+from .executor import dask_engine, default_jobs
 from .pipeline import BuildError, BuildPaths, BuildResult, build
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout: templates/, static/
@@ -32,6 +32,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--base-url", metavar="URL",
                         help="where the site is published, e.g. https://example.org/revue/ (overrides site.yaml)")
     parser.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
+    parser.add_argument("--dask", metavar="ADDRESS",
+                        help="run the heavy work on a Dask cluster: its scheduler's address "
+                             "(tcp://host:8786), or 'local' for a local cluster of --jobs workers")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
@@ -45,6 +48,17 @@ def with_flags(config: dict[str, Any], args: argparse.Namespace) -> dict[str, An
     if args.base_url is not None:
         config["base_url"] = check_base_url(args.base_url, "--base-url")
     return config
+
+
+def dask_scheduler(config: dict[str, Any], args: argparse.Namespace) -> str | None:
+    """The Dask scheduler to run on (--dask, else site.yaml executor), or None: local processes.
+
+    Taken out of the settings: where the work runs never changes what is built.
+    """
+    executor = config.pop("executor")
+    if args.dask is not None:
+        return check_scheduler(args.dask, "--dask")
+    return (executor["scheduler"] or "local") if executor["kind"] == "dask" else None
 
 
 def resolve_paths(args: argparse.Namespace, config: dict[str, Any], config_dir: Path) -> BuildPaths:
@@ -124,27 +138,30 @@ def main(argv: list[str] | None = None) -> int:
         if config_path is None and Path("site.yaml").is_file():
             config_path = Path("site.yaml")
         config = with_flags(load_config(config_path), args)
+        scheduler = dask_scheduler(config, args)
         config_dir = config_path.resolve().parent if config_path else Path.cwd()
         paths = resolve_paths(args, config, config_dir)
         jobs = args.jobs or config["jobs"] or default_jobs()
         if not args.quiet and sys.stderr.isatty():
             progress = RichProgress()
-        result = build(config, paths, jobs, progress)
-        if progress:
-            progress.stop()
-            progress = None
-        if not args.quiet:
-            print_summary(result, paths.output)
-        if args.command == "serve":
-            from .serve import serve
+        with dask_engine(scheduler, jobs):  # the cluster stays up while serve rebuilds
+            result = build(config, paths, jobs, progress)
+            if progress:
+                progress.stop()
+                progress = None
+            if not args.quiet:
+                print_summary(result, paths.output)
+            if args.command == "serve":
+                from .serve import serve
 
-            def rebuild() -> None:
-                fresh = with_flags(load_config(config_path), args)
-                again = build(fresh, resolve_paths(args, fresh, config_dir), jobs)
-                print_summary(again, paths.output)
+                def rebuild() -> None:
+                    fresh = with_flags(load_config(config_path), args)
+                    fresh.pop("executor")
+                    again = build(fresh, resolve_paths(args, fresh, config_dir), jobs)
+                    print_summary(again, paths.output)
 
-            watched = [paths.seeds, paths.templates, paths.static] + ([config_path] if config_path else [])
-            serve(paths.output / "site", watched, rebuild, args.port)
+                watched = [paths.seeds, paths.templates, paths.static] + ([config_path] if config_path else [])
+                serve(paths.output / "site", watched, rebuild, args.port)
         return 0
     except (ConfigError, BuildError) as exc:
         print(f"build-site: error: {exc}", file=sys.stderr)

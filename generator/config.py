@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     # what an article page and its feed entry show: the whole body, or only its lead (an
     # excerpt of up to excerpt_words words) with a link to the original
     "publish": {"body": "full", "excerpt_words": 80},
+    # where the heavy per-document work runs: local processes, or a Dask cluster (a scheduler's
+    # address, or "local" for a LocalCluster of `jobs` processes); --dask overrides it
+    "executor": {"kind": "local", "scheduler": ""},
 }
 # Options that may be null in site.yaml.
 NULLABLE = {"description"}
@@ -117,6 +120,14 @@ def check_base_url(value: str, where: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def check_scheduler(value: str, where: str) -> str:
+    """A Dask scheduler: "local" (a LocalCluster here) or an address such as tcp://host:8786."""
+    if value == "local" or re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$", value) or re.match(r"^[\w.-]+:\d+$", value):
+        return value
+    raise ConfigError(f"{where}: the Dask scheduler must be 'local' or an address such as "
+                      f"tcp://host:8786, not {value!r}")
+
+
 def _check_values(cfg: dict[str, Any], where: str) -> None:
     """Range checks that the type alone cannot express."""
     def bad(msg: str) -> ConfigError:
@@ -146,6 +157,11 @@ def _check_values(cfg: dict[str, Any], where: str) -> None:
         raise bad(f"'publish.body' must be 'full' or 'excerpt', not {cfg['publish']['body']!r}")
     if cfg["publish"]["excerpt_words"] < 10:
         raise bad("'publish.excerpt_words' must be at least 10")
+    if cfg["executor"]["kind"] not in ("local", "dask"):
+        raise bad(f"'executor.kind' must be 'local' or 'dask', not {cfg['executor']['kind']!r}")
+    scheduler = cfg["executor"]["scheduler"]
+    if scheduler:
+        cfg["executor"]["scheduler"] = check_scheduler(scheduler, where)
     if cfg["clean"]["repeated_line_min_docs"] < 2:
         raise bad("'clean.repeated_line_min_docs' must be at least 2")
 

@@ -1,19 +1,31 @@
 """The one place that knows about parallelism: map a stage function over batches.
 
-Stages hand over a picklable function and a list of items; a distributed engine (Dask, say)
-could replace the local process pool here without touching the stages. Read-only state that
-every batch needs (the render stage's page contexts) is passed as `shared`: here it reaches
-the workers by fork, never pickled; a distributed engine would broadcast it once.
+Stages hand over a picklable function and a list of items. By default the batches run in
+local worker processes; inside `dask_engine(...)` they run as tasks on a Dask cluster
+(dask.distributed: a scheduler's address, or "local" for a LocalCluster started here), and
+the stages do not change. Read-only state that every batch needs (the render stage's page
+contexts) is passed as `shared`: local workers inherit it by fork, never pickled; on Dask it
+is pickled once and broadcast to every worker, which unpickles it once per map.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.metadata
+import logging
 import multiprocessing
 import os
+import pickle
+import sys
+import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
+
+from .model import BuildError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -71,6 +83,8 @@ def map_batches(func: Callable[..., list[R]], items: Sequence[T], jobs: int,
     With `shared`, func is called as func(shared, batch).
     """
     global _SHARED
+    if _DASK is not None and len(items):
+        return _DASK.map(func, list(_batches(items, batch_size)), on_batch, shared)
     call: Callable[[Sequence[T]], list[R]] = func if shared is None else (lambda b: func(shared, b))
     out: list[R] = []
     if jobs <= 1 or len(items) < MIN_ITEMS_FOR_POOL:
@@ -99,3 +113,193 @@ def map_batches(func: Callable[..., list[R]], items: Sequence[T], jobs: int,
         _SHARED = None
     return out
 
+
+
+# ------------------------------------------------------------------------------------ Dask
+
+_DASK: DaskEngine | None = None  # the cluster map_batches runs on, inside dask_engine()
+
+
+@contextlib.contextmanager
+def dask_engine(scheduler: str | None, workers: int) -> Iterator[None]:
+    """While inside, map_batches runs on the Dask cluster at SCHEDULER (a tcp:// address, or
+    "local": a LocalCluster of WORKERS single-threaded processes on this machine).
+
+    The cluster is reached on the first map, so a build with nothing to do never starts one.
+    With no SCHEDULER, nothing changes: local processes.
+    """
+    global _DASK
+    if not scheduler:
+        yield
+        return
+    engine = DaskEngine(scheduler, workers)
+    outer, _DASK = _DASK, engine
+    try:
+        yield
+    finally:
+        _DASK = outer
+        engine.close()
+
+
+def distributed() -> bool:
+    """True while map_batches runs on Dask: workers may be other machines, which see none of
+    this machine's files (inputs go to them as bytes, pages come back as bytes)."""
+    return _DASK is not None
+
+
+class DaskEngine:
+    """A dask.distributed client; its scheduler places the tasks, one task per batch."""
+
+    def __init__(self, scheduler: str, workers: int) -> None:
+        self.scheduler = scheduler
+        self.workers = max(1, workers)
+        self.client: Any = None
+        self.cluster: Any = None
+
+    def connect(self) -> Any:
+        if self.client is not None:
+            return self.client
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise BuildError("--dask needs dask.distributed: pip install 'dask[distributed]'") from None
+        for name in ("distributed", "dask"):  # its INFO lines about workers coming and going are noise here
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
+        try:
+            if self.scheduler == "local":
+                # one thread per worker process: the stages are pure Python, the GIL would serialise threads
+                self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR)
+                self.client = Client(self.cluster)
+            else:
+                self.client = Client(self.scheduler, timeout="20s")
+                self.client.wait_for_workers(1, timeout=60)
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            raise BuildError(f"cannot use the Dask cluster at {self.scheduler}: {exc}") from None
+        log.info("dask: %d workers at %s", len(self.client.scheduler_info()["workers"]),
+                 self.client.scheduler.address)
+        self.check_workers()
+        return self.client
+
+    def check_workers(self) -> None:
+        """Every worker must run the same generator code and libraries as this build: the same
+        inputs must give the same site wherever a batch runs."""
+        here = worker_identity()
+        for address, there in sorted(self.client.run(worker_identity).items()):
+            differ = sorted(k for k in here.keys() | there.keys() if here.get(k) != there.get(k))
+            if differ:
+                shown = ", ".join(f"{k} {here.get(k) or 'missing'} here, {there.get(k) or 'missing'} there"
+                                  for k in differ[:3])
+                raise BuildError(f"Dask worker {address} does not run this build's code and libraries "
+                                 f"({shown}); install the same checkout and models.txt on every worker")
+
+    def map(self, func: Callable[..., list[R]], batches: list[Sequence[T]],
+            on_batch: Callable[[int], None] | None, shared: Any) -> list[R]:
+        from distributed import as_completed
+
+        client = self.connect()
+        kwargs: dict[str, Any] = {}
+        if shared is not None:
+            token = uuid.uuid4().hex
+            kwargs = {"payload": client.scatter(deep_dumps(shared), broadcast=True, hash=False)}
+            func = functools.partial(_call_with_scattered, stage=func, token=token)
+        futures = client.map(func, batches, pure=False, **kwargs)
+        position = {future.key: i for i, future in enumerate(futures)}
+        results: list[list[R]] = [[] for _ in batches]
+        try:
+            for future, result in as_completed(futures, with_results=True):
+                i = position[future.key]
+                results[i] = result
+                future.release()
+                if on_batch:
+                    on_batch(len(batches[i]))
+        except BaseException:
+            client.cancel(futures)
+            raise
+        finally:
+            if shared is not None:
+                client.cancel([kwargs["payload"]])
+                client.run(_forget_shared)
+        return [r for batch in results for r in batch]
+
+    def close(self) -> None:
+        for part in (self.client, self.cluster):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    part.close()
+        self.client = self.cluster = None
+
+
+def worker_identity() -> dict[str, str]:
+    """What a batch's result depends on besides its input: the generator's code, and the
+    versions of the libraries and models it calls (runs on each worker, and here)."""
+    from .cache import digest
+    from .entities import MODELS
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    sources = [open(os.path.join(here, name), "rb").read() for name in sorted(os.listdir(here)) if name.endswith(".py")]
+    found = {"generator": digest(*sources), "python": ".".join(map(str, sys.version_info[:2]))}
+    try:
+        needed = [r.split(";")[0] for r in importlib.metadata.requires("news-digest") or [] if "extra ==" not in r]
+    except importlib.metadata.PackageNotFoundError:
+        needed = []
+    names = {n.split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip() for n in needed} | set(MODELS.values())
+    for name in sorted(names - {"dask", "rich", "pagefind"}):  # what batches never call
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = ""
+    return found
+
+
+def deep_dumps(value: Any) -> bytes:
+    """Pickle VALUE, however deep its references go (pages chained newer -> older recurse
+    once per page): in a thread with a large stack, so no recursion limit is met."""
+    import cloudpickle  # comes with dask.distributed; pickles the lambdas some page contexts hold
+
+    out: list[bytes] = []
+    failure: list[BaseException] = []
+
+    def dump() -> None:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 1_000_000))
+        try:
+            out.append(cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+        finally:
+            sys.setrecursionlimit(limit)
+
+    size = threading.stack_size()
+    threading.stack_size(1 << 29)  # address space, only touched as deep as the pickle goes
+    try:
+        worker = threading.Thread(target=dump, name="deep-pickle")
+        worker.start()
+    finally:
+        threading.stack_size(size)
+    worker.join()
+    if failure:
+        raise failure[0]
+    return out[0]
+
+
+_WORKER_SHARED: tuple[str, Any] | None = None  # on a Dask worker: the current map's shared state
+_WORKER_LOCK = threading.Lock()
+
+
+def _call_with_scattered(batch: Sequence[T], stage: Callable[[Any, Sequence[T]], list[R]],
+                         token: str, payload: bytes) -> list[R]:
+    """A batch of a map with shared state, on a Dask worker: the state is unpickled once."""
+    global _WORKER_SHARED
+    with _WORKER_LOCK:
+        if _WORKER_SHARED is None or _WORKER_SHARED[0] != token:
+            _WORKER_SHARED = None  # the previous map's state goes before the next one arrives
+            _WORKER_SHARED = (token, pickle.loads(payload))
+        shared = _WORKER_SHARED[1]
+    return stage(shared, batch)
+
+
+def _forget_shared() -> None:
+    global _WORKER_SHARED
+    _WORKER_SHARED = None

@@ -22,7 +22,7 @@ from .cache import StageCache, digest
 from .curate import apply_curation
 from .dedup import DEDUP_VERSION, cluster_duplicates, merge_cluster
 from .entities import assign_entities, model_versions
-from .executor import map_batches
+from .executor import distributed, map_batches
 from .extract import detect_document_language, extract_metadata
 from .layout import decide_layouts
 from .model import ARTICLE, DUPLICATE, Article, BuildError, Document, FileOutcome
@@ -76,14 +76,16 @@ def list_seed_files(seeds: Path) -> list[str]:
 
 
 def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
-                       files: Sequence[str]) -> list[list[Document] | FileOutcome]:
+                       files: Sequence[str | tuple[str, bytes]]) -> list[list[Document] | FileOutcome]:
     """Read, per-line cleaning and extraction for a batch of files (runs in worker processes).
 
+    A file is its name under SEEDS, or (name, content) for a worker that does not see SEEDS.
     One pass per file, so each document crosses between processes once.
     """
     results: list[list[Document] | FileOutcome] = []
-    for rel in files:
-        outcome = read_file(seeds, rel, max_bytes)
+    for item in files:
+        rel, data = (item, None) if isinstance(item, str) else item
+        outcome = read_file(seeds, rel, max_bytes, data)
         if not isinstance(outcome, FileOutcome):
             for doc in outcome:
                 if doc.page is None:  # a text page waits for the layout stage
@@ -132,8 +134,15 @@ def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_pa
         known = cache.get_many(k for k in keys if k is not None)
         todo = [i for i, k in enumerate(keys) if k not in known]
         log.info("read: %d of %d files from the cache", len(files) - len(todo), len(files))
-        fresh = mapper(functools.partial(read_clean_extract, seeds, max_bytes, settings["min_words"]),
-                       [files[i] for i in todo])
+        read = functools.partial(read_clean_extract, seeds, max_bytes, settings["min_words"])
+        if distributed():  # Dask workers see no file here: plain files go as bytes, the others are judged here
+            shipped = [i for i in todo if keys[i] is not None]
+            by_index = dict(zip(shipped, mapper(read, [(files[i], (seeds / files[i]).read_bytes()) for i in shipped])))
+            kept = [i for i in todo if keys[i] is None]
+            by_index.update(zip(kept, read([files[i] for i in kept])))
+            fresh = [by_index[i] for i in todo]
+        else:
+            fresh = mapper(read, [files[i] for i in todo])
         cache.put_many({keys[i]: result for i, result in zip(todo, fresh) if keys[i] is not None})
         results: list[list[Document] | FileOutcome] = [known.get(k) if k is not None else None for k in keys]
         for i, result in zip(todo, fresh):

@@ -423,8 +423,12 @@ def sniff_reader(ext: str, text: str) -> Reader | None:
     return READERS.get(ext)
 
 
-def read_file(seeds: Path, rel: str, max_bytes: int) -> list[Document] | FileOutcome:
-    """All documents of one seed file, or the reason it yields none."""
+def read_file(seeds: Path, rel: str, max_bytes: int, data: bytes | None = None) -> list[Document] | FileOutcome:
+    """All documents of one seed file, or the reason it yields none.
+
+    DATA, when given, is the file's content, already read from a plain file no larger than
+    MAX_BYTES (on a Dask worker, which does not see the seeds folder).
+    """
     path = seeds / rel
     name = os.path.basename(rel)
     ext = os.path.splitext(name)[1].lower()
@@ -432,18 +436,19 @@ def read_file(seeds: Path, rel: str, max_bytes: int) -> list[Document] | FileOut
         return FileOutcome(rel, SKIPPED, "hidden file or folder")
     if ext in NOT_ARTICLE_EXTENSIONS:
         return FileOutcome(rel, SKIPPED, f"not an article file ({ext[1:]})")
-    if path.is_symlink():
-        target = path.resolve()
-        if not target.is_relative_to(seeds.resolve()):
-            return FileOutcome(rel, SKIPPED, "symbolic link pointing outside the seeds folder")
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return FileOutcome(rel, REJECTED, f"file too large ({size / 1e6:.1f} MB > "
-                                              f"{max_bytes / 1e6:.0f} MB, clean.max_file_mb)")
-        data = path.read_bytes()
-    except OSError as exc:
-        return FileOutcome(rel, REJECTED, f"cannot read file: {exc.strerror or exc}")
+    if data is None:
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(seeds.resolve()):
+                return FileOutcome(rel, SKIPPED, "symbolic link pointing outside the seeds folder")
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                return FileOutcome(rel, REJECTED, f"file too large ({size / 1e6:.1f} MB > "
+                                                  f"{max_bytes / 1e6:.0f} MB, clean.max_file_mb)")
+            data = path.read_bytes()
+        except OSError as exc:
+            return FileOutcome(rel, REJECTED, f"cannot read file: {exc.strerror or exc}")
     try:
         text, encoding = decode(data)
         reader = sniff_reader(ext, text)

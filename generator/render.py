@@ -7,6 +7,7 @@ between pages is relative and ends in index.html, so the folder also works opene
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -37,7 +38,7 @@ from slugify import slugify
 from .cache import StageCache, digest
 from .content import read_content
 from .editions import editorial_fields, home_order, rank_views, write_editions
-from .executor import map_batches
+from .executor import distributed, map_batches
 from .meta import collection_page, json_ld, news_article
 from .model import BuildError
 from .publish import remove_stale, write_if_changed
@@ -183,15 +184,7 @@ class SiteWriter:
             self.messages = yaml.load(catalog_path.read_text(encoding="utf-8"), Loader=_LOADER)
         except OSError:
             raise BuildError(f"message catalog not found: {catalog_path}") from None
-        self.env = Environment(loader=FileSystemLoader(str(templates)),
-                               autoescape=select_autoescape(default=True, default_for_string=True),
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                               keep_trailing_newline=True)
-        self.env.filters["t"] = self.translate
-        self.env.globals.update(card=self.card, entry=self.entry, json_ld=json_ld,
-                                news_article=lambda view: news_article(view, self.config, self.absolute),
-                                collection_page=lambda term, articles, path: collection_page(
-                                    term, articles, path, self.config, self.absolute))
+        self.env = self._environment(FileSystemLoader(str(templates)))
         self.site_dir = site_dir
         self.config = config
         self.base_url = config["base_url"].rstrip("/") + "/"
@@ -201,6 +194,33 @@ class SiteWriter:
         self.jobs: list[PageJob] = []
         self.pages: list[str] = []
         self._fragments: dict[tuple[str, str, str], Markup] = {}
+
+    def _environment(self, loader: jinja2.BaseLoader) -> Environment:
+        env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                          keep_trailing_newline=True)
+        env.filters["t"] = self.translate
+        env.globals.update(card=self.card, entry=self.entry, json_ld=json_ld,
+                           news_article=lambda view: news_article(view, self.config, self.absolute),
+                           collection_page=lambda term, articles, path: collection_page(
+                               term, articles, path, self.config, self.absolute))
+        return env
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for Dask workers, which see no template folder: the templates go as text."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("env", "jobs", "_fragments")}
+        loader = self.env.loader
+        assert loader is not None
+        state["templates"] = {}
+        for name in self.env.list_templates():
+            with contextlib.suppress(UnicodeDecodeError):
+                state["templates"][name] = loader.get_source(self.env, name)[0]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        templates = state.pop("templates")
+        self.__dict__.update(state, jobs=[], _fragments={})
+        self.env = self._environment(jinja2.DictLoader(templates))
 
     def translate(self, key: str, **values: Any) -> str:
         return str(self.messages[key]).format(**values)
@@ -252,12 +272,31 @@ def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str,
             data = job.context["text"].encode("utf-8")
             out.append((job.rel, write_if_changed(writer.site_dir, job.rel, data, writer.previous), ""))
             continue
-        key = digest(writer.salt, job.template, job.rel, job.root, _canonical(job.context))
+        key = page_key(writer, job)
         if writer.previous_keys.get(job.rel) == key and job.rel in writer.previous \
                 and (writer.site_dir / job.rel).exists():
             out.append((job.rel, writer.previous[job.rel], key))
             continue
         out.append((job.rel, write_if_changed(writer.site_dir, job.rel, writer.render(job), writer.previous), key))
+    return out
+
+
+def page_key(writer: SiteWriter, job: PageJob) -> str:
+    """A digest of everything the page's template is given."""
+    return digest(writer.salt, job.template, job.rel, job.root, _canonical(job.context))
+
+
+def render_batch_to_bytes(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str, str, bytes | None]]:
+    """(path, key, bytes) of each page of a batch, on a Dask worker, which sees no site folder;
+    bytes is None when the key says the folder's copy is current."""
+    out: list[tuple[str, str, bytes | None]] = []
+    for job in jobs:
+        if not job.template:
+            out.append((job.rel, "", job.context["text"].encode("utf-8")))
+            continue
+        key = page_key(writer, job)
+        current = writer.previous_keys.get(job.rel) == key and job.rel in writer.previous
+        out.append((job.rel, key, None if current else writer.render(job)))
     return out
 
 
@@ -535,10 +574,26 @@ def _render_indices(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[i
     return render_batch(writer, [jobs[i] for i in indices])
 
 
+def _render_indices_to_bytes(state: tuple[SiteWriter, list[PageJob]],
+                             indices: Sequence[int]) -> list[tuple[str, str, bytes | None]]:
+    writer, jobs = state
+    return render_batch_to_bytes(writer, [jobs[i] for i in indices])
+
+
 def render_planned(writer: SiteWriter, jobs: int) -> tuple[dict[str, str], dict[str, str]]:
     """Render the pages planned so far, in `jobs` processes (they share the plan by fork)."""
     planned, writer.jobs = writer.jobs, []
-    done = map_batches(_render_indices, range(len(planned)), jobs, batch_size=100, shared=(writer, planned))
+    if distributed():  # on Dask the workers send the pages back and they are written here
+        done = []
+        rendered = map_batches(_render_indices_to_bytes, range(len(planned)), jobs, batch_size=100,
+                               shared=(writer, planned))
+        for job, (rel, key, data) in zip(planned, rendered):
+            if data is None and not (writer.site_dir / rel).exists():
+                data = writer.render(job)
+            done.append((rel, writer.previous[rel] if data is None
+                         else write_if_changed(writer.site_dir, rel, data, writer.previous), key))
+    else:
+        done = map_batches(_render_indices, range(len(planned)), jobs, batch_size=100, shared=(writer, planned))
     return {rel: d for rel, d, _ in done}, {rel: key for rel, _, key in done if key}
 
 
