@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     # curate.py checks the rules and overrides in detail (check_curation_settings)
     "curation": {"include": [], "exclude": [], "overrides": ANY_MAPPING},
     "editions": "weekly",
+    # stories.py: articles about one event grouped into one story; `stories: off` turns it off
+    "stories": {"enabled": True, "window_days": 7, "threshold": 0.36, "cross_language": True},
     "ranking": {"coverage": True},
     # what an article page and its feed entry show: the whole body, or only its lead (an
     # excerpt of up to excerpt_words words) with a link to the original
@@ -82,6 +84,9 @@ def _check(node: yaml.Node, schema: dict[str, Any], where: str, path: str) -> No
                 raise ConfigError(f"{where}:{line}: '{full}' must be a mapping")
             continue
         if isinstance(expected, dict):
+            if full == "stories" and isinstance(value_node, yaml.ScalarNode) \
+                    and yaml.safe_load(yaml.serialize(value_node)) is False:
+                continue  # `stories: off`
             _check(value_node, expected, where, full)
             continue
         value = yaml.safe_load(yaml.serialize(value_node))
@@ -162,6 +167,8 @@ def _check_values(cfg: dict[str, Any], where: str) -> None:
     scheduler = cfg["executor"]["scheduler"]
     if scheduler:
         cfg["executor"]["scheduler"] = check_scheduler(scheduler, where)
+    if not 0 < cfg["stories"]["threshold"] <= 1 or cfg["stories"]["window_days"] < 0:
+        raise bad("'stories.threshold' must be in (0, 1] and 'stories.window_days' at least 0")
     if cfg["clean"]["repeated_line_min_docs"] < 2:
         raise bad("'clean.repeated_line_min_docs' must be at least 2")
 
@@ -196,5 +203,7 @@ def load_config(path: Path | None) -> dict[str, Any]:
     cfg = _merge(DEFAULTS, data)
     if cfg["editions"] is False:
         cfg["editions"] = "off"
+    if cfg["stories"] is False:
+        cfg["stories"] = dict(DEFAULTS["stories"], enabled=False)
     _check_values(cfg, where)
     return cfg

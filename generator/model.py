@@ -79,6 +79,7 @@ class Article:
     url: str | None = None
     curation: dict[str, Any] = field(default_factory=dict)  # frontmatter keys an editor's override adds
     aliases: list[str] = field(default_factory=list)  # slugs of published pages merged into this one
+    story: str | None = None  # slug of its story's lead article (stories.py); its own slug when alone
 
     @property
     def body(self) -> str:
