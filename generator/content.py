@@ -156,6 +156,7 @@ def frontmatter(art: Article) -> dict[str, Any]:
         fm["url"] = art.url
     if art.aliases:
         fm["aliases"] = sorted(art.aliases)
+    fm["story"] = art.story or art.slug  # stories.py: the lead article's slug; its own when alone
     fm.update(art.curation)  # curate.py: pinned, note, summary, original_title, entities_edited
     return fm
 

@@ -29,6 +29,7 @@ from .model import ARTICLE, DUPLICATE, Article, BuildError, Document, FileOutcom
 from .publish import build_lock, open_staging, publish, published_manifest, remove_leftovers
 from .readers import read_file
 from .render import render_site
+from .stories import assign_stories
 from .report import build_report, write_report
 
 log = logging.getLogger(__name__)
@@ -247,6 +248,10 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     articles, curation = apply_curation(articles, config["curation"])
     lap("curation")
 
+    progress.start("stories", None)
+    stories = assign_stories(articles, config["stories"], paths.cache / "stories.sqlite")
+    lap("stories")
+
     progress.start("content", len(articles))
     staging, held = open_staging(paths.output)
     try:
@@ -271,6 +276,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         stats = summarise(files, outcomes, docs, articles, built["pages"], changed, seconds)
         stats["layouts"] = layouts
         stats["curation"] = curation
+        stats["stories"] = stories
         stats["peak_mb"] = peak_mb
         stats["workers_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
         write_report(build_report(outcomes, docs, stats), staging / "build-report.json")
