@@ -7,6 +7,7 @@
     python bench/run.py --n 100000 --stage dedup      # dedup stage alone: wall and peak memory
     python bench/run.py --n 10000 --stage entities    # NER stage cold and cached vs bare nlp.pipe
     python bench/run.py --n 10000 --stage build       # the whole build-site command, cold
+    python bench/run.py --n 10000 --stage stories     # story clustering: cold, cached, one edit
     python bench/run.py --n 10000 --stage all         # the four stages above
 
 The full comparison (bench/compare.py) measures build-site through its CLI cold, warm with
@@ -200,6 +201,45 @@ def _entities_warm_child(articles_pickle: str, ner_cache: str, jobs: int) -> Non
     print(time.perf_counter() - t0)
 
 
+def bench_stories(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
+    """The stories stage on the articles it sees (ingest, dedup, entities; pickled once): cold
+    (empty stage cache), with nothing changed, and with one article's body edited."""
+    from generator.config import DEFAULTS as SETTINGS
+    from generator.entities import assign_entities
+    from generator.executor import map_batches
+    from generator.stories import assign_stories
+
+    with_entities = cache / f"articles-entities-{seeds.name}.pickle"
+    if not with_entities.exists():
+        articles = load_articles(seeds, cache)
+        assign_entities(articles, SETTINGS["entities"], cache / "bench-ner.sqlite",
+                        lambda f, items: map_batches(f, items, jobs, batch_size=64),
+                        lambda f, items: map_batches(f, items, jobs, batch_size=500))
+        with open(with_entities, "wb") as handle:
+            pickle.dump(articles, handle)
+    with open(with_entities, "rb") as handle:
+        articles = pickle.load(handle)
+    stage_cache = cache / "bench-stories.sqlite"
+    cold, warm, edit = [], [], []
+    for _ in range(runs):
+        stage_cache.unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        stats = assign_stories(articles, SETTINGS["stories"], stage_cache)
+        cold.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        assign_stories(articles, SETTINGS["stories"], stage_cache)
+        warm.append(time.perf_counter() - t0)
+        articles[0].lines = articles[0].lines + [f"Une phrase ajoutée {len(edit)}."]
+        t0 = time.perf_counter()
+        assign_stories(articles, SETTINGS["stories"], stage_cache)
+        edit.append(time.perf_counter() - t0)
+    med = statistics.median
+    return {"stage": "stories", "articles": len(articles), "stories": stats["count"],
+            "sizes": stats["sizes"], "cold_s": [round(x, 2) for x in cold], "warm_s": [round(x, 2) for x in warm],
+            "one_edit_s": [round(x, 2) for x in edit], "median_cold_s": round(med(cold), 2),
+            "median_one_edit_s": round(med(edit), 2), "target": "<= 10 s at 10,000 articles on 2 cores"}
+
+
 def bench_build(seeds: Path, runs: int, jobs: int | None) -> dict:
     walls = []
     for _ in range(runs):
@@ -260,7 +300,7 @@ def bench_compare(n: int, runs: int, cache: Path, jobs: int | None, skip: set[st
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10000, help="distinct articles (default 10000)")
-    ap.add_argument("--stage", choices=("compare", "ingest", "dedup", "entities", "build", "all"),
+    ap.add_argument("--stage", choices=("compare", "ingest", "dedup", "entities", "build", "stories", "all"),
                     default="compare", help="default: the full comparison; all: the four stage benchmarks")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, help="--jobs for build-site (and the NER workers)")
@@ -298,6 +338,10 @@ def main() -> None:
             from generator.executor import default_jobs
 
             result = bench_entities(seeds, args.runs, args.cache, args.jobs or default_jobs())
+        elif stage == "stories":
+            from generator.executor import default_jobs
+
+            result = bench_stories(seeds, args.runs, args.cache, args.jobs or default_jobs())
         else:
             result = bench_build(seeds, args.runs, args.jobs)
         print(json.dumps(result, ensure_ascii=False))
