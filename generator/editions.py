@@ -13,6 +13,8 @@ from typing import Any
 
 from babel.dates import format_date
 
+from .story_pages import story_entries
+
 ENTITY_TYPES = ("people", "organizations", "places")
 TOP_ENTITIES = 5
 FEED_EDITIONS = 20
@@ -78,7 +80,7 @@ class Edition:
         return f"{self.folder}index.html"
 
 
-def collect_editions(views: list[dict[str, Any]], kind: str) -> list[Edition]:
+def collect_editions(views: list[dict[str, Any]], kind: str, coverage_first: bool = True) -> list[Edition]:
     """Editions newest first; each dated article in exactly one."""
     if kind == "off":
         return []
@@ -90,11 +92,11 @@ def collect_editions(views: list[dict[str, Any]], kind: str) -> list[Edition]:
         by_key.setdefault(key, Edition(key, first, last)).articles.append(view)
     editions = sorted(by_key.values(), key=lambda e: e.first, reverse=True)
     for edition in editions:
-        fill_edition(edition)
+        fill_edition(edition, coverage_first)
     return editions
 
 
-def fill_edition(edition: Edition) -> None:
+def fill_edition(edition: Edition, coverage_first: bool = True) -> None:
     """Top entities of the period, pinned articles, and the others grouped by leading entity."""
     counts: Counter[tuple[str, str]] = Counter()  # (taxonomy, term slug) -> articles of the period
     salience: Counter[tuple[str, str]] = Counter()  # ties go to names that lead their articles
@@ -110,20 +112,25 @@ def fill_edition(edition: Edition) -> None:
         for t in ENTITY_TYPES}
     edition.pinned = [v for v in edition.articles if v["pinned"]]
     edition.articles = edition.pinned + [v for v in edition.articles if not v["pinned"]]
+    # the edition lists stories: one entry per story of the period, grouped by its lead's entities
+    entries = story_entries(edition.articles[len(edition.pinned):], coverage_first)
     groups: dict[tuple[str, str] | None, list[dict[str, Any]]] = defaultdict(list)
-    for view in edition.articles[len(edition.pinned):]:
+    for entry in entries:
+        view = entry["lead"]
         candidates = [(t, term.slug) for t in ENTITY_TYPES for term in view["terms"][t][:GROUP_CANDIDATES]]
         best = max(candidates, key=lambda k: counts[k], default=None)  # first of the most shared
-        groups[best if best is not None and counts[best] >= MIN_GROUP else None].append(view)
-    # a leading entity that leads only one article of the period makes no group
+        groups[best if best is not None and counts[best] >= MIN_GROUP else None].append(entry)
+    # a leading entity that leads only one story of the period makes no group
     other = groups.pop(None, [])
     for key in [k for k, members in groups.items() if len(members) < MIN_GROUP]:
         other += groups.pop(key)
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), terms[kv[0]].name.casefold(), kv[0]))
-    edition.groups = [{"term": terms[key], "articles": members} for key, members in ordered]
     if other:
-        rank = {id(v): i for i, v in enumerate(edition.articles)}
-        edition.groups.append({"term": None, "articles": sorted(other, key=lambda v: rank[id(v)])})
+        rank = {id(e): i for i, e in enumerate(entries)}
+        ordered.append((None, sorted(other, key=lambda e: rank[id(e)])))
+    edition.groups = [{"term": terms[key] if key else None, "entries": members,
+                       "articles": [v for e in members for v in [e["lead"], *e["others"]]]}
+                      for key, members in ordered]
 
 
 def name_editions(editions: list[Edition], kind: str, language: str, translate: Any) -> None:
@@ -142,7 +149,7 @@ def name_editions(editions: list[Edition], kind: str, language: str, translate: 
 def write_editions(writer: Any, views: list[dict[str, Any]], config: dict[str, Any]) -> list[Edition]:
     """editions/index.html, one page and one e-mail file per edition, and editions/feed.xml."""
     kind = config["editions"]
-    editions = collect_editions(views, kind)
+    editions = collect_editions(views, kind, config["ranking"]["coverage"])
     if kind == "off":
         return editions
     name_editions(editions, kind, config["language"], writer.translate)

@@ -43,6 +43,7 @@ from .meta import collection_page, json_ld, news_article
 from .model import BuildError
 from .publish import remove_stale, write_if_changed
 from .stats import write_statistics
+from .story_pages import link_stories, story_entries, write_story_pages
 
 ENTITY_TYPES = ("people", "organizations", "places")
 TAXONOMIES = ENTITY_TYPES + ("outlets",)
@@ -309,7 +310,7 @@ def render_salt(templates: Path, config: dict[str, Any]) -> str:
                   markdown.__version__, jinja2.__version__, babel.__version__)
 
 
-_VIEW_LINKS = ("terms", "related", "newer", "older")  # fields that point at other objects
+_VIEW_LINKS = ("terms", "related", "newer", "older", "coverage")  # fields that point at other objects
 
 
 def _own_digest(view: dict[str, Any]) -> str:
@@ -325,6 +326,7 @@ def view_key(view: dict[str, Any]) -> str:
     """An article as any page may show it: its own fields and those of the articles it links."""
     if "_key" not in view:
         linked = [_own_digest(r) for r in view.get("related", [])]
+        linked += ["story"] + [_own_digest(r) for r in view.get("coverage", [])]
         linked += [_own_digest(view[k]) if view.get(k) else "-" for k in ("newer", "older")]
         view["_key"] = digest(_own_digest(view), *linked)
     return view["_key"]
@@ -405,6 +407,7 @@ def build_views(pages: list[tuple[dict[str, Any], str]], language: str,
             "sources": sources, "entities": fm.get("entities") or {},
             "url": f"articles/{fm['slug']}/index.html", "body_html": body_html,
             "aliases": [a for a in fm.get("aliases") or [] if a != fm["slug"]],
+            "story": fm.get("story") or fm["slug"],  # stories.py: the slug of the story's lead article
             "lead": lead_of_text(text), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
         })
         views[-1].update(editorial_fields(fm))  # editions.py: pinned, note, summary as lead
@@ -502,6 +505,7 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
     rank_views(views, config["ranking"])  # editions.py: breadth of coverage within a day
     terms = collect_terms(views)
     link_related(views)
+    stories = link_stories(views)  # story_pages.py: each article's other coverage
     site_dir.mkdir(parents=True, exist_ok=True)
 
     for view in views:
@@ -518,7 +522,7 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
     reuse_index = held_articles == manifest and held_index and all((site_dir / rel).exists() for rel in held_index)
     indexer = start_search_index(site_dir, len(views)) if search and not reuse_index and views else None
     try:
-        plan_listings(writer, views, terms, config, size, language)
+        plan_listings(writer, views, terms, config, size, language, stories)
         more, more_keys = render_planned(writer, jobs)
         if search and not views:  # Pagefind needs pages to read: the listings, here
             indexer = start_search_index(site_dir, 0)
@@ -538,11 +542,13 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
 
 
 def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[str, dict[str, Term]],
-                  config: dict[str, Any], size: int, language: str) -> None:
+                  config: dict[str, Any], size: int, language: str,
+                  stories: list[dict[str, Any]] | None = None) -> None:
     """Every page but the articles: home, taxonomies and their feeds, archives, search, feeds."""
-    chunks = paginate(home_order(views), size)  # pinned articles first
+    # the home page lists stories: each story's lead article, its other articles folded under it
+    chunks = paginate(story_entries(home_order(views), config["ranking"]["coverage"]), size)  # pinned first
     for n, chunk in enumerate(chunks, 1):
-        writer.write("index.html", page_path("", n), articles=chunk, pager=pager("", n, len(chunks)),
+        writer.write("index.html", page_path("", n), entries=chunk, pager=pager("", n, len(chunks)),
                      heading=config["title"], count=len(views))
     for taxonomy, by_slug in terms.items():
         ordered = sorted(by_slug.values(), key=lambda t: (letter_of(t.name), t.name.casefold(), t.slug))
@@ -560,6 +566,7 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
     write_archives(writer, views, size, language)
     write_editions(writer, views, config)  # editions.py
     write_statistics(writer, views)  # stats.py
+    write_story_pages(writer, stories if stories is not None else link_stories(views), config)  # story_pages.py
     writer.write("search.html", "search/index.html")
     # served at any missing path, so its links start from base_url rather than from itself
     writer.write("404.html", "404.html", root=writer.base_url)
