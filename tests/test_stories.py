@@ -1,0 +1,181 @@
+"""Stories: the same event in several outlets' words on one page, judged against people's
+ratings (SemEval-2022 Task 8 French pairs) and a make_seeds corpus's gold."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import CORPUS, TOOLS, content_pages, need_shared, run_build
+from generator.config import load_config
+from generator.stories import StoryInput, average_linkage, cluster_stories, similarity_matrix
+
+
+def semeval_seeds(folder: Path) -> None:
+    """Every French SemEval training article with text, as one .json record each: the full
+    texts of semeval_fr_full, and the task's own (cut) texts for the few it lacks."""
+    folder.mkdir(parents=True)
+    full = {}
+    for line in (CORPUS / "semeval_fr_full" / "articles.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        full[record["article_id"]] = record
+        (folder / f"{record['article_id']}.json").write_text(json.dumps(
+            {"title": record["title"], "text": record["text"], "outlet": record["outlet_name"],
+             "date": record["date"] or None, "url": record["url"]}, ensure_ascii=False), encoding="utf-8")
+    with (CORPUS / "semeval_fr" / "pairs_french.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            for k in ("1", "2"):
+                aid, text = row[f"article_id{k}"], row[f"hfl_text{k}"].strip()
+                if row["lang1"] == row["lang2"] == "fr" and text and aid not in full:
+                    title, _, body = text.partition("  ")  # the task's texts: title, two spaces, body
+                    (folder / f"{aid}.json").write_text(json.dumps(
+                        {"title": title if body else None, "text": body or text, "outlet": row[f"outlet{k}"],
+                         "url": row[f"url{k}"]}, ensure_ascii=False), encoding="utf-8")
+
+
+def rated_pairs() -> list[dict[str, str]]:
+    """The French training pairs with their 'overall' rating (1 = same story ... 4 = unrelated)."""
+    pairs: dict[str, dict[str, str]] = {}
+    with (CORPUS / "semeval_fr_full" / "pairs.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            pairs[row["pair_id"]] = row
+    with (CORPUS / "semeval_fr" / "pairs_french.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["split"] == "train" and row["lang1"] == row["lang2"] == "fr":
+                pairs.setdefault(row["pair_id"], row)
+    return list(pairs.values())
+
+
+@pytest.fixture(scope="module")
+def semeval_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    need_shared(CORPUS / "semeval_fr_full" / "articles.jsonl")
+    need_shared(CORPUS / "semeval_fr" / "pairs_french.csv")
+    base = tmp_path_factory.mktemp("semeval")
+    semeval_seeds(base / "seeds")
+    result = run_build(base / "seeds", base / "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    return base / "out"
+
+
+def test_stories_agree_with_human_same_story_ratings(semeval_build: Path) -> None:
+    """Pairs people rated the same story (<= 1.5) share a story; unrelated ones (>= 3) do not."""
+    pages = content_pages(semeval_build)
+    page_of = {src["file"].removesuffix(".json"): fm for fm, _ in pages for src in fm["sources"]}
+    items = [StoryInput(fm["slug"], fm["title"], fm["lang"], fm["date"], fm["entities"], body) for fm, body in pages]
+    index = {it.slug: i for i, it in enumerate(items)}
+    similarity = similarity_matrix(items)
+    ratings, scores, together = [], [], []
+    for row in rated_pairs():
+        a, b = page_of.get(row["article_id1"]), page_of.get(row["article_id2"])
+        if a is None or b is None:
+            continue  # no text for one of the two
+        ratings.append(float(row["overall"]))
+        scores.append(similarity[index[a["slug"]], index[b["slug"]]])
+        together.append(a["story"] == b["story"])
+    ratings_a, together_a = np.array(ratings), np.array(together)
+    same, unrelated = ratings_a <= 1.5, ratings_a >= 3
+    pearson = float(np.corrcoef(ratings_a, scores)[0, 1])
+    share_same = together_a[same].mean()
+    share_apart = (~together_a[unrelated]).mean()
+    print(f"\nSemEval French pairs with text: {len(ratings)}; Pearson(similarity, rating) = {pearson:.3f}; "
+          f"rated <= 1.5 in one story: {together_a[same].sum()}/{same.sum()} = {share_same:.3f}; "
+          f"rated >= 3 apart: {(~together_a[unrelated]).sum()}/{unrelated.sum()} = {share_apart:.3f}")
+    assert len(ratings) >= 60
+    assert share_same >= 0.80
+    assert share_apart >= 0.95
+    assert pearson <= -0.75  # a higher similarity for a lower (closer) rating; measured -0.83
+
+
+def test_every_article_names_its_story_and_the_report_counts_them(semeval_build: Path) -> None:
+    pages = content_pages(semeval_build)
+    slugs = {fm["slug"] for fm, _ in pages}
+    members: dict[str, list[str]] = defaultdict(list)
+    for fm, _ in pages:
+        assert fm["story"] in slugs  # the slug of the story's lead article
+        members[fm["story"]].append(fm["slug"])
+    assert all(lead in group for lead, group in members.items())  # the lead is in its own story
+    stats = json.loads((semeval_build / "build-report.json").read_text(encoding="utf-8"))["stats"]["stories"]
+    sizes = {str(n): sum(len(g) == n for g in members.values()) for n in {len(g) for g in members.values()}}
+    assert stats["count"] == len(members) and stats["sizes"] == sizes
+    assert stats["multi_article"] >= 10
+    site = semeval_build / "site"
+    for lead, group in members.items():
+        page = site / "stories" / lead / "index.html"
+        assert page.exists() == (len(group) > 1)
+        if len(group) > 1:
+            html = page.read_text(encoding="utf-8")
+            assert all(f"articles/{slug}/index.html" in html for slug in group)
+            for slug in group:  # each article links the story's others under "Other coverage"
+                article = (site / "articles" / slug / "index.html").read_text(encoding="utf-8")
+                assert f"stories/{lead}/index.html" in article
+                assert all(f"articles/{other}/index.html" in article for other in group if other != slug)
+
+
+def test_story_feed_lists_the_stories(semeval_build: Path) -> None:
+    import feedparser
+
+    feed = feedparser.parse((semeval_build / "site" / "stories" / "feed.xml").read_text(encoding="utf-8"))
+    assert not feed.bozo
+    assert feed.entries and all("/stories/" in e.link for e in feed.entries)
+
+
+def make_seeds_corpus(base: Path, n: int) -> tuple[Path, dict[str, Any]]:
+    seeds = base / "seeds"
+    subprocess.run([sys.executable, str(need_shared(TOOLS / "make_seeds.py")), str(seeds), "--n", str(n),
+                    "--seed", "5", "--quiet"], check=True, timeout=600)
+    return seeds, json.loads((base / "seeds-gold.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_traps_never_share_a_story_and_duplicates_stay_together(tmp_path: Path) -> None:
+    """make_seeds, 2,000 articles: articles that share only a scrape day's ticker are in no
+    story together; every duplicate cluster is inside one story."""
+    seeds, gold = make_seeds_corpus(tmp_path, 2000)
+    result = run_build(seeds, tmp_path / "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    report = {e["file"]: e for e in json.loads((tmp_path / "out" / "build-report.json").read_text())["inputs"]}
+    story_of = {fm["slug"]: fm["story"] for fm, _ in content_pages(tmp_path / "out")}
+    story_of_file = {f: story_of[e["article"]] for f, e in report.items() if e["article"] in story_of}
+    clusters: dict[str, set[str]] = defaultdict(set)
+    for file, g in gold["files"].items():
+        clusters[g["cluster"]].add(story_of_file[file])
+    assert all(len(stories) == 1 for stories in clusters.values())
+    shared, pairs = [], 0
+    for trap in gold["traps"]:
+        files = [f for f in trap["files"] if f in story_of_file]
+        for i, a in enumerate(files):
+            for b in files[i + 1:]:
+                if gold["files"][a]["cluster"] != gold["files"][b]["cluster"]:
+                    pairs += 1
+                    if story_of_file[a] == story_of_file[b]:
+                        shared.append((a, b))
+    print(f"\ntrap pairs: {pairs}, in one story: {len(shared)}; stories of 2+ articles: "
+          f"{sum(1 for s in set(story_of.values()) if list(story_of.values()).count(s) > 1)}")
+    assert pairs > 1000 and shared == []
+
+
+def test_average_linkage_does_not_chain_through_a_hub() -> None:
+    # B resembles A and C, which do not resemble each other: B joins one of them, never both
+    groups = average_linkage(3, {(0, 1): 0.5, (1, 2): 0.45}, 0.36)
+    assert sorted(map(sorted, groups)) == [[0, 1], [2]]
+    # a tight group of three merges
+    groups = average_linkage(3, {(0, 1): 0.5, (1, 2): 0.45, (0, 2): 0.4}, 0.36)
+    assert sorted(map(sorted, groups)) == [[0, 1, 2]]
+
+
+def test_stories_off_leaves_every_article_alone(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text("stories: off\n", encoding="utf-8")
+    settings = load_config(tmp_path / "site.yaml")["stories"]
+    assert settings["enabled"] is False
+    text = "Le conseil municipal de Lyon a voté le budget de la ville pour l'année prochaine."
+    items = [StoryInput(s, "Budget de Lyon", "fr", "2024-01-02", {"places": ["Lyon"]}, text) for s in ("a", "b")]
+    assert [s.members for s in cluster_stories(items, settings)] == [["a"], ["b"]]
+    on = load_config(None)["stories"]
+    assert [s.members for s in cluster_stories(items, on)] == [["a", "b"]]
