@@ -44,7 +44,8 @@ DEFAULTS: dict[str, Any] = {
     },
     # outlet names (strings) or {name, aliases} an editor knows; the layout stage trusts them
     "outlets": [],
-    "entities": {"aliases": ANY_MAPPING, "ignore": []},
+    # editor's corrections to entities.py: joined names, forced types, hidden names, shown forms
+    "entities": {"aliases": ANY_MAPPING, "types": ANY_MAPPING, "ignore": [], "canonical": []},
     # curate.py checks the rules and overrides in detail (check_curation_settings)
     "curation": {"include": [], "exclude": [], "overrides": ANY_MAPPING},
     "editions": "weekly",
@@ -150,6 +151,9 @@ def _check_values(cfg: dict[str, Any], where: str) -> None:
                                            and set(entry) <= {"name", "aliases"}
                                            and isinstance(entry.get("aliases", []), list))):
             raise bad(f"each of 'outlets' must be a name or a mapping with 'name' and 'aliases', not {entry!r}")
+    for name, kind in cfg["entities"]["types"].items():
+        if kind not in ("people", "organizations", "places"):
+            raise bad(f"'entities.types' gives {name!r} the type {kind!r}: use people, organizations or places")
     d = cfg["dedup"]
     for key in ("lsh_threshold", "jaccard", "containment", "min_length_ratio"):
         if not 0 < d[key] <= 1:

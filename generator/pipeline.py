@@ -241,7 +241,8 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("dedup")
 
     progress.start("entities", len(articles))
-    assign_entities(articles, config["entities"], paths.cache / "ner.sqlite", mapper(64), mapper(500, False))
+    corrections = assign_entities(articles, config["entities"], paths.cache / "ner.sqlite", mapper(64),
+                                  mapper(500, False))
     lap("entities")
 
     progress.start("curation", None)
@@ -276,6 +277,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         stats = summarise(files, outcomes, docs, articles, built["pages"], changed, seconds)
         stats["layouts"] = layouts
         stats["curation"] = curation
+        stats["entity_corrections"] = corrections
         stats["stories"] = stories
         stats["peak_mb"] = peak_mb
         stats["workers_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
