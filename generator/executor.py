@@ -18,6 +18,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -77,16 +78,21 @@ def _call_with_shared(func: Callable[[Any, Sequence[T]], list[R]], batch: Sequen
 
 def map_batches(func: Callable[..., list[R]], items: Sequence[T], jobs: int,
                 batch_size: int = 200, on_batch: Callable[[int], None] | None = None,
-                shared: Any = None) -> list[R]:
+                shared: Any = None, then: Callable[[Sequence[T], list[R]], list[Any]] | None = None) -> list[Any]:
     """func(batch) -> results for each batch, concatenated in input order.
 
-    With `shared`, func is called as func(shared, batch).
+    With `shared`, func is called as func(shared, batch). With `then`, each batch's results
+    are replaced by then(batch, results), called in this process as each batch comes back
+    (so that large results, pages sent back by Dask workers, are not all held at once).
     """
     global _SHARED
     if _DASK is not None and len(items):
-        return _DASK.map(func, list(_batches(items, batch_size)), on_batch, shared)
-    call: Callable[[Sequence[T]], list[R]] = func if shared is None else (lambda b: func(shared, b))
-    out: list[R] = []
+        return _DASK.map(func, list(_batches(items, batch_size)), on_batch, shared, then)
+    call: Callable[[Sequence[T]], list[Any]] = func if shared is None else (lambda b: func(shared, b))
+    if then is not None:
+        inner = call
+        call = lambda b: then(b, inner(b))  # noqa: E731
+    out: list[Any] = []
     if jobs <= 1 or len(items) < MIN_ITEMS_FOR_POOL:
         for batch in _batches(items, batch_size):
             out.extend(call(batch))
@@ -96,7 +102,7 @@ def map_batches(func: Callable[..., list[R]], items: Sequence[T], jobs: int,
     batches = list(_batches(items, batch_size))
     if shared is not None:
         if "fork" not in multiprocessing.get_all_start_methods():  # no fork: run here instead
-            return map_batches(func, items, 1, batch_size, on_batch, shared)
+            return map_batches(func, items, 1, batch_size, on_batch, shared, then)
         _SHARED = shared
         context = multiprocessing.get_context("fork")
         task: Callable[[Sequence[T]], list[R]] = functools.partial(_call_with_shared, func)
@@ -106,7 +112,7 @@ def map_batches(func: Callable[..., list[R]], items: Sequence[T], jobs: int,
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
             for batch, results in zip(batches, pool.map(task, batches)):
-                out.extend(results)
+                out.extend(results if then is None else then(batch, results))
                 if on_batch:
                     on_batch(len(batch))
     finally:
@@ -195,10 +201,12 @@ class DaskEngine:
                                  f"({shown}); install the same checkout and models.txt on every worker")
 
     def map(self, func: Callable[..., list[R]], batches: list[Sequence[T]],
-            on_batch: Callable[[int], None] | None, shared: Any) -> list[R]:
+            on_batch: Callable[[int], None] | None, shared: Any,
+            then: Callable[[Sequence[T], list[R]], list[Any]] | None = None) -> list[Any]:
         from distributed import as_completed
 
         client = self.connect()
+        started = time.perf_counter()
         kwargs: dict[str, Any] = {}
         if shared is not None:
             token = uuid.uuid4().hex
@@ -206,11 +214,11 @@ class DaskEngine:
             func = functools.partial(_call_with_scattered, stage=func, token=token)
         futures = client.map(func, batches, pure=False, **kwargs)
         position = {future.key: i for i, future in enumerate(futures)}
-        results: list[list[R]] = [[] for _ in batches]
+        results: list[list[Any]] = [[] for _ in batches]
         try:
             for future, result in as_completed(futures, with_results=True):
                 i = position[future.key]
-                results[i] = result
+                results[i] = result if then is None else then(batches[i], result)
                 future.release()
                 if on_batch:
                     on_batch(len(batches[i]))
@@ -221,6 +229,7 @@ class DaskEngine:
             if shared is not None:
                 client.cancel([kwargs["payload"]])
                 client.run(_forget_shared)
+        log.info("dask: %d batches of %s in %.2f s", len(batches), _name_of(func), time.perf_counter() - started)
         return [r for batch in results for r in batch]
 
     def close(self) -> None:
@@ -229,6 +238,12 @@ class DaskEngine:
                 with contextlib.suppress(Exception):
                     part.close()
         self.client = self.cluster = None
+
+
+def _name_of(func: Any) -> str:
+    while isinstance(func, functools.partial):
+        func = func.keywords.get("stage", func.func)
+    return getattr(func, "__qualname__", repr(func))
 
 
 def worker_identity() -> dict[str, str]:

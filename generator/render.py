@@ -591,14 +591,17 @@ def render_planned(writer: SiteWriter, jobs: int) -> tuple[dict[str, str], dict[
     """Render the pages planned so far, in `jobs` processes (they share the plan by fork)."""
     planned, writer.jobs = writer.jobs, []
     if distributed():  # on Dask the workers send the pages back and they are written here
-        done = []
-        rendered = map_batches(_render_indices_to_bytes, range(len(planned)), jobs, batch_size=100,
-                               shared=(writer, planned))
-        for job, (rel, key, data) in zip(planned, rendered):
-            if data is None and not (writer.site_dir / rel).exists():
-                data = writer.render(job)
-            done.append((rel, writer.previous[rel] if data is None
-                         else write_if_changed(writer.site_dir, rel, data, writer.previous), key))
+        def write(indices: Sequence[int], rendered: list[tuple[str, str, bytes | None]]) -> list[tuple[str, str, str]]:
+            written = []
+            for i, (rel, key, data) in zip(indices, rendered):
+                if data is None and not (writer.site_dir / rel).exists():
+                    data = writer.render(planned[i])
+                written.append((rel, writer.previous[rel] if data is None
+                                else write_if_changed(writer.site_dir, rel, data, writer.previous), key))
+            return written
+
+        done = map_batches(_render_indices_to_bytes, range(len(planned)), jobs, batch_size=100,
+                           shared=(writer, planned), then=write)
     else:
         done = map_batches(_render_indices, range(len(planned)), jobs, batch_size=100, shared=(writer, planned))
     return {rel: d for rel, d, _ in done}, {rel: key for rel, _, key in done if key}

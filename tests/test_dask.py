@@ -1,0 +1,86 @@
+"""build-site --dask: the same inputs give the same site on a Dask cluster as in local processes."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, PROJECT, TOOLS, need_shared, run_build
+
+pytest.importorskip("distributed")
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under FOLDER (relative path -> bytes), Pagefind's index files aside."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "pagefind" not in p.relative_to(folder).parts}
+
+
+def assert_same_output(a: Path, b: Path) -> None:
+    for folder in ("content", "site"):
+        left, right = tree(a / folder), tree(b / folder)
+        assert left.keys() == right.keys(), sorted(left.keys() ^ right.keys())[:10]
+        differ = [rel for rel in left if left[rel] != right[rel]]
+        assert not differ, f"{folder}: {len(differ)} files differ, e.g. {differ[:5]}"
+    assert (a / "site" / "pagefind" / "pagefind-entry.json").is_file()
+    assert (b / "site" / "pagefind" / "pagefind-entry.json").is_file()
+
+
+@pytest.fixture(scope="module")
+def mixed_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A make_seeds corpus of 80 articles (with copies), the shipped seeds, real web pages and
+    a JSON export, an oversized file and a symbolic link: every reader and every fate."""
+    tool = need_shared(TOOLS / "make_seeds.py")
+    seeds = tmp_path_factory.mktemp("dask") / "seeds"
+    subprocess.run([sys.executable, str(tool), str(seeds), "--n", "80", "--dup-rate", "0.3",
+                    "--seed", "11", "--quiet"], check=True, timeout=300)
+    for seed in (PROJECT / "seeds").iterdir():
+        shutil.copy(seed, seeds)
+    for page in sorted((need_shared(CORPUS / "trafilatura_fr") / "html").glob("*.html"))[:3]:
+        shutil.copy(page, seeds / page.name)
+    shutil.copy(CORPUS / "mosaiquefm" / "newsapi_tunis_fr_2018.json", seeds)
+    (seeds / "huge.txt").write_bytes(b"Un mot. " * 200_000)  # over clean.max_file_mb below
+    os.symlink(sorted(seeds.glob("*.txt"))[0].name, seeds / "link-to-a-seed.txt")
+    return seeds
+
+
+def test_local_cluster_builds_the_same_site_as_local_processes(mixed_seeds: Path, tmp_path: Path) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_text('title: "Revue"\nbase_url: "https://example.org/revue/"\npage_size: 5\n'
+                      "clean:\n  max_file_mb: 1\n", encoding="utf-8")
+    local = run_build(mixed_seeds, tmp_path / "local", "--quiet", "--jobs", "2", config=config)
+    assert local.returncode == 0, local.stderr
+    dask = run_build(mixed_seeds, tmp_path / "dask", "--dask", "local", "--jobs", "2", config=config)
+    assert dask.returncode == 0, dask.stderr
+    assert "internal error" not in dask.stderr and "Traceback" not in dask.stderr
+    assert_same_output(tmp_path / "local", tmp_path / "dask")
+    reports = [json.loads((tmp_path / out / "build-report.json").read_text(encoding="utf-8")) for out in ("local", "dask")]
+    assert reports[0]["inputs"] == reports[1]["inputs"]  # every file's fate (the stats hold timings)
+    fates = {entry["status"] for entry in reports[1]["inputs"]}
+    assert fates == {"article", "duplicate", "rejected", "skipped"} or fates >= {"article", "duplicate", "rejected"}
+
+    # an edit and a new file, rebuilt over each output: unchanged pages are not sent back
+    edited = sorted(p for p in mixed_seeds.glob("*.txt") if not p.is_symlink())[3]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nUne phrase ajoutée au texte pour voir la page changer.\n",
+                      encoding="utf-8")
+    shutil.copy(PROJECT / "seeds" / sorted(os.listdir(PROJECT / "seeds"))[0], mixed_seeds / "again.txt")
+    local = run_build(mixed_seeds, tmp_path / "local", "--quiet", "--jobs", "2", config=config)
+    assert local.returncode == 0, local.stderr
+    dask = run_build(mixed_seeds, tmp_path / "dask", "--quiet", "--jobs", "2", "--dask", "local", config=config)
+    assert dask.returncode == 0, dask.stderr
+    assert_same_output(tmp_path / "local", tmp_path / "dask")
+
+
+def test_site_yaml_executor_and_bad_scheduler(seeds_copy: Path, tmp_path: Path) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_text('title: "Revue"\nbase_url: "/"\nexecutor:\n  kind: dask\n  scheduler: "nowhere"\n',
+                      encoding="utf-8")
+    bad = run_build(seeds_copy, tmp_path / "out", config=config)
+    assert bad.returncode == 2 and "Dask scheduler" in bad.stderr and "Traceback" not in bad.stderr
+    flag = run_build(seeds_copy, tmp_path / "out", "--dask", "http//x")
+    assert flag.returncode == 2 and "--dask" in flag.stderr
