@@ -7,6 +7,7 @@
     python bench/run.py --n 100000 --stage dedup      # dedup stage alone: wall and peak memory
     python bench/run.py --n 10000 --stage entities    # NER stage cold and cached vs bare nlp.pipe
     python bench/run.py --n 10000 --stage build       # the whole build-site command, cold
+    python bench/run.py --n 10000 --stage dask        # cold, local processes vs --dask local
     python bench/run.py --n 10000 --stage stories     # story clustering: cold, cached, one edit
     python bench/run.py --n 10000 --stage all         # the four stages above
 
@@ -256,6 +257,38 @@ def bench_build(seeds: Path, runs: int, jobs: int | None) -> dict:
             "median_s": round(statistics.median(walls), 2), "last_stage_seconds": stats["seconds"]}
 
 
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "pagefind" not in p.relative_to(folder).parts}
+
+
+def bench_dask(seeds: Path, runs: int, jobs: int | None) -> dict:
+    """Cold build-site with local processes, then with --dask local (a LocalCluster of --jobs
+    workers, started by the build and counted in its time); the two outputs must be equal."""
+    walls: dict[str, list[float]] = {"local": [], "dask": []}
+    stages: dict[str, dict] = {}
+    same = True
+    for _ in range(runs):
+        outs = {}
+        for kind in ("local", "dask"):
+            out = outs[kind] = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+            cmd = [sys.executable, "-m", "generator", "--seeds", str(seeds), "--output", str(out), "--quiet"]
+            cmd += ["--jobs", str(jobs)] if jobs else []
+            cmd += ["--dask", "local"] if kind == "dask" else []
+            log(f"cold build, {kind}")
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, cwd=PROJECT)
+            walls[kind].append(time.perf_counter() - t0)
+            stages[kind] = json.loads((out / "build-report.json").read_text())["stats"]["seconds"]
+        same = same and all(_tree(outs["local"] / f) == _tree(outs["dask"] / f) for f in ("content", "site"))
+        for out in outs.values():
+            shutil.rmtree(out)
+    med = {kind: statistics.median(w) for kind, w in walls.items()}
+    return {"stage": "build-site cold, local processes vs --dask local", "local_s": [round(w, 2) for w in walls["local"]],
+            "dask_s": [round(w, 2) for w in walls["dask"]], "ratio": round(med["dask"] / med["local"], 3),
+            "same_output": same, "stage_seconds": stages, "target": "ratio <= 1.3, same output"}
+
+
 def log(message: str) -> None:
     print(f"[{dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
@@ -300,7 +333,7 @@ def bench_compare(n: int, runs: int, cache: Path, jobs: int | None, skip: set[st
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10000, help="distinct articles (default 10000)")
-    ap.add_argument("--stage", choices=("compare", "ingest", "dedup", "entities", "build", "stories", "all"),
+    ap.add_argument("--stage", choices=("compare", "ingest", "dedup", "entities", "build", "stories", "dask", "all"),
                     default="compare", help="default: the full comparison; all: the four stage benchmarks")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, help="--jobs for build-site (and the NER workers)")
@@ -342,6 +375,8 @@ def main() -> None:
             from generator.executor import default_jobs
 
             result = bench_stories(seeds, args.runs, args.cache, args.jobs or default_jobs())
+        elif stage == "dask":
+            result = bench_dask(seeds, args.runs, args.jobs)
         else:
             result = bench_build(seeds, args.runs, args.jobs)
         print(json.dumps(result, ensure_ascii=False))
