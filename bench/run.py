@@ -221,18 +221,19 @@ def bench_stories(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
     with open(with_entities, "rb") as handle:
         articles = pickle.load(handle)
     stage_cache = cache / "bench-stories.sqlite"
+    mapper = lambda f, items: map_batches(f, items, jobs, batch_size=500)  # noqa: E731  (the pipeline's)
     cold, warm, edit = [], [], []
     for _ in range(runs):
         stage_cache.unlink(missing_ok=True)
         t0 = time.perf_counter()
-        stats = assign_stories(articles, SETTINGS["stories"], stage_cache)
+        stats = assign_stories(articles, SETTINGS["stories"], stage_cache, mapper)
         cold.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        assign_stories(articles, SETTINGS["stories"], stage_cache)
+        assign_stories(articles, SETTINGS["stories"], stage_cache, mapper)
         warm.append(time.perf_counter() - t0)
         articles[0].lines = articles[0].lines + [f"Une phrase ajoutée {len(edit)}."]
         t0 = time.perf_counter()
-        assign_stories(articles, SETTINGS["stories"], stage_cache)
+        assign_stories(articles, SETTINGS["stories"], stage_cache, mapper)
         edit.append(time.perf_counter() - t0)
     med = statistics.median
     return {"stage": "stories", "articles": len(articles), "stories": stats["count"],

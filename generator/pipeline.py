@@ -250,7 +250,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("curation")
 
     progress.start("stories", None)
-    stories = assign_stories(articles, config["stories"], paths.cache / "stories.sqlite")
+    stories = assign_stories(articles, config["stories"], paths.cache / "stories.sqlite", mapper(500, False))
     lap("stories")
 
     progress.start("content", len(articles))

@@ -11,12 +11,14 @@ article that resembles two unrelated groups never chains them into one story.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import json
 import logging
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,8 @@ LEAD_WORDS = 80  # words of the body that count as its lead
 ROW_CHUNK = 512  # articles scored at once against their window (bounds memory)
 COMMON_KEY_SHARE = 0.05  # a key in more of the articles than this names the period, not an event
 KEPT_PAIR = 0.5  # pairs under this share of the threshold are dropped: they count 0 in any mean
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_ELISION = re.compile(r"^(?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’]", re.I)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # an elision splits off ("l'état": "l", "etat"; "l" is too short)
+_MARKS = re.compile(r"[\u0300-\u036f]+")
 
 
 @dataclass
@@ -61,9 +63,15 @@ class Story:
 
 
 def fold(text: str) -> str:
-    """Lowercase without accents: 'Élysée' and 'elysee' are one word."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in text if not unicodedata.combining(c))
+    """Lowercase without accents: 'Élysée' and 'elysee' are one word (a whole text at once:
+    one C pass rather than one call per word)."""
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold()))
+
+
+@functools.lru_cache(maxsize=65536)
+def fold_name(name: str) -> str:
+    """fold() for an entity name: the same names recur across thousands of articles."""
+    return fold(name)
 
 
 def _stop_words() -> frozenset[str]:
@@ -83,65 +91,71 @@ def words_of(text: str) -> list[str]:
     """Content words, folded and cut to 7 letters: a crude stem that joins 'confinement'
     and 'confinés' without a language model."""
     stop = _stop_words()
-    out = []
-    for raw in _WORD.findall(_ELISION.sub("", text)):
-        word = fold(raw)
-        if len(word) < 3 or word in stop or word.isdigit() and len(word) < 3:
-            continue
-        out.append(word[:7])
-    return out
+    return [word[:7] for word in _WORD.findall(fold(text)) if len(word) > 2 and word not in stop]
 
 
 def anchors_of(text: str) -> list[str]:
     """Names and numbers, folded: what a French and an English write-up of one event share."""
+    stop = _stop_words()
     out = []
     for i, raw in enumerate(_WORD.findall(text)):
         if raw[:1].isupper() and i > 0 or raw.isdigit() and len(raw) >= 2:
             word = fold(raw)
-            if word not in _stop_words():
+            if word not in stop:
                 out.append(word)
     return out
 
 
 def entity_keys(entities: dict[str, list[str]], limit: int | None = None) -> list[str]:
     """'type:name' keys of an article's entities (the `limit` most salient of each type)."""
-    return [f"{t[0]}:{fold(name)}" for t in ENTITY_TYPES for name in (entities.get(t) or [])[:limit]]
+    return [f"{t[0]}:{fold_name(name)}" for t in ENTITY_TYPES for name in (entities.get(t) or [])[:limit]]
 
 
 @dataclass
 class Features:
-    """Per-article tokens the similarity needs; cached by the article's text."""
+    """Per-article tokens the similarity needs, cached by the article's text; each a string of
+    space-separated tokens (one string unpickles far faster than a list of thousands)."""
 
-    words: list[str]  # title (twice: it names the event) and body
-    title_words: list[str]
-    anchors: list[str]  # names and numbers of title and lead
+    words: str  # title (twice: it names the event) and body
+    title_words: str
+    anchors: str  # names and numbers of title and lead
 
 
 def features_of(item: StoryInput) -> Features:
     title = words_of(item.title or "")
     lead = " ".join(item.text.split()[:LEAD_WORDS])
-    return Features(words=title + title + words_of(item.text), title_words=sorted(set(title)),
-                    anchors=anchors_of(f"{item.title or ''}. {lead}"))
+    return Features(words=" ".join(title + title + words_of(item.text)), title_words=" ".join(sorted(set(title))),
+                    anchors=" ".join(anchors_of(f"{item.title or ''}. {lead}")))
 
 
-def cached_features(items: list[StoryInput], cache: StageCache | None) -> list[Features]:
-    """features_of() every article, from the cache for texts seen before."""
+def features_batch(items: Sequence[StoryInput]) -> list[Features]:
+    """features_of() for a batch (in worker processes)."""
+    return [features_of(it) for it in items]
+
+
+def cached_features(items: list[StoryInput], cache: StageCache | None, mapper: Any = None) -> list[Features]:
+    """features_of() every article, from the cache for texts seen before (the others through
+    `mapper`, the pipeline's process pool, when given)."""
     keys = [digest(STORIES_VERSION, it.title or "", it.text) for it in items]
     known = cache.get_many(keys) if cache else {}
-    fresh = {k: features_of(it) for k, it in zip(keys, items) if k not in known}
+    todo = [i for i, k in enumerate(keys) if k not in known]
+    todo_items = [items[i] for i in todo]
+    computed = mapper(features_batch, todo_items) if mapper and len(todo) > 500 else features_batch(todo_items)
+    fresh = {keys[i]: f for i, f in zip(todo, computed)}
     if cache:
         cache.put_many(fresh)
     known.update(fresh)
     return [known[k] for k in keys]
 
 
-def _tfidf(docs: list[list[str]], sublinear: bool = True) -> sparse.csr_matrix:
-    """L2-normalised TF-IDF rows of token lists (scikit-learn, tokens given as they are)."""
+def _tfidf(docs: Sequence[str | list[str]], sublinear: bool = True) -> sparse.csr_matrix:
+    """L2-normalised TF-IDF rows of token strings or lists (scikit-learn, tokens as given)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     if not any(docs):
         return sparse.csr_matrix((len(docs), 1))
-    vectorizer = TfidfVectorizer(analyzer=lambda tokens: tokens, sublinear_tf=sublinear, norm="l2", dtype=np.float32)
+    vectorizer = TfidfVectorizer(analyzer=lambda doc: doc.split() if isinstance(doc, str) else doc,
+                                 sublinear_tf=sublinear, norm="l2", dtype=np.float32)
     return vectorizer.fit_transform(docs).tocsr()
 
 
@@ -165,7 +179,7 @@ def score_pairs(items: list[StoryInput], feats: list[Features], settings: dict[s
     cross_language = bool(settings["cross_language"]) and len({it.lang for it in items}) > 1
     ents = _tfidf([entity_keys(it.entities) for it in items], sublinear=False) if cross_language else None
     anchors = _tfidf([f.anchors for f in feats]) if cross_language else None
-    keys = _binary([entity_keys(it.entities, SALIENT) + ["w:" + w for w in f.title_words]
+    keys = _binary([entity_keys(it.entities, SALIENT) + ["w:" + w for w in f.title_words.split()]
                     for it, f in zip(items, feats)], COMMON_KEY_SHARE)
     days = np.array([d if d is not None else -1 for d in (_day(it.date) for it in items)])
     langs = np.array([it.lang or "" for it in items])
@@ -289,12 +303,12 @@ def lead_of_story(items: list[StoryInput], members: list[int]) -> int:
 
 
 def cluster_stories(items: list[StoryInput], settings: dict[str, Any],
-                    cache: StageCache | None = None) -> list[Story]:
+                    cache: StageCache | None = None, mapper: Any = None) -> list[Story]:
     """Every article in exactly one story (alone: a story of its own); stories in slug order."""
     items = sorted(items, key=lambda it: it.slug)  # the same stories whatever the input order
     if not settings["enabled"]:
         return [Story(it.slug, [it.slug]) for it in items]
-    feats = cached_features(items, cache)
+    feats = cached_features(items, cache, mapper)
     pairs = score_pairs(items, feats, settings)
     stories = []
     for members in average_linkage(len(items), pairs, settings["threshold"]):
@@ -309,7 +323,8 @@ def story_input(article: Article) -> StoryInput:
                       entities=article.entities, text=article.body)
 
 
-def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path: Path | None = None) -> dict[str, Any]:
+def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path: Path | None = None,
+                   mapper: Any = None) -> dict[str, Any]:
     """Set each article's `story` (the slug of its story's lead article); returns stats.stories.
 
     The grouping is cached as a whole by a digest of what it reads, and per-article tokens by
@@ -324,7 +339,7 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
         known = cache.get_many([key]) if cache else {}
         stories = known.get(key)
         if stories is None:
-            stories = cluster_stories(items, settings, cache)
+            stories = cluster_stories(items, settings, cache, mapper)
             if cache:
                 cache.put_many({key: stories})
     finally:

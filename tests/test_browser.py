@@ -9,10 +9,13 @@ import pytest
 from browser import axe_violations, browser, collect_page_problems, format_violations, screenshot, serve, vnu_errors
 
 SEED_SLUG = "frontex-et-l-oim-organisent-un-webinaire-sur-la-lutte-contre-la-traite-et-le"
+# a story of the corpus_site build: two outlets' own write-ups of one event (stories.py)
+STORY_SLUG = "securite-routiere-3-239-morts-sur-les-routes-en-2019-un-chiffre-historiquement"
 PAGES = {  # one page of each type
     "home": "index.html",
     "home-page-2": "page/2/index.html",
     "article": f"articles/{SEED_SLUG}/index.html",
+    "story": f"stories/{STORY_SLUG}/index.html",
     "person": "people/fabrice-leggeri/index.html",
     "organization": "organizations/frontex/index.html",
     "outlet": "outlets/panorapost/index.html",
@@ -51,6 +54,35 @@ def test_reader_journey_from_home_to_people_and_back(site: Path) -> None:
         assert not problems, problems.report()
 
 
+def test_reader_journey_through_a_story(site: Path) -> None:
+    """Home page: a story's lead with 'and 1 other outlet' and the other headline folded under
+    it; its page: the timeline; an article of it: the story's other coverage."""
+    home = next(p for p in [site / "index.html", *sorted((site / "page").glob("*/index.html"))]
+                if f"stories/{STORY_SLUG}/" in p.read_text(encoding="utf-8"))
+    with serve(site) as base, browser() as b:
+        page = b.new_page()
+        problems = collect_page_problems(page)
+        page.goto(f"{base}/{home.relative_to(site)}")
+        entry = page.locator(".story-entry", has=page.locator(f"a[href$='stories/{STORY_SLUG}/index.html']"))
+        other = entry.locator("details.story-fold li a")
+        assert not other.is_visible()  # folded until the reader opens it
+        entry.locator("details.story-fold summary").click()
+        assert other.is_visible() and other.inner_text().startswith("Sécurité routière")
+        entry.get_by_role("link", name="et 1 autre média").click()
+        assert page.locator("h1").inner_text().startswith("Sécurité routière. 3 239 morts")
+        assert page.locator(".count").inner_text() == "2 articles, 2 médias"
+        timeline = page.locator("ol.timeline > li")
+        assert timeline.count() == 2
+        assert "1 février 2020" in timeline.nth(0).inner_text() and "Vosges Matin" in timeline.nth(0).inner_text()
+        timeline.nth(1).locator(".timeline-title a").click()
+        assert page.locator("h1").inner_text().startswith("Sécurité routière: le gouvernement")
+        coverage = page.locator("section.coverage")
+        assert "Autres articles sur ce sujet" in coverage.inner_text()
+        coverage.get_by_role("link", name="Tout le sujet sur une page").click()
+        assert page.url.endswith(f"stories/{STORY_SLUG}/index.html")
+        assert not problems, problems.report()
+
+
 def test_search_for_frontex_finds_the_seed_article(site: Path) -> None:
     with serve(site) as base, browser() as b:
         page = b.new_page()
@@ -67,7 +99,7 @@ def test_search_for_frontex_finds_the_seed_article(site: Path) -> None:
         assert not problems, problems.report()
 
 
-@pytest.mark.parametrize("name", ["home", "article", "person", "index", "archive", "search"])
+@pytest.mark.parametrize("name", ["home", "article", "story", "person", "index", "archive", "search"])
 def test_no_accessibility_violations(site: Path, name: str) -> None:
     with serve(site) as base, browser() as b:
         page = b.new_page()
@@ -88,7 +120,7 @@ def test_every_page_type_is_valid_html(site: Path) -> None:
 def test_screenshots(site: Path, width: int) -> None:
     with serve(site) as base, browser() as b:
         page = b.new_page(viewport={"width": width, "height": 900})
-        for name in ("home", "article", "person"):
+        for name in ("home", "article", "story", "person"):
             page.goto(f"{base}/{PAGES[name]}")
             shot = screenshot(page, f"{name}-{width}", full_page=True)
             assert shot.stat().st_size > 10_000
