@@ -35,9 +35,9 @@ TYPES = ("people", "organizations", "places")
 MISC = "misc"
 LABELS = {"PER": "people", "PERSON": "people", "ORG": "organizations", "LOC": "places",
           "GPE": "places", "FAC": "places", "MISC": MISC}
-MAX_TEXT = 20_000
-# Bump when clean_mention/normalise_article change: cached per-article results are keyed by it.
-ANALYSIS_VERSION = "2"  # characters of an article given to NER: names show up early; bounds the cost
+MAX_TEXT = 20_000  # characters of an article given to NER: names show up early; bounds the cost
+# Bump when clean_mention/normalise_article/fold change: cached per-article results are keyed by it.
+ANALYSIS_VERSION = "3"
 
 # Titles and roles that precede a name and are not part of it.
 _HONORIFIC = re.compile(
@@ -489,7 +489,10 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     changed["types"] = sum(1 for k in editor.types.keys() & display.keys()
                            if _settle_types({k: display[k]}, votes, reference, outlets, {}).get(k) != types.get(k))
     known: dict[str, tuple[str, str]] = {}
+    openers = {key.split()[0] for key, t in types.items() if t == "organizations" and " " in key}
     for key, forms in display.items():
+        if " " not in key and key in openers and key not in reference.types and _ORG_WORD.fullmatch(_display_form(forms)):
+            continue  # "Assemblée" alone, where the corpus names several: which one is unknown
         if key in types:
             name = _display_form(forms)
             shown = editor.alias_names.get(key) or next(
@@ -570,10 +573,12 @@ def _settle_types(display: dict[str, Counter[str]], votes: dict[str, Counter[str
         total = sum(typed.values())
         strong = vote is not None and total >= STRONG_VOTE[0] and typed[vote] >= STRONG_VOTE[1] * total
         listed = reference.type_of(key)
-        if listed and key in reference.cities and vote == "people" and key in person_words:
-            listed = None  # "Jackson" where the corpus knows a "Michael Jackson"
+        if listed and key in reference.cities and vote == "people" and key not in person_words:
+            strong = False  # a city is a person only beside a full name: "Jackson", "Michael Jackson"
         label = editor_types.get(key) or (vote if strong else None) or listed or (
             "organizations" if key in outlets else None) or typed_by_words(_display_form(forms)) or vote
+        if label == "people" and " " not in key and total <= 1 and not listed and key not in editor_types:
+            continue  # one word named once in the whole corpus ("groupement militaire Sever")
         if label in TYPES:
             out[key] = label
     return out
@@ -588,26 +593,29 @@ def _partial_names(display: dict[str, Counter[str]], votes: dict[str, Counter[st
     Adelkhah") joins the better-known name it ends with. Otherwise a name stays apart.
     """
     people = [k for k, t in types.items() if t == "people"]
-    by_ending: dict[str, set[str]] = defaultdict(set)
-    for key in people:
-        words = key.split()
-        for k in range(1, len(words)):
-            by_ending[" ".join(words[k:])].add(key)
     joins = {}
-    for key in display:
-        if votes[key].get("people", 0) * 4 < sum(votes[key].values()):
-            continue  # mostly typed something else: "Trump" the organization is another matter
-        fulls = by_ending.get(key, set())
-        if len(fulls) == 1:
-            joins[key] = next(iter(fulls))
-            continue
+    for key in people:
         words = key.split()
         tail = " ".join(words[1:])
         if (len(words) >= 3 and types.get(tail) == "people"
                 and sum(display[tail].values()) > sum(display[key].values())):
             joins[key] = tail
-    # a chain of endings ends at a full name: "Sedrine" -> "Sihem Ben Sedrine", not "Ben Sedrine"
-    return {k: v for k, v in joins.items() if v not in joins or joins[v] != k}
+    endings = {" ".join(key.split()[k:]) for key in people if key not in joins
+               for k in range(1, len(key.split()))}
+    by_ending: dict[str, set[str]] = defaultdict(set)
+    for key in people:
+        if key in joins or key in endings:  # only the fullest names are targets
+            continue
+        words = key.split()
+        for k in range(1, len(words)):
+            by_ending[" ".join(words[k:])].add(key)
+    for key in display:
+        if key in joins or votes[key].get("people", 0) * 4 < sum(votes[key].values()):
+            continue  # mostly typed something else: "Trump" the organization is another matter
+        fulls = by_ending.get(key, set())
+        if len(fulls) == 1:
+            joins[key] = next(iter(fulls))
+    return joins
 
 
 _CONNECTOR = {"de", "du", "des", "d", "et", "of", "and", "for", "pour", "la", "l"}

@@ -22,7 +22,7 @@ import yaml
 DATA = Path(__file__).parent / "data" / "reference.yaml"
 MIN_CITY_POPULATION = 50_000  # smaller towns share too many names with people and words
 _LATIN_NAME = re.compile(r"^[A-ZÀ-Ý][\w'’ .\-]*$")
-_FOLD_ARTICLE = re.compile(r"^(?:the|le|la|les|l')\s*")
+_FOLD_ARTICLE = re.compile(r"^(?:(?:the|le|la|les)\s+|l')")  # not the "Le" of "Legault"
 _FOLD_PUNCT = re.compile(r"[\-.'\s]+")
 
 
