@@ -179,3 +179,19 @@ def test_stories_off_leaves_every_article_alone(tmp_path: Path) -> None:
     assert [s.members for s in cluster_stories(items, settings)] == [["a"], ["b"]]
     on = load_config(None)["stories"]
     assert [s.members for s in cluster_stories(items, on)] == [["a", "b"]]
+
+
+def test_french_and_english_write_ups_of_one_event_are_one_story() -> None:
+    """Across languages only entities, names and numbers are shared: they decide."""
+    settings = load_config(None)["stories"]
+    entities = {"people": ["Fabrice Leggeri"], "organizations": ["Frontex", "OIM"], "places": ["Varsovie"]}
+    fr = StoryInput("fr", "Frontex et l'OIM organisent un webinaire à Varsovie", "fr", "2020-10-15", entities,
+                    "Frontex et l'OIM ont réuni 120 experts à Varsovie autour de Fabrice Leggeri.")
+    en = StoryInput("en", "Frontex and IOM hold a webinar in Warsaw", "en", "2020-10-16", entities,
+                    "Frontex and the OIM gathered 120 experts in Varsovie with Fabrice Leggeri.")
+    other = StoryInput("other", "Lyon votes its budget", "en", "2020-10-15", {"places": ["Lyon"], "people": [],
+                       "organizations": []}, "The Lyon city council voted its budget for next year.")
+    assert sorted(s.members for s in cluster_stories([fr, en, other], settings)) == [["fr", "en"], ["other"]]
+    assert [s.members for s in cluster_stories([fr, en], dict(settings, cross_language=False))] == [["en"], ["fr"]]
+    far = StoryInput("en", en.title, "en", "2020-12-01", entities, en.text)  # outside the date window
+    assert len(cluster_stories([fr, far], settings)) == 2
