@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import heapq
+import importlib.util
 import json
 import logging
 import re
@@ -75,12 +76,21 @@ def fold_name(name: str) -> str:
 
 
 def _stop_words() -> frozenset[str]:
-    """French and English stop words (spaCy's lists), folded; loaded once."""
+    """French and English stop words (spaCy's lists), folded; loaded once.
+
+    Each list is read from its own file: importing spacy.lang.fr would build the French
+    tokenizer exceptions first, 5 s in a process where no French model was loaded.
+    """
     global _STOP
     if _STOP is None:
-        from spacy.lang.en.stop_words import STOP_WORDS as EN
-        from spacy.lang.fr.stop_words import STOP_WORDS as FR
-        _STOP = frozenset(fold(w) for w in FR | EN)
+        words: set[str] = set()
+        spacy_dir = Path(importlib.util.find_spec("spacy").origin).parent
+        for lang in ("fr", "en"):
+            spec = importlib.util.spec_from_file_location(f"_stop_words_{lang}", spacy_dir / "lang" / lang / "stop_words.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            words |= module.STOP_WORDS
+        _STOP = frozenset(fold(w) for w in words)
     return _STOP
 
 
