@@ -269,7 +269,8 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         else:
             rendered = render_site(staging / "content", staging / "site", paths.templates, paths.static, config,
                                    jobs=jobs, previous=held["site"], previous_keys=held["site_keys"],
-                                   cache_dir=paths.cache)
+                                   cache_dir=paths.cache, published_site=None if published is None else
+                                   (paths.output / "site", published["site"], published.get("site_keys", {})))
             built.update(site=rendered.manifest, site_keys=rendered.keys, pages=rendered.pages)
             in_staging = {"content": content, "site": rendered.manifest, "site_keys": rendered.keys}
         lap("render")

@@ -11,14 +11,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import json
-import os
 import math
 import re
-import shutil
-import subprocess
-import sys
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -42,6 +37,7 @@ from .executor import distributed, map_batches
 from .meta import collection_page, json_ld, news_article
 from .model import BuildError
 from .publish import remove_stale, write_if_changed
+from .search import SearchIndexer, plan_shards
 from .stats import write_statistics
 from .story_pages import link_stories, story_entries, write_story_pages
 
@@ -484,11 +480,13 @@ class RenderResult:
 def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path,
                 config: dict[str, Any], search: bool = True, jobs: int = 1,
                 previous: dict[str, str] | None = None, previous_keys: dict[str, str] | None = None,
-                cache_dir: Path | None = None) -> RenderResult:
+                cache_dir: Path | None = None,
+                published_site: tuple[Path, dict[str, str], dict[str, str]] | None = None) -> RenderResult:
     """Write the whole site into SITE_DIR, rendering and writing only the pages that changed.
 
     `previous` describes what SITE_DIR already holds (path -> digest; empty: nothing) and
-    `previous_keys` what each of those pages was rendered from.
+    `previous_keys` what each of those pages was rendered from; `published_site`, the same
+    of the published site (its folder, files, keys), whose search shards may be reused.
     """
     language = config["language"]
     size = config["page_size"]
@@ -518,22 +516,24 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
     # pages of articles that are gone must go first
     held_articles = {rel: d for rel, d in previous.items() if rel.startswith("articles/")}
     remove_stale(site_dir, held_articles, manifest)
-    held_index = {rel: d for rel, d in previous.items() if rel.startswith(f"{SEARCH_BUNDLE}/")}
-    reuse_index = held_articles == manifest and held_index and all((site_dir / rel).exists() for rel in held_index)
-    indexer = start_search_index(site_dir, len(views)) if search and not reuse_index and views else None
+    # search.py: one Pagefind bundle per period, indexed again only when its articles changed
+    indexer = SearchIndexer(site_dir, plan_shards(views, lambda view: digest(writer.salt, _own_digest(view))),
+                            previous, writer.previous_keys, jobs, published_site) if search else None
     try:
-        plan_listings(writer, views, terms, config, size, language, stories)
+        if indexer is not None and views:
+            indexer.start()
+        plan_listings(writer, views, terms, config, size, language, stories, indexer.names if indexer else [])
         more, more_keys = render_planned(writer, jobs)
-        if search and not views:  # Pagefind needs pages to read: the listings, here
-            indexer = start_search_index(site_dir, 0)
+        if indexer is not None and not views:  # Pagefind needs pages to read: the listings, here
+            indexer.start()
         manifest.update(more)
         keys.update(more_keys)
         manifest.update(copy_static(static, site_dir, previous))
         if indexer is not None:
-            manifest.update(finish_search_index(indexer, site_dir, previous))
+            index_files, index_keys = indexer.finish()
+            manifest.update(index_files)
+            keys.update(index_keys)
             indexer = None
-        elif search:
-            manifest.update(held_index)  # the same article pages: the same index
     finally:
         if indexer is not None:
             indexer.kill()
@@ -543,7 +543,7 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
 
 def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[str, dict[str, Term]],
                   config: dict[str, Any], size: int, language: str,
-                  stories: list[dict[str, Any]] | None = None) -> None:
+                  stories: list[dict[str, Any]] | None = None, search_bundles: list[str] | None = None) -> None:
     """Every page but the articles: home, taxonomies and their feeds, archives, search, feeds."""
     # the home page lists stories: each story's lead article, its other articles folded under it
     chunks = paginate(story_entries(home_order(views), config["ranking"]["coverage"]), size)  # pinned first
@@ -567,7 +567,7 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
     write_editions(writer, views, config)  # editions.py
     write_statistics(writer, views)  # stats.py
     write_story_pages(writer, stories if stories is not None else link_stories(views), config)  # story_pages.py
-    writer.write("search.html", "search/index.html")
+    writer.write("search.html", "search/index.html", bundles=search_bundles or [])
     # served at any missing path, so its links start from base_url rather than from itself
     writer.write("404.html", "404.html", root=writer.base_url)
     writer.write("feed.xml", "feed.xml", title=config["title"], feed_path="feed.xml", page="index.html",
@@ -653,43 +653,3 @@ def write_archives(writer: SiteWriter, views: list[dict[str, Any]], size: int, l
         for n, chunk in enumerate(chunks, 1):
             writer.write("period.html", page_path(folder, n), heading=month_name(y, m), months=[],
                          articles=chunk, pager=pager(folder, n, len(chunks)))
-
-
-SEARCH_BUNDLE = "pagefind"
-
-
-def start_search_index(site_dir: Path, articles: int) -> subprocess.Popen[bytes]:
-    """Start Pagefind on the article pages (the only ones marked data-pagefind-body).
-
-    With no article at all it reads every page, so the search page still finds its bundle.
-    """
-    scratch = site_dir.parent / f"{site_dir.name}.pagefind"
-    shutil.rmtree(scratch, ignore_errors=True)
-    pages = "articles/**/*.html" if articles else "**/*.html"
-    return subprocess.Popen([sys.executable, "-m", "pagefind", "--site", str(site_dir), "--glob",
-                             pages, "--output-path", str(scratch), "--silent"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def finish_search_index(indexer: subprocess.Popen[bytes], site_dir: Path,
-                        previous: dict[str, str]) -> dict[str, str]:
-    """Wait for Pagefind, then move the files of its bundle that changed into the site."""
-    _, stderr = indexer.communicate()
-    scratch = site_dir.parent / f"{site_dir.name}.pagefind"
-    try:
-        if indexer.returncode != 0:
-            raise BuildError("search indexing failed (pagefind): "
-                             + (stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"])[-1])
-        manifest = {}
-        for path in sorted(scratch.rglob("*")):
-            if path.is_file():
-                rel = f"{SEARCH_BUNDLE}/{path.relative_to(scratch).as_posix()}"
-                sha = hashlib.sha1(path.read_bytes()).hexdigest()
-                target = site_dir / rel
-                if previous.get(rel) != sha or not target.exists():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(path, target)
-                manifest[rel] = sha
-        return manifest
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)

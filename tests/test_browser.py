@@ -2,11 +2,13 @@
 accessibility (axe-core), HTML validity (Nu checker), and screenshots to look at."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from browser import axe_violations, browser, collect_page_problems, format_violations, screenshot, serve, vnu_errors
+from conftest import content_pages
 
 SEED_SLUG = "frontex-et-l-oim-organisent-un-webinaire-sur-la-lutte-contre-la-traite-et-le"
 # a story of the corpus_site build: two outlets' own write-ups of one event (stories.py)
@@ -96,6 +98,66 @@ def test_search_for_frontex_finds_the_seed_article(site: Path) -> None:
         assert any(t.startswith("Frontex et l'OIM organisent un webinaire") for t in titles), titles
         result.click()
         assert page.locator("h1").inner_text().startswith("Frontex et l'OIM")
+        assert not problems, problems.report()
+
+
+def _word_only_in(text: str, others: list[str]) -> str | None:
+    """A long word of TEXT whose first 6 letters (more than the French stemmer keeps) no other text has."""
+    for word in sorted(set(re.findall(r"[a-zà-ÿ]{10,}", text.lower()))):
+        if not any(word[:6] in other for other in others):
+            return word
+    return None
+
+
+def test_search_spans_every_shard(site: Path) -> None:
+    """The search index is one Pagefind bundle per period (search.py), merged by the search
+    page: the header search box finds articles of two shards (at least one merged in), and the
+    outlet filter lists and applies outlets of every shard."""
+    html = (site / "search" / "index.html").read_text(encoding="utf-8")
+    bundles = re.search(r'data-bundles="([^"]*)"', html).group(1).split()
+    assert len(bundles) >= 2, bundles
+    assert all((site / "pagefind" / name / "pagefind-entry.json").is_file() for name in bundles)
+    pages = content_pages(site.parent)
+    texts = [(fm["title"] + " " + body).lower() for fm, body in pages]
+
+    def shard_of(fm: dict) -> str:
+        return next(name for name in bundles if str(fm["date"] or "undated").startswith(name))
+
+    picked: dict[str, tuple[dict, str]] = {}  # two shards, newest first: an article and a word only it has
+    for shard in bundles:
+        for i, (fm, body) in enumerate(pages):
+            if len(picked) == 2 or shard in picked:
+                break
+            french = fm["lang"] == "fr" and shard_of(fm) == shard  # the site's language: Pagefind's stemmer
+            word = _word_only_in(body, texts[:i] + texts[i + 1:]) if french else None
+            if word:
+                picked[shard] = (fm, word)
+                break
+    assert len(picked) == 2, picked
+    outlets_of = {name: {fm["outlet"] for fm, _ in pages if fm["outlet"] and shard_of(fm) == name} for name in bundles}
+    with serve(site) as base, browser() as b:
+        page = b.new_page()
+        problems = collect_page_problems(page)
+        for fm, word in picked.values():
+            page.goto(f"{base}/index.html")
+            page.get_by_label("Rechercher dans les articles").fill(word)
+            page.get_by_role("button", name="Rechercher").click()
+            page.locator(".pagefind-ui__result-link").first.wait_for(timeout=15000)
+            assert fm["title"] in page.locator(".pagefind-ui__result-link").all_inner_texts(), (word, fm["title"])
+        # the filters of every shard, merged: the oldest article's outlet (from its shard) narrows
+        # the results to it; an outlet of the newest shard is offered beside it
+        newer, older = list(picked)
+        old, word = picked[older]
+        page.wait_for_function("document.querySelectorAll('.pagefind-ui__filter-name').length >= 4", timeout=15000)
+        block = page.locator(".pagefind-ui__filter-block", has_text="Média")
+        block.locator(".pagefind-ui__filter-name").click()
+        offered = block.text_content()
+        assert old["outlet"] in offered and any(outlet in offered for outlet in outlets_of[newer])
+        block.get_by_label(re.compile("^" + re.escape(old["outlet"]) + r" \(\d+\)$")).check()
+        page.wait_for_function("document.querySelector('.pagefind-ui__message').textContent.startsWith('1 ')")
+        assert page.locator(".pagefind-ui__result-link").all_inner_texts() == [old["title"]]
+        page.locator(".pagefind-ui__result-link").first.click()
+        assert page.locator("h1").inner_text() == old["title"]
         assert not problems, problems.report()
 
 

@@ -68,9 +68,9 @@ def test_rebuilds_after_edits_equal_a_fresh_build(corpus_site: Path, tmp_path: P
         cmp = filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])
         assert _differences(cmp) == [], folder
     assert broken_links(out / "site") == []
-    # the search bundle was refreshed too: it indexes exactly the articles now published
-    entry = json.loads((out / "site" / "pagefind" / "pagefind-entry.json").read_text())
-    indexed = sum(lang["page_count"] for lang in entry["languages"].values())
+    # the search bundles were refreshed too: their shards index exactly the articles now published
+    entries = [json.loads(p.read_text()) for p in (out / "site" / "pagefind").glob("*/pagefind-entry.json")]
+    indexed = sum(lang["page_count"] for entry in entries for lang in entry["languages"].values())
     assert indexed == _report(out)["stats"]["articles"]
     assert "ce vendredi" in (out / "site" / "articles" / "le-port-de-marseille-rouvre-son-terminal-nord"
                              / "index.html").read_text(encoding="utf-8")

@@ -99,7 +99,7 @@ def record_page(out: Path, title: str) -> tuple[dict, str]:
 def search_fragments(site: Path) -> str:
     """The text Pagefind stored for the search results of every article."""
     return "\n".join(gzip.decompress(p.read_bytes()).decode("utf-8", "replace")
-                     for p in sorted((site / "pagefind" / "fragment").glob("*.pf_fragment")))
+                     for p in sorted((site / "pagefind").glob("*/fragment/*.pf_fragment")))  # every shard
 
 
 def test_full_mode_shows_the_whole_body_and_links_the_sources(both_modes: dict[str, Path]) -> None:

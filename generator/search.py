@@ -1,0 +1,214 @@
+"""The search index in shards: one Pagefind bundle per period, merged by the search page.
+
+Pagefind cannot update an index in place, and indexing every article page again for one new
+article costs most of a daily rebuild. So the article pages are split by date into shards (a
+year, or a month of a year that holds more than SHARD_ARTICLES articles; undated articles in
+one shard of their own), each indexed into its own bundle, pagefind/<shard>/. The search page
+loads the newest shard and merges the others (Pagefind's mergeIndex), so results and filters
+span every shard. A shard is indexed again only when its list of articles or what Pagefind
+reads from one of them (its own fields, never the links to other articles) changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .cache import digest
+from .model import BuildError
+
+log = logging.getLogger(__name__)
+
+SEARCH_BUNDLE = "pagefind"
+SHARD_ARTICLES = 2000  # a year with more articles than this is split into months
+UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")  # copied to pagefind/: the search page loads them there
+ALL_PAGES = "site"  # the one shard of a site without articles: every page, so search finds a bundle
+
+
+@dataclass
+class Shard:
+    name: str  # "2024", "2024-03", "undated"; also its folder under pagefind/
+    pages: list[str]  # the article pages it indexes (site-relative paths)
+    key: str  # what its index is made from
+
+
+def plan_shards(views: list[dict[str, Any]], page_key: Callable[[dict[str, Any]], str]) -> list[Shard]:
+    """The shards of the site's article pages, newest first, undated last.
+
+    `page_key(view)` digests what Pagefind reads from the article's page.
+    """
+    if not views:
+        return [Shard(ALL_PAGES, [], "")]
+    by_year: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for view in views:
+        by_year[view["date"][:4] if view["date"] else "undated"].append(view)
+    periods: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for year, members in by_year.items():
+        for view in members:
+            periods[view["date"][:7] if year != "undated" and len(members) > SHARD_ARTICLES else year].append(view)
+    try:
+        version = importlib.metadata.version("pagefind")
+    except importlib.metadata.PackageNotFoundError:
+        version = "none"
+    shards = []
+    for name in sorted(periods, key=lambda n: (n == "undated", [-int(p) for p in n.split("-") if p.isdigit()])):
+        members = sorted(periods[name], key=lambda v: v["url"])
+        shards.append(Shard(name, [v["url"] for v in members],
+                            digest(version, name, *(f"{v['url']}\0{page_key(v)}" for v in members))))
+    return shards
+
+
+class SearchIndexer:
+    """Pagefind over the shards whose key changed, in the background while other pages render."""
+
+    def __init__(self, site_dir: Path, shards: list[Shard], previous: dict[str, str],
+                 previous_keys: dict[str, str], jobs: int = 2,
+                 published: tuple[Path, dict[str, str], dict[str, str]] | None = None) -> None:
+        """`previous` and `previous_keys`: what SITE_DIR holds (path -> digest) and the keys
+        of its shards; `published`: the same of the published site (its folder first), whose
+        current shards are linked in rather than indexed again."""
+        self.site_dir = site_dir
+        self.shards = shards
+        self.previous = previous
+        self.scratch = site_dir.parent / f"{site_dir.name}.pagefind"
+        self.jobs = max(1, min(jobs, 2))  # Pagefind runs threads of its own
+        self.held: dict[str, dict[str, str]] = {}  # shard -> its files kept from the folder
+        self.todo: list[Shard] = []
+        for shard in shards:
+            prefix = f"{SEARCH_BUNDLE}/{shard.name}/"
+            files = {rel: d for rel, d in previous.items() if rel.startswith(prefix)}
+            if shard.key and previous_keys.get(prefix) == shard.key and files \
+                    and all((site_dir / rel).exists() for rel in files):
+                self.held[shard.name] = files
+            elif shard.key and published is not None and self._link_published(shard, *published):
+                pass
+            else:
+                self.todo.append(shard)
+        self.failures: list[str] = []
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.lock = threading.Lock()
+        self.cancelled = False
+        self.thread: threading.Thread | None = None
+
+    def _link_published(self, shard: Shard, site: Path, files: dict[str, str], keys: dict[str, str]) -> bool:
+        """Take the published bundle of SHARD when it was made from the same articles. Links
+        are safe: a bundle file is only ever replaced (os.replace) or removed, never rewritten."""
+        prefix = f"{SEARCH_BUNDLE}/{shard.name}/"
+        held = {rel: d for rel, d in files.items() if rel.startswith(prefix)}
+        if keys.get(prefix) != shard.key or not held or not all((site / rel).is_file() for rel in held):
+            return False
+        shutil.rmtree(self.site_dir / prefix, ignore_errors=True)
+        for rel in held:
+            target = self.site_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(site / rel, target)
+            except OSError:
+                shutil.copyfile(site / rel, target)
+        self.held[shard.name] = held
+        return True
+
+    @property
+    def names(self) -> list[str]:
+        return [shard.name for shard in self.shards]
+
+    def start(self) -> None:
+        """Index the changed shards: each one's pages linked into a folder of their own, so
+        Pagefind reads exactly them (the site folder holds every article)."""
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        log.info("search: %d of %d shards to index (%s)", len(self.todo), len(self.shards),
+                 " ".join(shard.name for shard in self.todo))
+        if not self.todo:
+            return
+        self.scratch.mkdir(parents=True)
+        self.thread = threading.Thread(target=self._run_all, name="pagefind", daemon=True)
+        self.thread.start()
+
+    def _run_all(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            list(pool.map(self._index, self.todo))
+
+    def _index(self, shard: Shard) -> None:
+        if self.cancelled:
+            return
+        if shard.name == ALL_PAGES:
+            source, glob = self.site_dir, "**/*.html"
+        else:
+            source, glob = self.scratch / "pages" / shard.name, "articles/**/*.html"
+            for rel in shard.pages:
+                target = source / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(self.site_dir / rel, target)
+                except OSError:  # a file system without hard links
+                    shutil.copyfile(self.site_dir / rel, target)
+        command = [sys.executable, "-m", "pagefind", "--site", str(source), "--glob", glob,
+                   "--output-path", str(self.scratch / "bundles" / shard.name), "--silent"]
+        with self.lock:
+            if self.cancelled:
+                return
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.processes.append(process)
+        _, stderr = process.communicate()
+        if process.returncode != 0:
+            lines = stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"]
+            self.failures.append(f"{shard.name}: {lines[-1]}")
+
+    def finish(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Wait for Pagefind, move the files of each new bundle that changed into the site;
+        (path -> digest of every file of the search bundles, shard folder -> key)."""
+        try:
+            if self.thread is not None:
+                self.thread.join()
+            if self.failures:
+                raise BuildError("search indexing failed (pagefind): " + "; ".join(sorted(self.failures)))
+            manifest: dict[str, str] = {}
+            for files in self.held.values():
+                manifest.update(files)
+            for shard in self.todo:
+                bundle = self.scratch / "bundles" / shard.name
+                for path in sorted(bundle.rglob("*")):
+                    if path.is_file():
+                        rel = f"{SEARCH_BUNDLE}/{shard.name}/{path.relative_to(bundle).as_posix()}"
+                        manifest[rel] = self._move(path, rel)
+            first = self.site_dir / SEARCH_BUNDLE / self.shards[0].name
+            for name in UI_FILES:  # the same in every bundle: the search page loads them from here
+                if (first / name).exists():
+                    self.scratch.mkdir(parents=True, exist_ok=True)
+                    copy = self.scratch / name
+                    shutil.copyfile(first / name, copy)
+                    manifest[f"{SEARCH_BUNDLE}/{name}"] = self._move(copy, f"{SEARCH_BUNDLE}/{name}")
+            keys = {f"{SEARCH_BUNDLE}/{shard.name}/": shard.key for shard in self.shards if shard.key}
+            return manifest, keys
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _move(self, path: Path, rel: str) -> str:
+        sha = hashlib.sha1(path.read_bytes()).hexdigest()
+        target = self.site_dir / rel
+        if self.previous.get(rel) != sha or not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        return sha
+
+    def kill(self) -> None:
+        with self.lock:
+            self.cancelled = True
+            for process in self.processes:
+                if process.poll() is None:
+                    process.kill()
+        if self.thread is not None:
+            self.thread.join()
+        shutil.rmtree(self.scratch, ignore_errors=True)
