@@ -454,6 +454,17 @@ def _follow(mapping: dict[str, str], key: str) -> str:
     return key
 
 
+def _resolver(joins: dict[str, str]) -> Callable[[str], str]:
+    """_follow with its answers kept: every mention of the corpus is looked up."""
+    memo: dict[str, str] = {}
+
+    def resolve(key: str) -> str:
+        if key not in memo:
+            memo[key] = _follow(joins, key)
+        return memo[key]
+    return resolve
+
+
 def assign_entities(articles: list[Article], settings: dict[str, Any], cache_path: Path | None,
                     ner_map: Mapper, map_batches: Mapper | None = None) -> dict[str, int]:
     """Fill art.entities for every article (in place); returns how many entities each of the
@@ -513,12 +524,14 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     spread = map_batches(functools.partial(spread_batch, surface_names),
                          [(text, art.title) for text, art in zip(texts, articles)])
     ignored = {key for key, (name, _) in known.items() if key in editor.ignore or fold(name) in editor.ignore}
+    hidden: set[str] = set()
+    resolve = _resolver(joins)
     for i, art in enumerate(articles):
         merged: dict[str, Found] = {}
         surfaces: dict[str, set[str]] = defaultdict(set)  # every form of each entity in this text
         for source, found_list in (("ner", per_article.get(i, [])), ("spread", spread[i])):
             for f in found_list:
-                key = _follow(joins, f.key)
+                key = resolve(f.key)
                 surfaces[key].add(f.surface)
                 if key not in known and (key in reference.types or key in outlets):  # NER never found it
                     known[key] = (f.surface, editor.types.get(key) or reference.types.get(key, "organizations"))
@@ -535,12 +548,13 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
         chosen: dict[str, list[tuple[float, str]]] = {t: [] for t in TYPES}
         for key, f in merged.items():
             if key in ignored:
-                changed["ignore"] += 1
+                hidden.add(key)
                 continue
             name, label = known[key]
             chosen[label].append((salience(f, len(texts[i])), name))
         art.entities = {t: [name for _, name in sorted(chosen[t], key=lambda sn: (-sn[0], sn[1]))]
                         for t in TYPES}
+    changed["ignore"] = len(hidden)
     return changed
 
 
@@ -548,9 +562,10 @@ def _tally(found_lists: Any, joins: dict[str, str]) -> tuple[dict[str, Counter[s
     """Surface forms and type votes of every entity, under the keys the joins lead to."""
     display: dict[str, Counter[str]] = defaultdict(Counter)
     votes: dict[str, Counter[str]] = defaultdict(Counter)
+    resolve = _resolver(joins)
     for found_list in found_lists:
         for f in found_list:
-            key = _follow(joins, f.key)
+            key = resolve(f.key)
             display[key][f.surface] += f.mentions
             votes[key][f.label] += f.mentions
     return display, votes
@@ -633,24 +648,24 @@ def _drop_fragments(merged: dict[str, Found], surfaces: dict[str, set[str]], tex
 
     def where(surface: str) -> list[tuple[int, int]]:
         if surface not in spans:
-            spans[surface] = [m.span() for m in re.finditer(rf"(?<!\w){re.escape(surface)}(?!\w)", text)]
+            spans[surface] = _occurrences(surface, text)
         return spans[surface]
 
+    forms = [(other, form) for other, names in surfaces.items() for form in names]
     for key, short in list(merged.items()):
         longer, opens = [], set()
-        for other, forms in surfaces.items():
-            for form in forms:
-                if other == key or len(form) <= len(short.surface) or not re.search(
-                        rf"(?<!\w){re.escape(short.surface)}(?!\w)", form):
-                    continue
-                rest = form.split(short.surface, 1)[1].split()
-                cut = form.startswith(short.surface + " ") and bool(rest) and rest[0].lower() in _CONNECTOR
-                if other in merged or cut:  # not inside a stray span like "ARP Mohamed Ennaceur"
-                    longer.extend(where(form))
-                if form.startswith(short.surface + " ") and (cut or other in merged):
-                    opens.add(other)
-        own = where(short.surface)
-        if not longer or not own:
+        for other, form in forms:
+            if other == key or len(form) <= len(short.surface) or short.surface not in form \
+                    or not _occurrences(short.surface, form):
+                continue
+            rest = form.split(short.surface, 1)[1].split()
+            cut = form.startswith(short.surface + " ") and bool(rest) and rest[0].lower() in _CONNECTOR
+            if other in merged or cut:  # not inside a stray span like "ARP Mohamed Ennaceur"
+                longer.extend(where(form))
+            if form.startswith(short.surface + " ") and (cut or other in merged):
+                opens.add(other)
+        own = where(short.surface) if longer else []
+        if not own:
             continue
         alone = [s for s in own if not any(a <= s[0] and s[1] <= b for a, b in longer)]
         lone_institution = len(short.surface.split()) == 1 and len(opens) == 1 and _ORG_WORD.search(short.surface)
@@ -662,6 +677,18 @@ def _drop_fragments(merged: dict[str, Found], surfaces: dict[str, set[str]], tex
             del merged[key]
 
 
+def _occurrences(name: str, text: str) -> list[tuple[int, int]]:
+    """Spans of `name` in `text` standing on word boundaries (str.find: no regex to compile)."""
+    out = []
+    start = text.find(name)
+    while start >= 0:
+        end = start + len(name)
+        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+            out.append((start, end))
+        start = text.find(name, start + 1)
+    return out
+
+
 def _drop_common_nouns(merged: dict[str, Found], text: str, reference: Any) -> None:
     """A one-word place or organization no list knows, which the same text also writes in
     lowercase, is a common noun at the start of a phrase ("Accueil", "Préfet", "Travail")."""
@@ -669,7 +696,7 @@ def _drop_common_nouns(merged: dict[str, Found], text: str, reference: Any) -> N
         word = f.surface
         if (f.label != "people" and " " not in word and not word.isupper()
                 and reference.type_of(key) is None
-                and re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text)):
+                and word.lower() in text and _occurrences(word.lower(), text)):
             del merged[key]
 
 
