@@ -18,6 +18,7 @@ PAGES = {  # one page of each type
     "home-page-2": "page/2/index.html",
     "article": f"articles/{SEED_SLUG}/index.html",
     "story": f"stories/{STORY_SLUG}/index.html",
+    "edition": "editions/2020-w10/index.html",  # lists a story of two articles of that week, one folded
     "person": "people/fabrice-leggeri/index.html",
     "organization": "organizations/frontex/index.html",
     "outlet": "outlets/panorapost/index.html",
@@ -56,15 +57,20 @@ def test_reader_journey_from_home_to_people_and_back(site: Path) -> None:
         assert not problems, problems.report()
 
 
+def home_page_of_story(site: Path) -> str:
+    """The home page (1, 2, ...) that lists STORY_SLUG."""
+    home = next(p for p in [site / "index.html", *sorted((site / "page").glob("*/index.html"))]
+                if f"stories/{STORY_SLUG}/" in p.read_text(encoding="utf-8"))
+    return str(home.relative_to(site))
+
+
 def test_reader_journey_through_a_story(site: Path) -> None:
     """Home page: a story's lead with 'and 1 other outlet' and the other headline folded under
     it; its page: the timeline; an article of it: the story's other coverage."""
-    home = next(p for p in [site / "index.html", *sorted((site / "page").glob("*/index.html"))]
-                if f"stories/{STORY_SLUG}/" in p.read_text(encoding="utf-8"))
     with serve(site) as base, browser() as b:
         page = b.new_page()
         problems = collect_page_problems(page)
-        page.goto(f"{base}/{home.relative_to(site)}")
+        page.goto(f"{base}/{home_page_of_story(site)}")
         entry = page.locator(".story-entry", has=page.locator(f"a[href$='stories/{STORY_SLUG}/index.html']"))
         other = entry.locator("details.story-fold li a")
         assert not other.is_visible()  # folded until the reader opens it
@@ -161,7 +167,7 @@ def test_search_spans_every_shard(site: Path) -> None:
         assert not problems, problems.report()
 
 
-@pytest.mark.parametrize("name", ["home", "article", "story", "person", "index", "archive", "search"])
+@pytest.mark.parametrize("name", ["home", "article", "story", "edition", "person", "index", "archive", "search"])
 def test_no_accessibility_violations(site: Path, name: str) -> None:
     with serve(site) as base, browser() as b:
         page = b.new_page()
@@ -182,12 +188,18 @@ def test_every_page_type_is_valid_html(site: Path) -> None:
 def test_screenshots(site: Path, width: int) -> None:
     with serve(site) as base, browser() as b:
         page = b.new_page(viewport={"width": width, "height": 900})
-        for name in ("home", "article", "story", "person"):
+        for name in ("home", "article", "story", "edition", "person"):
             page.goto(f"{base}/{PAGES[name]}")
             shot = screenshot(page, f"{name}-{width}", full_page=True)
             assert shot.stat().st_size > 10_000
             # nothing sticks out sideways on a phone
             assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # a home page holding a story, its other headlines unfolded
+        page.goto(f"{base}/{home_page_of_story(site)}")
+        for summary in page.locator("details.story-fold summary").all():
+            summary.click()
+        assert screenshot(page, f"home-stories-{width}", full_page=True).stat().st_size > 10_000
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
 def test_hostile_text_runs_nothing_in_the_browser(tmp_path: Path) -> None:
