@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -175,7 +176,9 @@ class DaskEngine:
             if self.scheduler == "local":
                 # one thread per worker process: the stages are pure Python, the GIL would serialise threads
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR)
+                                            dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR,
+                                            host="127.0.0.1",  # its health page on any free port, not 8787
+                                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
                 self.client = Client(self.cluster)
             else:
                 self.client = Client(self.scheduler, timeout="20s")
@@ -212,7 +215,11 @@ class DaskEngine:
             token = uuid.uuid4().hex
             kwargs = {"payload": client.scatter(deep_dumps(shared), broadcast=True, hash=False)}
             func = functools.partial(_call_with_scattered, stage=func, token=token)
-        futures = client.map(func, batches, pure=False, **kwargs)
+        # the batches go straight to the workers, not through the scheduler inside the task graph
+        inputs = client.scatter(batches, hash=False)
+        with warnings.catch_warnings():  # a stage function may carry corpus-wide state (known names): sent once
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            futures = client.map(func, inputs, pure=False, **kwargs)
         position = {future.key: i for i, future in enumerate(futures)}
         results: list[list[Any]] = [[] for _ in batches]
         try:
@@ -226,6 +233,7 @@ class DaskEngine:
             client.cancel(futures)
             raise
         finally:
+            client.cancel(inputs)
             if shared is not None:
                 client.cancel([kwargs["payload"]])
                 client.run(_forget_shared)
