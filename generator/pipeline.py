@@ -250,7 +250,8 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("curation")
 
     progress.start("stories", None)
-    stories = assign_stories(articles, config["stories"], paths.cache / "stories.sqlite", mapper(500, False))
+    stories = assign_stories(articles, config["stories"], paths.cache / "stories.sqlite", mapper(500, False),
+                             (published or {}).get("stories"))  # a published story keeps its page
     lap("stories")
 
     progress.start("content", len(articles))
@@ -261,7 +262,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         lap("content")
         progress.start("render", None)
         built = {"inputs": fingerprint, "content": content, "render": render_inputs(content, config, paths),
-                 "slugs": slugs}
+                 "slugs": slugs, "stories": {art.slug: art.story for art in articles}}
         if published is not None and published.get("render") == built["render"]:
             # the same site: keep the published one
             built.update({k: published[k] for k in ("site", "site_keys", "pages")})

@@ -328,14 +328,30 @@ def cluster_stories(items: list[StoryInput], settings: dict[str, Any],
     return sorted(stories, key=lambda s: s.slug)
 
 
+def keep_published_slugs(stories: list[Story], previous: dict[str, str]) -> list[Story]:
+    """A story keeps the slug it was published under (`previous`: article slug -> story slug
+    of the published build) while the article of that slug is still one of its own: an
+    earlier write-up joining a story does not move its page."""
+    kept = []
+    for story in stories:
+        held = Counter(previous[m] for m in story.members if previous.get(m) in story.members)
+        if held:
+            slug = min(held, key=lambda s: (-held[s], story.members.index(s)))
+            story = Story(slug, [slug] + [m for m in story.members if m != slug])
+        kept.append(story)
+    return kept
+
+
 def story_input(article: Article) -> StoryInput:
     return StoryInput(slug=article.slug, title=article.title, lang=article.lang, date=article.date,
                       entities=article.entities, text=article.body)
 
 
 def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path: Path | None = None,
-                   mapper: Any = None) -> dict[str, Any]:
+                   mapper: Any = None, previous: dict[str, str] | None = None) -> dict[str, Any]:
     """Set each article's `story` (the slug of its story's lead article); returns stats.stories.
+
+    A story published before keeps its slug, and so its page (see keep_published_slugs).
 
     The grouping is cached as a whole by a digest of what it reads, and per-article tokens by
     text, so a rebuild where only templates or one article changed redoes little.
@@ -355,6 +371,8 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
     finally:
         if cache:
             cache.close()
+    if previous and settings["enabled"]:
+        stories = keep_published_slugs(stories, previous)
     story_of = {slug: s.slug for s in stories for slug in s.members}
     for art in articles:
         art.story = story_of.get(art.slug, art.slug)

@@ -195,3 +195,46 @@ def test_french_and_english_write_ups_of_one_event_are_one_story() -> None:
     assert [s.members for s in cluster_stories([fr, en], dict(settings, cross_language=False))] == [["en"], ["fr"]]
     far = StoryInput("en", en.title, "en", "2020-12-01", entities, en.text)  # outside the date window
     assert len(cluster_stories([fr, far], settings)) == 2
+
+
+WRITE_UPS = [  # one event written up by three outlets, each in its own words (no duplicates)
+    ("Le Courrier de Lyon", "2024-03-05", "Lyon : le pont Lafayette fermé après l'effondrement d'une pile",
+     "Le pont Lafayette, à Lyon, est fermé à la circulation depuis mardi matin après l'effondrement "
+     "partiel d'une pile dans le Rhône. Aucun blessé n'est à déplorer selon la préfecture du Rhône. "
+     "Les experts de la métropole inspectent l'ouvrage, construit en 1890, et la fermeture pourrait "
+     "durer plusieurs mois. Les bus sont déviés par le pont Wilson."),
+    ("Rhône Info", "2024-03-06", "Effondrement d'une pile du pont Lafayette : des mois de fermeture",
+     "La métropole de Lyon annonce que le pont Lafayette restera fermé plusieurs mois. Une pile de "
+     "l'ouvrage de 1890 s'est effondrée mardi dans le Rhône, sans faire de blessé. Les experts "
+     "inspectent le pont et la préfecture a dévié les bus vers le pont Wilson pendant la fermeture."),
+    ("Le Petit Lyonnais", "2024-03-04", "Inquiétudes sur le pont Lafayette avant l'effondrement",
+     "Des riverains signalaient depuis des semaines des fissures sur une pile du pont Lafayette, à "
+     "Lyon. La pile s'est effondrée dans le Rhône et le pont, construit en 1890, est fermé. La "
+     "préfecture du Rhône et les experts de la métropole inspectent l'ouvrage ; les bus passent par le pont Wilson."),
+]
+
+
+def write_up(folder: Path, n: int) -> None:
+    outlet, date, title, text = WRITE_UPS[n]
+    (folder / f"{n}.json").write_text(json.dumps({"title": title, "text": text, "outlet": outlet, "date": date},
+                                                 ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_story_keeps_its_page_when_an_earlier_write_up_joins(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    write_up(seeds, 0)
+    write_up(seeds, 1)
+    assert run_build(seeds, tmp_path / "out", "--quiet").returncode == 0
+    first = {fm["slug"]: fm["story"] for fm, _ in content_pages(tmp_path / "out")}
+    assert len(first) == 2 and len(set(first.values())) == 1
+    story = next(iter(first.values()))
+    assert story == next(fm["slug"] for fm, _ in content_pages(tmp_path / "out") if fm["date"] == "2024-03-05")
+    write_up(seeds, 2)  # published the day before: a fresh build makes it the lead
+    assert run_build(seeds, tmp_path / "fresh", "--quiet").returncode == 0
+    fresh = {fm["date"]: fm["story"] for fm, _ in content_pages(tmp_path / "fresh")}
+    assert len(fresh) == 3 and len(set(fresh.values())) == 1 and fresh["2024-03-05"] != story
+    assert run_build(seeds, tmp_path / "out", "--quiet").returncode == 0  # the same output folder: kept
+    again = {fm["slug"]: fm["story"] for fm, _ in content_pages(tmp_path / "out")}
+    assert len(again) == 3 and set(again.values()) == {story}
+    assert (tmp_path / "out" / "site" / "stories" / story / "index.html").exists()
