@@ -481,81 +481,123 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
         cache.close()
     reference = load_reference()
     editor = Corrections.from_settings(settings)
-    changed = {"aliases": 0, "types": 0, "ignore": 0, "canonical": 0}
     texts = [article_text(art) for art in articles]
-    outlets = {fold(o) for art in articles for o in [art.outlet, *art.also_published_by] if o}
+    outlets = [o for art in articles for o in [art.outlet, *art.also_published_by] if o]
+    outlet_keys = {fold(o) for o in outlets}
+    names = settle_names(per_article.values(), reference, editor, outlet_keys)
+    # An entity recognised somewhere in the corpus is tagged wherever its name appears: this
+    # recovers mentions NER missed, and gives articles in languages without a model their tags.
+    # Reference names and outlets are looked for too: they complete cut spans and find what
+    # NER missed.
+    verbatim = dict(reference.verbatim)
+    verbatim.update((o, "organizations") for o in outlets if " " in o or len(o) >= 4)
+    for key, forms in names.display.items():
+        if key in names.known:
+            total = sum(forms.values())
+            verbatim.update((surface, names.known[key][1]) for surface in forms if spreadable(surface, total))
+    spread = map_batches(functools.partial(spread_batch, verbatim),
+                         [(text, art.title) for text, art in zip(texts, articles)])
+    names.add_found_verbatim(spread, reference, editor, outlet_keys)
+    hidden: set[str] = set()
+    for i, art in enumerate(articles):
+        art.entities = tag_article([per_article.get(i, []), spread[i]], names, texts[i], reference, hidden)
+    names.changed["ignore"] = len(hidden)
+    return names.changed
+
+
+@dataclass
+class CorpusNames:
+    """What the whole corpus settles: where each name leads, and each entity's name and type."""
+
+    joins: dict[str, str]  # matching key -> the key it is another name of
+    display: dict[str, Counter[str]]  # key -> its surface forms, weighted by mentions
+    known: dict[str, tuple[str, str]]  # key -> (name shown, type)
+    ignored: set[str]  # keys an editor hides
+    changed: dict[str, int]  # entities each editor correction changed
+
+    def add_found_verbatim(self, spread: list[list[Found]], reference: Any, editor: Corrections,
+                           outlets: set[str]) -> None:
+        """Reference names and outlets that only the verbatim pass found become entities too."""
+        resolve = _resolver(self.joins)
+        forms: dict[str, Counter[str]] = defaultdict(Counter)
+        for found_list in spread:
+            for f in found_list:
+                key = resolve(f.key)
+                if key not in self.known and (key in reference.types or key in outlets):
+                    forms[key][f.surface] += f.mentions
+        for key, counter in forms.items():
+            name = _display_form(counter)
+            self.known[key] = (name, editor.types.get(key) or reference.types.get(key, "organizations"))
+            if key in editor.ignore or fold(name) in editor.ignore:
+                self.ignored.add(key)
+
+
+def settle_names(found_lists: Any, reference: Any, editor: Corrections, outlets: set[str]) -> CorpusNames:
+    """Joins, display forms and types voted over every article's entities."""
+    found_lists = list(found_lists)
+    changed = {"aliases": 0, "types": 0, "ignore": 0, "canonical": 0}
     # Joins known before looking at the corpus: the editor's aliases, then the reference's
     # names of one entity ("UE" = "Union européenne", "MENA" = "Moyen-Orient et Afrique du Nord").
     joins = {k: v for k, v in reference.group.items() if k != v}
     joins.update(editor.aliases)
-    display, votes = _tally(per_article.values(), joins)
+    display, votes = _tally(found_lists, joins)
     changed["aliases"] = len(editor.aliases.keys() & display.keys())
     types = _settle_types(display, votes, reference, outlets, {})
     joins.update(_corpus_acronyms(display, types))  # "OIM" alone where another article defined it
-    display, votes = _tally(per_article.values(), joins)
+    display, votes = _tally(found_lists, joins)
     types = _settle_types(display, votes, reference, outlets, {})
     joins.update(_partial_names(display, votes, types))  # "Trump" -> "Donald Trump"
-    display, votes = _tally(per_article.values(), joins)
+    display, votes = _tally(found_lists, joins)
     types = _settle_types(display, votes, reference, outlets, editor.types)
     changed["types"] = sum(1 for k in editor.types.keys() & display.keys()
                            if _settle_types({k: display[k]}, votes, reference, outlets, {}).get(k) != types.get(k))
     known: dict[str, tuple[str, str]] = {}
     openers = {key.split()[0] for key, t in types.items() if t == "organizations" and " " in key}
     for key, forms in display.items():
-        if " " not in key and key in openers and key not in reference.types and _ORG_WORD.fullmatch(_display_form(forms)):
+        name = _display_form(forms)
+        if " " not in key and key in openers and key not in reference.types and _ORG_WORD.fullmatch(name):
             continue  # "Assemblée" alone, where the corpus names several: which one is unknown
         if key in types:
-            name = _display_form(forms)
             shown = editor.alias_names.get(key) or next(
                 (editor.canonical[fold(f)] for f in forms if fold(f) in editor.canonical), name)
             changed["canonical"] += shown != name and key not in editor.alias_names
             known[key] = (shown, types[key])
-    # An entity recognised somewhere in the corpus is tagged wherever its name appears: this
-    # recovers mentions NER missed, and gives articles in languages without a model their tags.
-    # Reference names are looked for too: they complete cut spans and find what NER missed.
-    surface_names = dict(reference.verbatim)
-    # the corpus's outlets are organizations, and named in texts as written
-    surface_names.update((o, "organizations") for art in articles for o in [art.outlet, *art.also_published_by]
-                         if o and (" " in o or len(o) >= 4))
-    for key, forms in display.items():
-        if key in known:
-            total = sum(forms.values())
-            surface_names.update((surface, known[key][1]) for surface in forms if spreadable(surface, total))
-    spread = map_batches(functools.partial(spread_batch, surface_names),
-                         [(text, art.title) for text, art in zip(texts, articles)])
     ignored = {key for key, (name, _) in known.items() if key in editor.ignore or fold(name) in editor.ignore}
-    hidden: set[str] = set()
-    resolve = _resolver(joins)
-    for i, art in enumerate(articles):
-        merged: dict[str, Found] = {}
-        surfaces: dict[str, set[str]] = defaultdict(set)  # every form of each entity in this text
-        for source, found_list in (("ner", per_article.get(i, [])), ("spread", spread[i])):
-            for f in found_list:
-                key = resolve(f.key)
-                surfaces[key].add(f.surface)
-                if key not in known and (key in reference.types or key in outlets):  # NER never found it
-                    known[key] = (f.surface, editor.types.get(key) or reference.types.get(key, "organizations"))
-                if key not in known:
-                    continue
-                if key not in merged:
-                    merged[key] = Found(key, f.surface, known[key][1], f.mentions, f.first, f.in_title)
-                elif source == "ner":  # two surfaces of one entity after corpus-wide joining
-                    merged[key].mentions += f.mentions
-                    merged[key].first = min(merged[key].first, f.first)
-                    merged[key].in_title |= f.in_title
-        _drop_fragments(merged, surfaces, texts[i])
-        _drop_common_nouns(merged, texts[i], reference)
-        chosen: dict[str, list[tuple[float, str]]] = {t: [] for t in TYPES}
-        for key, f in merged.items():
-            if key in ignored:
-                hidden.add(key)
+    return CorpusNames(joins, display, known, ignored, changed)
+
+
+def tag_article(found_lists: list[list[Found]], names: CorpusNames, text: str, reference: Any,
+                hidden: set[str]) -> dict[str, list[str]]:
+    """One article's people, organizations and places, most salient first.
+
+    `found_lists` are NER's entities, then the verbatim pass's; `hidden` collects the keys
+    an editor's ignore list took out.
+    """
+    resolve = _resolver(names.joins)
+    merged: dict[str, Found] = {}
+    surfaces: dict[str, set[str]] = defaultdict(set)  # every form of each entity in this text
+    for source, found_list in enumerate(found_lists):
+        for f in found_list:
+            key = resolve(f.key)
+            surfaces[key].add(f.surface)
+            if key not in names.known:
                 continue
-            name, label = known[key]
-            chosen[label].append((salience(f, len(texts[i])), name))
-        art.entities = {t: [name for _, name in sorted(chosen[t], key=lambda sn: (-sn[0], sn[1]))]
-                        for t in TYPES}
-    changed["ignore"] = len(hidden)
-    return changed
+            if key not in merged:
+                merged[key] = Found(key, f.surface, names.known[key][1], f.mentions, f.first, f.in_title)
+            elif source == 0:  # two surfaces of one entity after corpus-wide joining
+                merged[key].mentions += f.mentions
+                merged[key].first = min(merged[key].first, f.first)
+                merged[key].in_title |= f.in_title
+    _drop_fragments(merged, surfaces, text)
+    _drop_common_nouns(merged, text, reference)
+    chosen: dict[str, list[tuple[float, str]]] = {t: [] for t in TYPES}
+    for key, f in merged.items():
+        if key in names.ignored:
+            hidden.add(key)
+            continue
+        name, label = names.known[key]
+        chosen[label].append((salience(f, len(text)), name))
+    return {t: [name for _, name in sorted(chosen[t], key=lambda sn: (-sn[0], sn[1]))] for t in TYPES}
 
 
 def _tally(found_lists: Any, joins: dict[str, str]) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
