@@ -359,10 +359,16 @@ def test_home_ranks_broader_coverage_first_within_a_day(baseline: dict) -> None:
         if not path.exists():
             break
         order += card_slugs(html_of(path))
-    fms = [baseline["pages"][s][0] for s in order]
-    keys = [(fm["date"] or "", 1 + len(fm["also_published_by"])) for fm in fms]
+    # the home page lists stories: a story ranks by its newest article and all its outlets
+    members: dict[str, list[dict]] = defaultdict(list)
+    for fm, _ in baseline["pages"].values():
+        members[fm.get("story") or fm["slug"]].append(fm)
+    stories = [members[baseline["pages"][s][0].get("story") or s] for s in order]
+    keys = [(max((fm["date"] or "" for fm in group), default=""),
+             len({o for fm in group for o in [fm["outlet"], *fm["also_published_by"]] if o})) for group in stories]
     assert keys == sorted(keys, reverse=True)
     assert any(k[1] > 1 for k in keys)
+    assert sorted(s for group in stories for s in (fm["slug"] for fm in group)) == sorted(baseline["pages"])
 
 
 def test_rank_views_and_periods() -> None:
