@@ -73,3 +73,19 @@ def collection_page(term: Any, articles: list[dict[str, Any]], path: str, site: 
             for i, a in enumerate(articles, 1)]},
         "isPartOf": _website(site, absolute),
     }
+
+
+def story_collection(story: dict[str, Any], path: str, site: dict[str, Any],
+                     absolute: Callable[[str], str]) -> dict[str, Any]:
+    """schema.org CollectionPage of a story page: every outlet's article on one event, in order."""
+    return {
+        "@context": "https://schema.org",
+        "@type": "CollectionPage",
+        "name": story["title"],
+        "url": absolute(path),
+        "inLanguage": site["language"],
+        "mainEntity": {"@type": "ItemList", "numberOfItems": len(story["articles"]), "itemListElement": [
+            {"@type": "ListItem", "position": i, "url": absolute(a["url"]), "name": a["title"]}
+            for i, a in enumerate(story["articles"], 1)]},
+        "isPartOf": _website(site, absolute),
+    }

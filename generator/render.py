@@ -34,7 +34,7 @@ from .cache import StageCache, digest
 from .content import read_content
 from .editions import editorial_fields, home_order, rank_views, write_editions
 from .executor import distributed, map_batches
-from .meta import collection_page, json_ld, news_article
+from .meta import collection_page, json_ld, news_article, story_collection
 from .model import BuildError
 from .publish import remove_stale, write_if_changed
 from .search import SearchIndexer, plan_shards
@@ -200,7 +200,9 @@ class SiteWriter:
         env.globals.update(card=self.card, entry=self.entry, json_ld=json_ld,
                            news_article=lambda view: news_article(view, self.config, self.absolute),
                            collection_page=lambda term, articles, path: collection_page(
-                               term, articles, path, self.config, self.absolute))
+                               term, articles, path, self.config, self.absolute),
+                           story_collection=lambda story, path: story_collection(
+                               story, path, self.config, self.absolute))
         return env
 
     def __getstate__(self) -> dict[str, Any]:

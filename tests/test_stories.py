@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -112,6 +113,8 @@ def test_every_article_names_its_story_and_the_report_counts_them(semeval_build:
         if len(group) > 1:
             html = page.read_text(encoding="utf-8")
             assert all(f"articles/{slug}/index.html" in html for slug in group)
+            data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
+            assert data["@type"] == "CollectionPage" and data["mainEntity"]["numberOfItems"] == len(group)
             for slug in group:  # each article links the story's others under "Other coverage"
                 article = (site / "articles" / slug / "index.html").read_text(encoding="utf-8")
                 assert f"stories/{lead}/index.html" in article
