@@ -211,20 +211,22 @@ class DaskEngine:
         client = self.connect()
         started = time.perf_counter()
         kwargs: dict[str, Any] = {}
+        task = functools.partial(_run_batch, stage=func)
         if shared is not None:
-            token = uuid.uuid4().hex
             kwargs = {"payload": client.scatter(deep_dumps(shared), broadcast=True, hash=False)}
-            func = functools.partial(_call_with_scattered, stage=func, token=token)
-        # the batches go straight to the workers, not through the scheduler inside the task graph
-        inputs = client.scatter(batches, hash=False)
+            task = functools.partial(_run_batch, stage=func, token=uuid.uuid4().hex)
+        # each batch travels as one pickle (Dask would frame every array and string of it on its
+        # own), straight to the workers rather than inside the task graph through the scheduler
+        inputs = client.scatter([pickle.dumps(b, protocol=pickle.HIGHEST_PROTOCOL) for b in batches], hash=False)
         with warnings.catch_warnings():  # a stage function may carry corpus-wide state (known names): sent once
             warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-            futures = client.map(func, inputs, pure=False, **kwargs)
+            futures = client.map(task, inputs, pure=False, **kwargs)
         position = {future.key: i for i, future in enumerate(futures)}
         results: list[list[Any]] = [[] for _ in batches]
         try:
-            for future, result in as_completed(futures, with_results=True):
+            for future, blob in as_completed(futures, with_results=True):
                 i = position[future.key]
+                result = pickle.loads(blob)
                 results[i] = result if then is None else then(batches[i], result)
                 future.release()
                 if on_batch:
@@ -311,16 +313,20 @@ _WORKER_SHARED: tuple[str, Any] | None = None  # on a Dask worker: the current m
 _WORKER_LOCK = threading.Lock()
 
 
-def _call_with_scattered(batch: Sequence[T], stage: Callable[[Any, Sequence[T]], list[R]],
-                         token: str, payload: bytes) -> list[R]:
-    """A batch of a map with shared state, on a Dask worker: the state is unpickled once."""
+def _run_batch(blob: bytes, stage: Callable[..., list[R]], token: str | None = None,
+               payload: bytes | None = None) -> bytes:
+    """One batch of a map, on a Dask worker: pickled in, pickled out. With shared state
+    (TOKEN names the map), the state is unpickled once per worker and map."""
     global _WORKER_SHARED
+    batch = pickle.loads(blob)
+    if token is None:
+        return pickle.dumps(stage(batch), protocol=pickle.HIGHEST_PROTOCOL)
     with _WORKER_LOCK:
         if _WORKER_SHARED is None or _WORKER_SHARED[0] != token:
             _WORKER_SHARED = None  # the previous map's state goes before the next one arrives
-            _WORKER_SHARED = (token, pickle.loads(payload))
+            _WORKER_SHARED = (token, pickle.loads(payload))  # type: ignore[arg-type]
         shared = _WORKER_SHARED[1]
-    return stage(shared, batch)
+    return pickle.dumps(stage(shared, batch), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _forget_shared() -> None:
