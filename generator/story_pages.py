@@ -88,8 +88,11 @@ def story_entries(views: list[dict[str, Any]], coverage_first: bool = True) -> l
 
 
 def write_story_pages(writer: Any, stories: list[dict[str, Any]], config: dict[str, Any]) -> None:
-    """stories/<slug>/index.html per story of two or more articles, and stories/feed.xml."""
+    """stories/<slug>/index.html per story of two or more articles, and stories/feed.xml
+    (none with `stories: off`)."""
     for story in stories:
         writer.write("story.html", story["url"], story=story)
+    if not config["stories"]["enabled"]:
+        return
     writer.write("stories_feed.xml", "stories/feed.xml", title=f"{config['title']} · {writer.translate('stories')}",
                  stories=stories[:FEED_STORIES], absolute=writer.absolute)

@@ -241,3 +241,18 @@ def test_a_story_keeps_its_page_when_an_earlier_write_up_joins(tmp_path: Path) -
     again = {fm["slug"]: fm["story"] for fm, _ in content_pages(tmp_path / "out")}
     assert len(again) == 3 and set(again.values()) == {story}
     assert (tmp_path / "out" / "site" / "stories" / story / "index.html").exists()
+
+
+def test_stories_off_builds_a_site_without_stories(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    write_up(seeds, 0)
+    write_up(seeds, 1)
+    config = tmp_path / "site.yaml"
+    config.write_text("stories: off\n", encoding="utf-8")
+    assert run_build(seeds, tmp_path / "out", "--quiet", config=config).returncode == 0
+    pages = content_pages(tmp_path / "out")
+    assert len(pages) == 2 and all(fm["story"] == fm["slug"] for fm, _ in pages)
+    assert not (tmp_path / "out" / "site" / "stories").exists()
+    report = json.loads((tmp_path / "out" / "build-report.json").read_text(encoding="utf-8"))
+    assert report["stats"]["stories"] == {"count": 2, "multi_article": 0, "sizes": {"1": 2}}
