@@ -22,7 +22,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import StageCache
+from .cache import StageCache, digest
 from .model import Article, BuildError
 from .reference import fold, load_reference
 
@@ -420,6 +420,22 @@ def spread_batch(names: dict[str, str], items: Sequence[tuple[str, str]]) -> lis
     return [normalise_article(matched[i], defined_acronyms(text), title) for i, (text, title) in enumerate(items)]
 
 
+def find_verbatim(names: dict[str, str], items: list[tuple[str, str]], cache: StageCache,
+                  map_batches: Mapper) -> list[list[Found]]:
+    """spread_batch over every (text, title), from the cache where the text and the names
+    looked for are the ones of an earlier build (one entry per text: it never grows)."""
+    names_digest = digest(ANALYSIS_VERSION, *sorted(f"{n}\t{t}" for n, t in names.items()))
+    keys = [cache.key("verbatim", text, title) for text, title in items]
+    cached = {k: v[1] for k, v in cache.get_many(keys).items() if v[0] == names_digest}
+    todo = [i for i, k in enumerate(keys) if k not in cached]
+    if todo:
+        results = map_batches(functools.partial(spread_batch, names), [items[i] for i in todo])
+        fresh = {keys[i]: [astuple(f) for f in r] for i, r in zip(todo, results)}
+        cache.put_many({k: (names_digest, v) for k, v in fresh.items()})
+        cached.update(fresh)
+    return [[Found(*fields) for fields in cached[k]] for k in keys]
+
+
 def salience(found: Found, text_length: int) -> float:
     """Mentions, an early first mention and presence in the title make an entity central."""
     early = 1.0 - min(found.first / max(text_length, 1), 1.0)
@@ -476,10 +492,15 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     map_batches = map_batches or ner_map
     cache = StageCache(cache_path, "ner")  # keyed by model and analysis version per text
     try:
-        per_article = run_ner(articles, cache, ner_map)
+        return _assign_entities(articles, settings, cache, ner_map, map_batches)
     finally:
         cache.close()
-    reference = load_reference()
+
+
+def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: StageCache,
+                     ner_map: Mapper, map_batches: Mapper) -> dict[str, int]:
+    reference = load_reference(cache)  # before NER: its workers clean names with it
+    per_article = run_ner(articles, cache, ner_map)
     editor = Corrections.from_settings(settings)
     texts = [article_text(art) for art in articles]
     outlets = [o for art in articles for o in [art.outlet, *art.also_published_by] if o]
@@ -495,8 +516,7 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
         if key in names.known:
             total = sum(forms.values())
             verbatim.update((surface, names.known[key][1]) for surface in forms if spreadable(surface, total))
-    spread = map_batches(functools.partial(spread_batch, verbatim),
-                         [(text, art.title) for text, art in zip(texts, articles)])
+    spread = find_verbatim(verbatim, [(text, art.title) for text, art in zip(texts, articles)], cache, map_batches)
     names.add_found_verbatim(spread, reference, editor, outlet_keys)
     hidden: set[str] = set()
     for i, art in enumerate(articles):
@@ -693,10 +713,15 @@ def _drop_fragments(merged: dict[str, Found], surfaces: dict[str, set[str]], tex
             spans[surface] = _occurrences(surface, text)
         return spans[surface]
 
-    forms = [(other, form) for other, names in surfaces.items() for form in names]
+    by_word: dict[str, list[tuple[str, str]]] = defaultdict(list)  # each form under each of its words
+    for other, names in surfaces.items():
+        for form in names:
+            if " " in form:
+                for word in set(form.split()):
+                    by_word[word].append((other, form))
     for key, short in list(merged.items()):
         longer, opens = [], set()
-        for other, form in forms:
+        for other, form in by_word.get(short.surface.split()[0], ()):
             if other == key or len(form) <= len(short.surface) or short.surface not in form \
                     or not _occurrences(short.surface, form):
                 continue
