@@ -270,8 +270,12 @@ def article_text(art: Article) -> str:
 Mapper = Callable[[Callable[[Sequence[str]], list], Sequence[str]], list]
 
 
-def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper) -> dict[int, list[Found]]:
-    """Each article's entities after per-article normalisation, from the cache or the model."""
+def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
+            keep_models: bool = False) -> dict[int, list[Found]]:
+    """Each article's entities after per-article normalisation, from the cache or the model.
+
+    With keep_models (build-site serve) the models stay loaded for the next build.
+    """
     by_lang: dict[str, list[int]] = defaultdict(list)
     for i, art in enumerate(articles):
         if art.lang in MODELS:
@@ -287,8 +291,9 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper) -> 
         if todo:
             load_model(lang)  # in this process, before the pool forks: workers share it
             results = map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo])
-            load_model.cache_clear()  # the model's hundreds of MB are not needed past this point
-            gc.collect()
+            if not keep_models:
+                load_model.cache_clear()  # the model's hundreds of MB are not needed past this point
+                gc.collect()
             fresh = {keys[j]: r for j, r in zip(todo, results)}
             cache.put_many(fresh)
             cached.update(fresh)
@@ -482,25 +487,26 @@ def _resolver(joins: dict[str, str]) -> Callable[[str], str]:
 
 
 def assign_entities(articles: list[Article], settings: dict[str, Any], cache_path: Path | None,
-                    ner_map: Mapper, map_batches: Mapper | None = None) -> dict[str, int]:
+                    ner_map: Mapper, map_batches: Mapper | None = None, keep_models: bool = False) -> dict[str, int]:
     """Fill art.entities for every article (in place); returns how many entities each of the
     editor's corrections (aliases, types, ignore, canonical) changed.
 
     `ner_map` runs NER batches (and may advance a progress bar); `map_batches`, the other
-    per-article work; both may spread it over processes.
+    per-article work; both may spread it over processes. With keep_models the spaCy models
+    stay loaded afterwards (build-site serve).
     """
     map_batches = map_batches or ner_map
     cache = StageCache(cache_path, "ner")  # keyed by model and analysis version per text
     try:
-        return _assign_entities(articles, settings, cache, ner_map, map_batches)
+        return _assign_entities(articles, settings, cache, ner_map, map_batches, keep_models)
     finally:
         cache.close()
 
 
 def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: StageCache,
-                     ner_map: Mapper, map_batches: Mapper) -> dict[str, int]:
+                     ner_map: Mapper, map_batches: Mapper, keep_models: bool = False) -> dict[str, int]:
     reference = load_reference(cache)  # before NER: its workers clean names with it
-    per_article = run_ner(articles, cache, ner_map)
+    per_article = run_ner(articles, cache, ner_map, keep_models)
     editor = Corrections.from_settings(settings)
     texts = [article_text(art) for art in articles]
     outlets = [o for art in articles for o in [art.outlet, *art.also_published_by] if o]

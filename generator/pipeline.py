@@ -187,8 +187,12 @@ def render_inputs(content: dict[str, str], config: dict[str, Any], paths: BuildP
                   *files_signature(paths.templates, paths.static))
 
 
-def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress | None = None) -> BuildResult:
-    """The whole pipeline, under the output folder's lock; nothing to do if no input changed."""
+def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress | None = None,
+          keep_models: bool = False) -> BuildResult:
+    """The whole pipeline, under the output folder's lock; nothing to do if no input changed.
+
+    keep_models: the spaCy models stay loaded for the next build in this process (serve).
+    """
     if not paths.seeds.is_dir():
         raise BuildError(f"seeds folder not found: {paths.seeds}")
     with build_lock(paths.output):
@@ -198,11 +202,11 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
         if published is not None and published.get("inputs") == fingerprint:
             report = json.loads((paths.output / "build-report.json").read_text(encoding="utf-8"))
             return BuildResult(stats=report["stats"], seconds={}, unchanged=True)
-        return _build(config, paths, jobs, progress or NoProgress(), fingerprint, published)
+        return _build(config, paths, jobs, progress or NoProgress(), fingerprint, published, keep_models)
 
 
 def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress,
-           fingerprint: str, published: dict[str, Any] | None) -> BuildResult:
+           fingerprint: str, published: dict[str, Any] | None, keep_models: bool = False) -> BuildResult:
     seconds: dict[str, float] = {}
     peak_mb: dict[str, float] = {}
     stage_peak_mb()
@@ -242,7 +246,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
 
     progress.start("entities", len(articles))
     corrections = assign_entities(articles, config["entities"], paths.cache / "ner.sqlite", mapper(64),
-                                  mapper(500, False))
+                                  mapper(500, False), keep_models)
     lap("entities")
 
     progress.start("curation", None)
