@@ -128,6 +128,38 @@ def print_summary(result: BuildResult, output: Path) -> None:
     print(f"site: {output / 'site'}   report: {output / 'build-report.json'}", file=sys.stderr)
 
 
+def serve_site(args: argparse.Namespace, config_path: Path | None, config_dir: Path, paths: BuildPaths,
+               jobs: int, local_models: bool) -> None:
+    """Preview the built site, rebuilding in this process, with the spaCy models kept loaded."""
+    from .entities import MODELS, load_model
+    from .serve import serve
+
+    current = {"paths": paths}
+
+    def rebuild() -> bool:
+        fresh = with_flags(load_config(config_path), args)
+        fresh.pop("executor")
+        current["paths"] = resolve_paths(args, fresh, config_dir)
+        again = build(fresh, current["paths"], jobs, keep_models=True)
+        if not args.quiet:
+            print_summary(again, paths.output)
+        return not again.unchanged
+
+    def watched() -> list[Path]:
+        now = current["paths"]
+        return [now.seeds, now.templates, now.static] + ([config_path] if config_path else [])
+
+    def warm() -> None:
+        """Load the models now, not at the first edit (a build from the NER cache loads none)."""
+        for lang in MODELS if local_models else ():
+            try:
+                load_model(lang)
+            except BuildError as exc:
+                print(f"build-site: {exc}", file=sys.stderr)
+
+    serve(paths.output / "site", watched, rebuild, args.port, warm)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if not args.quiet else logging.ERROR,
@@ -145,23 +177,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet and sys.stderr.isatty():
             progress = RichProgress()
         with dask_engine(scheduler, jobs):  # the cluster stays up while serve rebuilds
-            result = build(config, paths, jobs, progress)
+            result = build(config, paths, jobs, progress, keep_models=args.command == "serve")
             if progress:
                 progress.stop()
                 progress = None
             if not args.quiet:
                 print_summary(result, paths.output)
             if args.command == "serve":
-                from .serve import serve
-
-                def rebuild() -> None:
-                    fresh = with_flags(load_config(config_path), args)
-                    fresh.pop("executor")
-                    again = build(fresh, resolve_paths(args, fresh, config_dir), jobs)
-                    print_summary(again, paths.output)
-
-                watched = [paths.seeds, paths.templates, paths.static] + ([config_path] if config_path else [])
-                serve(paths.output / "site", watched, rebuild, args.port)
+                serve_site(args, config_path, config_dir, paths, jobs, local_models=scheduler is None)
         return 0
     except (ConfigError, BuildError) as exc:
         print(f"build-site: error: {exc}", file=sys.stderr)

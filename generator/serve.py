@@ -1,4 +1,10 @@
-"""build-site serve: preview the site on 127.0.0.1, rebuilding when its inputs change."""
+"""build-site serve: preview the site on 127.0.0.1, rebuild in this process when its inputs
+change, and reload the open pages once the new build is published.
+
+Live reload touches only what the preview server sends: each HTML response gets a small
+script that long-polls /__build (the id of the published build) and reloads the page when the
+id changes. The files under output/site/ are never modified.
+"""
 from __future__ import annotations
 
 import functools
@@ -7,56 +13,189 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger(__name__)
 
+BUILD_PATH = "/__build"  # reserved: a site never has a page of that name (slugs are [a-z0-9-])
+LONG_POLL_SECONDS = 20.0
 
-def snapshot(paths: list[Path]) -> dict[str, float]:
-    """Modification times of every file under the watched paths."""
-    seen: dict[str, float] = {}
-    for root in paths:
-        if root.is_file():
-            seen[str(root)] = root.stat().st_mtime
-            continue
-        for folder, _, files in os.walk(root):
-            for name in files:
-                path = os.path.join(folder, name)
-                try:
-                    seen[path] = os.stat(path).st_mtime
-                except OSError:
-                    continue
-    return seen
+# Asks for the build id, waiting server-side until it differs from the page's own; reloads
+# when it does, retries every second while the server is away (restarted, stopped).
+RELOAD_SCRIPT = """<script>/* build-site serve: live reload, not part of the published site */
+(function(){var id=%s;function poll(){fetch("%s?since="+encodeURIComponent(id),{cache:"no-store"})
+.then(function(r){return r.ok?r.text():Promise.reject(r.status)}).then(function(now){
+if(now!==id){location.reload()}else{poll()}},function(){setTimeout(poll,1000)})}poll()})();
+</script>"""
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
+class BuildClock:
+    """The id of the published build; a request waiting for another id is woken when it changes."""
+
+    def __init__(self) -> None:
+        self._start = f"{os.getpid()}-{time.time_ns() // 1_000_000}"  # a restarted server has new ids
+        self._count = 0
+        self._changed = threading.Condition()
+
+    @property
+    def current(self) -> str:
+        return f"{self._start}-{self._count}"
+
+    def advance(self) -> None:
+        with self._changed:
+            self._count += 1
+            self._changed.notify_all()
+
+    def wait_for_change(self, since: str, timeout: float) -> str:
+        """The current id, as soon as it is not SINCE (or after TIMEOUT seconds)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.current != since, timeout)
+            return self.current
+
+
+def with_reload_script(html: bytes, build_id: str) -> bytes:
+    """The page with the live-reload script before its last </body> (or at its end)."""
+    script = (RELOAD_SCRIPT % (f'"{build_id}"', BUILD_PATH)).encode()
+    at = html.lower().rfind(b"</body>")
+    return html + script if at < 0 else html[:at] + script + html[at:]
+
+
+class PreviewHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site folder; HTML pages with the reload script, /__build with the build id."""
+
+    clock: BuildClock
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
         log.debug(format, *args)
 
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-cache")  # a reload must show the new build
+        super().end_headers()
 
-def serve(site_dir: Path, watched: list[Path], rebuild: Callable[[], None], port: int,
-          interval: float = 1.0, stop: threading.Event | None = None) -> None:
-    """Serve site_dir until interrupted; call rebuild() after any watched file changes."""
-    handler = functools.partial(QuietHandler, directory=str(site_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    def do_GET(self) -> None:
+        self._respond(body=True)
+
+    def do_HEAD(self) -> None:
+        self._respond(body=False)
+
+    def _respond(self, body: bool) -> None:
+        url = urlsplit(self.path)
+        if url.path == BUILD_PATH:
+            since = parse_qs(url.query).get("since", [""])[0]
+            now = self.clock.wait_for_change(since, LONG_POLL_SECONDS) if since else self.clock.current
+            return self._send(200, "text/plain; charset=utf-8", now.encode(), body)
+        page = self.html_page(url.path)
+        if page is None:
+            return super().do_GET() if body else super().do_HEAD()
+        status, path = page
+        try:
+            html = Path(path).read_bytes()
+        except OSError:  # swapped out by a publish between the check and the read
+            return super().do_GET() if body else super().do_HEAD()
+        self._send(status, "text/html; charset=utf-8", with_reload_script(html, self.clock.current), body)
+
+    def html_page(self, url_path: str) -> tuple[int, str] | None:
+        """(status, file) of the HTML page a path shows: the page, its folder's index.html, or
+        the site's 404.html for a missing path; None for anything else (the stdlib serves it)."""
+        path = self.translate_path(url_path)
+        if os.path.isdir(path):
+            if not url_path.endswith("/"):
+                return None  # the stdlib redirects to the path with a slash
+            path = os.path.join(path, "index.html")
+        if os.path.isfile(path):
+            return (200, path) if path.endswith((".html", ".htm")) else None
+        missing = os.path.join(self.directory, "404.html")
+        return (404, missing) if os.path.isfile(missing) else None
+
+    def _send(self, status: int, content_type: str, data: bytes, body: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+
+class PreviewServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True  # long polls must not hold up the end of serve
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        log.debug("connection from %s dropped", client_address)  # a closed tab, a reload
+
+
+def snapshot(paths: list[Path]) -> dict[str, tuple[int, int, int]]:
+    """Modification time, size and inode of every file under the watched paths."""
+    seen: dict[str, tuple[int, int, int]] = {}
+
+    def visit(folder: str) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    visit(entry.path)
+                else:
+                    st = entry.stat()
+                    seen[entry.path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except OSError:
+                continue
+
+    for root in paths:
+        if root.is_dir():
+            visit(str(root))
+        elif root.exists():
+            st = root.stat()
+            seen[str(root)] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return seen
+
+
+def serve(site_dir: Path, watched: Callable[[], list[Path]], rebuild: Callable[[], bool], port: int,
+          warm: Callable[[], None] | None = None, stop: threading.Event | None = None) -> None:
+    """Serve site_dir until interrupted; after any change under watched(), call rebuild() (True
+    when it published a new site) and reload the open pages.
+
+    warm() runs once the server is up, before watching starts (loading what rebuilds need).
+    """
+    clock = BuildClock()
+    handler = functools.partial(type("Handler", (PreviewHandler,), {"clock": clock}), directory=str(site_dir))
+    server = PreviewServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, name="build-site serve", daemon=True)
     thread.start()
     print(f"serving {site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl+C to stop)",
-          file=sys.stderr)
+          file=sys.stderr, flush=True)
     stop = stop or threading.Event()
-    before = snapshot(watched)
     try:
+        before = snapshot(watched())
+        if warm is not None:
+            warm()
+        print("watching for changes", file=sys.stderr, flush=True)
+        interval = 0.25
         while not stop.wait(interval):
-            now = snapshot(watched)
-            if now != before:
-                before = now
-                print("change seen: rebuilding ...", file=sys.stderr)
-                try:
-                    rebuild()
-                except Exception as exc:  # keep serving the last good site
-                    print(f"build-site: rebuild failed: {exc}", file=sys.stderr)
-                before = snapshot(watched)
+            started = time.perf_counter()
+            now = snapshot(watched())
+            # a big seeds folder is not walked more than about a tenth of the time
+            interval = max(0.25, 10 * (time.perf_counter() - started))
+            if now == before:
+                continue
+            before = now  # compared with the next walk: an edit made during the rebuild is seen
+            print("change seen: rebuilding ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            try:
+                published = rebuild()
+            except Exception as exc:  # keep serving the last good site
+                print(f"build-site: rebuild failed: {exc}", file=sys.stderr, flush=True)
+                continue
+            if published:
+                clock.advance()
+                print(f"published in {time.perf_counter() - started:.2f} s: reloading open pages",
+                      file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        print("build-site: serve stopped", file=sys.stderr)
     finally:
         server.shutdown()
         server.server_close()
