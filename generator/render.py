@@ -320,6 +320,14 @@ def _own_digest(view: dict[str, Any]) -> str:
     return view["_own"]
 
 
+def search_key(salt: str, view: dict[str, Any]) -> str:
+    """What Pagefind reads from an article's page (article.html): the title, the body (or its
+    excerpt), the outlet and entity filters; with the salt, the templates and settings."""
+    record = [view["title"], view["body_html"], view["excerpt"], view["outlet"],
+              [[term.name for term in view["terms"][t]] for t in ENTITY_TYPES]]
+    return digest(salt, json.dumps(record, sort_keys=True, default=str))
+
+
 def view_key(view: dict[str, Any]) -> str:
     """An article as any page may show it: its own fields and those of the articles it links."""
     if "_key" not in view:
@@ -519,7 +527,7 @@ def render_site(content_dir: Path, site_dir: Path, templates: Path, static: Path
     held_articles = {rel: d for rel, d in previous.items() if rel.startswith("articles/")}
     remove_stale(site_dir, held_articles, manifest)
     # search.py: one Pagefind bundle per period, indexed again only when its articles changed
-    indexer = SearchIndexer(site_dir, plan_shards(views, lambda view: digest(writer.salt, _own_digest(view))),
+    indexer = SearchIndexer(site_dir, plan_shards(views, lambda view: search_key(writer.salt, view)),
                             previous, writer.previous_keys, jobs, published_site) if search else None
     try:
         if indexer is not None and views:

@@ -6,7 +6,7 @@ year, or a month of a year that holds more than SHARD_ARTICLES articles; undated
 one shard of their own), each indexed into its own bundle, pagefind/<shard>/. The search page
 loads the newest shard and merges the others (Pagefind's mergeIndex), so results and filters
 span every shard. A shard is indexed again only when its list of articles or what Pagefind
-reads from one of them (its own fields, never the links to other articles) changed.
+reads from one of them (title, body, outlet and entity filters) changed.
 """
 from __future__ import annotations
 

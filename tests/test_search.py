@@ -1,0 +1,62 @@
+"""The search index in shards (search.py): a rebuild indexes again only the shard of what changed."""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import TOOLS, need_shared, read_page, run_build
+
+
+def shard_files(site: Path) -> dict[str, dict[str, int]]:
+    """Shard -> its bundle's files -> inode (a kept or linked-in file keeps its inode)."""
+    out: dict[str, dict[str, int]] = {}
+    for entry in (site / "pagefind").glob("*/pagefind-entry.json"):
+        folder = entry.parent
+        out[folder.name] = {p.relative_to(folder).as_posix(): p.stat().st_ino for p in folder.rglob("*") if p.is_file()}
+    return out
+
+
+def fragments_text(bundle: Path) -> str:
+    return "\n".join(gzip.decompress(p.read_bytes()).decode("utf-8", "replace")
+                     for p in sorted((bundle / "fragment").glob("*.pf_fragment")))
+
+
+def test_an_edit_indexes_only_its_shard_again(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    subprocess.run([sys.executable, str(need_shared(TOOLS / "make_seeds.py")), str(seeds), "--n", "40",
+                    "--dup-rate", "0", "--seed", "5", "--quiet"], check=True, timeout=300)
+    out = tmp_path / "out"
+    assert run_build(seeds, out, "--quiet").returncode == 0
+    site = out / "site"
+    names = re.search(r'data-bundles="([^"]*)"', (site / "search" / "index.html").read_text()).group(1).split()
+    before = shard_files(site)
+    assert len(names) >= 2 and sorted(names) == sorted(before)
+    dated = [n for n in names if n != "undated"]
+    assert names[:len(dated)] == sorted(dated, reverse=True)  # newest first, undated last
+    assert (site / "pagefind" / "pagefind-ui.js").is_file()  # the search page loads the UI from here
+    # all shards hold all articles, once each
+    report = json.loads((out / "build-report.json").read_text(encoding="utf-8"))
+    indexed = sum(lang["page_count"] for name in names
+                  for lang in json.loads((site / "pagefind" / name / "pagefind-entry.json").read_text())["languages"].values())
+    assert indexed == report["stats"]["articles"]
+
+    entry = next(e for e in report["inputs"] if e["status"] == "article" and e["file"].endswith(".txt"))
+    page, _ = read_page(out / "content" / f"{entry['article']}.md")
+    shard = next(n for n in names if str(page["date"] or "undated").startswith(n))
+    for round_ in (1, 2):  # the second rebuild renders into the recycled first generation
+        sentence = f"Le conseil a adopté une motion sur la navigation fluviale numéro {round_}."
+        with open(seeds / entry["file"], "a", encoding="utf-8") as handle:
+            handle.write(f"\n{sentence}\n")
+        assert run_build(seeds, out, "--quiet").returncode == 0
+        after = shard_files(site)
+        assert sorted(after) == sorted(before)
+        for name in names:
+            if name == shard:
+                assert after[name] != before[name], name  # indexed again...
+                assert sentence in fragments_text(site / "pagefind" / name)  # ...with the edit
+            else:
+                assert after[name] == before[name], name  # the very same files
