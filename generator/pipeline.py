@@ -98,6 +98,7 @@ def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
     return results
 
 
+@functools.lru_cache(maxsize=1)  # the code this process runs: a serve session keeps what it started with
 def read_stage_version() -> str:
     """Names the code that reads, cleans and extracts: its sources and the libraries it calls."""
     here = Path(__file__).parent
@@ -166,9 +167,10 @@ def files_signature(*folders: Path) -> list[str]:
     return parts
 
 
-def code_signature() -> list[bytes]:
+@functools.lru_cache(maxsize=1)  # read once: the code this process runs, even if the files change under serve
+def code_signature() -> tuple[bytes, ...]:
     """The generator's own source: any change to it is a change of every stage's output."""
-    return [path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py"))]
+    return tuple(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))
 
 
 def input_fingerprint(config: dict[str, Any], paths: BuildPaths) -> str:
