@@ -62,11 +62,13 @@ def main() -> None:
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=PROJECT, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
+    seen: dict[str, float] = {}  # when serve last printed "change seen" and "published"
     watching = threading.Event()
 
     def read() -> None:
         for line in process.stderr:  # type: ignore[union-attr]
             lines.append(line.rstrip("\n"))
+            seen[line.split(":")[0].split(" ")[0]] = time.monotonic()
             print("  serve:", line.rstrip("\n"), file=sys.stderr)
             if line.startswith("watching for changes"):
                 watching.set()
@@ -96,11 +98,14 @@ def main() -> None:
                 edited = time.monotonic()
                 page.wait_for_function("t => document.querySelector('h1')?.textContent.trim() === t",
                                        arg=new_title, timeout=args.timeout * 1000)
-                seconds = time.monotonic() - edited
+                shown = time.monotonic()
+                seconds = shown - edited
                 time.sleep(0.5)  # the report of that build is in place
                 stages = json.loads((args.output / "build-report.json").read_text(encoding="utf-8"))["stats"]["seconds"]
                 results.append(seconds)
-                print(f"edit {i}: {seconds:.2f} s edit to reload; stages: "
+                print(f"edit {i}: {seconds:.2f} s edit to reload (change seen after "
+                      f"{seen['change'] - edited:.2f} s, page shown {shown - seen['published']:.2f} s "
+                      "after the publish); stages: "
                       + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
             browser.close()
     finally:

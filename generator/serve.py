@@ -178,8 +178,8 @@ def serve(site_dir: Path, watched: Callable[[], list[Path]], rebuild: Callable[[
         while not stop.wait(interval):
             started = time.perf_counter()
             now = snapshot(watched())
-            # a big seeds folder is not walked more than about a tenth of the time
-            interval = max(0.25, 10 * (time.perf_counter() - started))
+            # a big seeds folder is walked about a tenth of the time, and at least once a second
+            interval = min(1.0, max(0.25, 10 * (time.perf_counter() - started)))
             if now == before:
                 continue
             before = now  # compared with the next walk: an edit made during the rebuild is seen
