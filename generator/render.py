@@ -130,7 +130,9 @@ def safe_url(url: Any) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=200_000)
 def term_slug(name: str) -> str:
+    """URL folder of an entity or outlet name (kept: the same names recur on every page)."""
     return slugify(name, max_length=80, word_boundary=True) or "x"
 
 
