@@ -325,12 +325,7 @@ def match_known(texts: list[str], names: dict[str, str]) -> dict[int, list[Menti
             for name, second in by_first[word]:
                 if second is not None and (word, second) not in pairs:
                     continue  # cheap test before searching the text
-                start = text.find(name)
-                while start >= 0:
-                    end = start + len(name)
-                    if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
-                        spans.append((start, end, name))
-                    start = text.find(name, start + 1)
+                spans.extend((start, end, name) for start, end in _occurrences(name, text))
         # longest match first; overlapping shorter ones ("Nations Unies" inside a longer name) go
         spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
         kept, last_end = [], -1
@@ -457,6 +452,9 @@ class Corrections:
     ignore: set[str]
     canonical: dict[str, str]  # fold(form) -> the form to show
 
+    def hides(self, key: str, name: str) -> bool:
+        return key in self.ignore or fold(name) in self.ignore
+
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> Corrections:
         aliases = settings.get("aliases") or {}
@@ -554,7 +552,7 @@ class CorpusNames:
         for key, counter in forms.items():
             name = _display_form(counter)
             self.known[key] = (name, editor.types.get(key) or reference.types.get(key, "organizations"))
-            if key in editor.ignore or fold(name) in editor.ignore:
+            if editor.hides(key, name):
                 self.ignored.add(key)
 
 
@@ -568,15 +566,16 @@ def settle_names(found_lists: Any, reference: Any, editor: Corrections, outlets:
     joins.update(editor.aliases)
     display, votes = _tally(found_lists, joins)
     changed["aliases"] = len(editor.aliases.keys() & display.keys())
-    types = _settle_types(display, votes, reference, outlets, {})
+    types = _settle_types(display, votes, reference, outlets)
     joins.update(_corpus_acronyms(display, types))  # "OIM" alone where another article defined it
     display, votes = _tally(found_lists, joins)
-    types = _settle_types(display, votes, reference, outlets, {})
+    types = _settle_types(display, votes, reference, outlets)
     joins.update(_partial_names(display, votes, types))  # "Trump" -> "Donald Trump"
     display, votes = _tally(found_lists, joins)
-    types = _settle_types(display, votes, reference, outlets, editor.types)
-    changed["types"] = sum(1 for k in editor.types.keys() & display.keys()
-                           if _settle_types({k: display[k]}, votes, reference, outlets, {}).get(k) != types.get(k))
+    evidence = _settle_types(display, votes, reference, outlets)
+    forced = {key: kind for key, kind in editor.types.items() if key in display}
+    types = {**evidence, **forced}  # the editor's type wins over all evidence
+    changed["types"] = sum(evidence.get(key) != kind for key, kind in forced.items())
     known: dict[str, tuple[str, str]] = {}
     openers = {key.split()[0] for key, t in types.items() if t == "organizations" and " " in key}
     for key, forms in display.items():
@@ -588,7 +587,7 @@ def settle_names(found_lists: Any, reference: Any, editor: Corrections, outlets:
                 (editor.canonical[fold(f)] for f in forms if fold(f) in editor.canonical), name)
             changed["canonical"] += shown != name and key not in editor.alias_names
             known[key] = (shown, types[key])
-    ignored = {key for key, (name, _) in known.items() if key in editor.ignore or fold(name) in editor.ignore}
+    ignored = {key for key, (name, _) in known.items() if editor.hides(key, name)}
     return CorpusNames(joins, display, known, ignored, changed)
 
 
@@ -643,10 +642,10 @@ STRONG_VOTE = (10, 0.9)  # mentions and share with which the corpus overrules a 
 
 
 def _settle_types(display: dict[str, Counter[str]], votes: dict[str, Counter[str]], reference: Any,
-                  outlets: set[str], editor_types: dict[str, str]) -> dict[str, str]:
-    """One type per entity: the editor's, a reference list's (unless the corpus strongly says
-    otherwise), an outlet is an organization, words like "Parti" or "Strip", else the vote.
-    An entity only NER's MISC label ever tagged, with none of this evidence, gets no type."""
+                  outlets: set[str]) -> dict[str, str]:
+    """One type per entity from the evidence: a reference list's (unless the corpus strongly
+    says otherwise), an outlet is an organization, words like "Parti" or "Strip", else the
+    vote. An entity only NER's MISC label ever tagged, with none of this evidence, gets no type."""
     person_words = {w for key, v in votes.items() if v.get("people") and len(key.split()) >= 2
                     for w in key.split()}
     out = {}
@@ -658,9 +657,9 @@ def _settle_types(display: dict[str, Counter[str]], votes: dict[str, Counter[str
         listed = reference.type_of(key)
         if listed and key in reference.cities and vote == "people" and key not in person_words:
             strong = False  # a city is a person only beside a full name: "Jackson", "Michael Jackson"
-        label = editor_types.get(key) or (vote if strong else None) or listed or (
+        label = (vote if strong else None) or listed or (
             "organizations" if key in outlets else None) or typed_by_words(_display_form(forms)) or vote
-        if label == "people" and " " not in key and total <= 1 and not listed and key not in editor_types:
+        if label == "people" and " " not in key and total <= 1 and not listed:
             continue  # one word named once in the whole corpus ("groupement militaire Sever")
         if label in TYPES:
             out[key] = label
@@ -709,7 +708,7 @@ def _drop_fragments(merged: dict[str, Found], surfaces: dict[str, set[str]], tex
 
     "Agence européenne de garde-frontières" cut before "et de garde-côtes", "Afrique du Nord"
     inside "Moyen-Orient et Afrique du Nord": every occurrence lies in the longer name. A
-    lone institution word ("Assemblée") joins the one longer name it opens before "des".
+    lone institution word ("Assemblée") joins the one longer name it opens.
     `surfaces` holds every form of every entity the text names, typed or not.
     """
     spans: dict[str, list[tuple[int, int]]] = {}
@@ -728,15 +727,14 @@ def _drop_fragments(merged: dict[str, Found], surfaces: dict[str, set[str]], tex
     for key, short in list(merged.items()):
         longer, opens = [], set()
         for other, form in by_word.get(short.surface.split()[0], ()):
-            if other == key or len(form) <= len(short.surface) or short.surface not in form \
-                    or not _occurrences(short.surface, form):
+            if other == key or len(form) <= len(short.surface) or not _occurrences(short.surface, form):
                 continue
             rest = form.split(short.surface, 1)[1].split()
             cut = form.startswith(short.surface + " ") and bool(rest) and rest[0].lower() in _CONNECTOR
             if other in merged or cut:  # not inside a stray span like "ARP Mohamed Ennaceur"
                 longer.extend(where(form))
-            if form.startswith(short.surface + " ") and (cut or other in merged):
-                opens.add(other)
+                if form.startswith(short.surface + " "):
+                    opens.add(other)
         own = where(short.surface) if longer else []
         if not own:
             continue
@@ -780,15 +778,13 @@ def _display_form(forms: Counter[str]) -> str:
 
 def _corpus_acronyms(display: dict[str, Counter[str]], types: dict[str, str]) -> dict[str, str]:
     """Organization acronyms matching the initials of one known organization's long form."""
+    shown = {key: _display_form(forms) for key, forms in display.items() if types.get(key) == "organizations"}
     by_initials: dict[str, list[str]] = defaultdict(list)
-    for key, forms in display.items():
-        long_form = _display_form(forms)
-        if len(long_form.split()) >= 2 and types.get(key) == "organizations":
+    for key, long_form in shown.items():
+        if len(long_form.split()) >= 2:
             by_initials[acronym_of(long_form)].append(key)
     out = {}
-    for key, forms in display.items():
-        surface = _display_form(forms)
-        if (_UPPER_ACRONYM.match(surface) and types.get(key) == "organizations"
-                and len(by_initials.get(surface, [])) == 1):
+    for key, surface in shown.items():
+        if _UPPER_ACRONYM.match(surface) and len(by_initials.get(surface, [])) == 1:
             out[key] = by_initials[surface][0]
     return out

@@ -48,8 +48,9 @@ class Reference:
     types: dict[str, str]  # fold(name) -> "places" | "organizations"
     group: dict[str, str]  # fold(any name of a curated entity) -> fold(its first name)
     cities: frozenset[str]  # folded names known only as cities: weaker evidence than a country
-    verbatim: dict[str, str]  # names safe to look for as written -> type: two words or more, or
-    # a curated name of four letters or more ("Telegram"); "AP" or "Nice" would match too much
+    verbatim: dict[str, str]  # names safe to look for as written -> type: two words or more,
+    # a country's one-word names, a curated name of four letters or more ("Telegram"); not
+    # "AP" or "Nice", which would match too much
 
     def type_of(self, key: str) -> str | None:
         return self.types.get(key)
@@ -117,8 +118,7 @@ def _build_reference() -> Reference:
     verbatim: dict[str, str] = {}
     regions, cities = _geonames()
     city_keys = {fold(n) for n in cities}
-    for name in cities:
-        types[fold(name)] = "places"
+    types.update(dict.fromkeys(city_keys, "places"))
     for name in regions:
         types[fold(name)] = "places"
         if len(name.split()) >= 2:
