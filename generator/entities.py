@@ -37,7 +37,7 @@ LABELS = {"PER": "people", "PERSON": "people", "ORG": "organizations", "LOC": "p
           "GPE": "places", "FAC": "places", "MISC": MISC}
 MAX_TEXT = 20_000  # characters of an article given to NER: names show up early; bounds the cost
 # Bump when clean_mention/normalise_article/fold change: cached per-article results are keyed by it.
-ANALYSIS_VERSION = "3"
+ANALYSIS_VERSION = "4"
 
 # Titles and roles that precede a name and are not part of it.
 _HONORIFIC = re.compile(
@@ -98,9 +98,11 @@ cher chers chère chères bonjour bonsoir merci bienvenue salut bravo félicitat
 cependant pourtant alors mais donc enfin aussi ensuite puis hier aujourd'hui demain désormais
 libérez dear hello thanks welcome however meanwhile yesterday today tomorrow according
 """.split())
+# Street nouns: NER keeps "Rameurs" of "rue des Rameurs" (with_street puts the street back).
+_STREET_NOUNS = ("rue", "avenue", "boulevard", "chaussée", "quai", "allée", "impasse", "place")
 # Lowercase nouns that open names French writes in lowercase: "ministère de l'Agriculture",
 # "rue des Rameurs" (an all-lowercase span is still no name).
-_LOWERCASE_HEADS = {"ministère", "rue", "avenue", "boulevard", "chaussée", "quai", "allée", "impasse"}
+_LOWERCASE_HEADS = {"ministère", *_STREET_NOUNS}
 # Lowercase particles that may open a name: "al-Ajaylat", "van Gogh", "de Villepin".
 _NAME_PARTICLE = re.compile(r"^(?:al|el|ad|ar|as|an|at|az|ash|ibn|bin|ben|van|von|der|den|de|di|da|"
                             r"dos|das|del|della|du|la|le|d['’]|l['’])(?:$|[\-'’])")
@@ -252,7 +254,7 @@ def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
     return out
 
 
-_STREET_BEFORE = re.compile(r"(?:rue|avenue|boulevard|chaussée|quai|allée|impasse|place)\s+"
+_STREET_BEFORE = re.compile(rf"(?:{'|'.join(_STREET_NOUNS)})\s+"
                             r"(?:de\s+la\s+|de\s+l['’]|du\s+|des\s+|de\s+|d['’”])?$", re.I)
 
 
