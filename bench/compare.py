@@ -210,11 +210,11 @@ def run_scenarios(ours: Ours, base: Path, new: Path, runs: int, keep: Path, log:
 def render_child(content: str, site: str, project: str) -> None:
     """Our render stage alone in this (fresh) process: content/ to site/, Pagefind included."""
     sys.path.insert(0, project)
-    from generator.config import load_config
-    from generator.render import render_site
+    from generator.core.settings import load_config
+    from generator.site.render import render_site_from_content
 
     root = Path(project)
-    pages = render_site(Path(content), Path(site), root / "templates", root / "static", load_config(None))
+    pages = render_site_from_content(Path(content), Path(site), root / "templates", root / "static", load_config(None))
     print(pages)
 
 

@@ -42,10 +42,10 @@ SHARED = PROJECT.parent / "shared"
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(BENCH))
 
-from generator.config import DEFAULTS  # noqa: E402
-from generator.layout import decide_layouts  # noqa: E402
-from generator.pipeline import list_seed_files, read_clean_extract  # noqa: E402
-from generator.model import ARTICLE, FileOutcome  # noqa: E402
+from generator.core.settings import DEFAULTS  # noqa: E402
+from generator.corpus.layout import decide_layouts  # noqa: E402
+from generator.ingest.read import list_seed_files, read_clean_extract  # noqa: E402
+from generator.core.model import ARTICLE, FileOutcome  # noqa: E402
 
 
 def corpus(n: int, cache: Path) -> Path:
@@ -87,8 +87,8 @@ def bench_ingest(seeds: Path, runs: int) -> dict:
 
 def _dedup_child(docs_pickle: str) -> None:
     """Run in a fresh process so peak memory is the dedup stage's (plus its input)."""
-    from generator.dedup import cluster_duplicates
-    from generator.executor import default_jobs, map_batches
+    from generator.corpus.dedup import cluster_duplicates
+    from generator.core.executor import default_jobs, map_batches
 
     with open(docs_pickle, "rb") as handle:
         docs = pickle.load(handle)
@@ -123,14 +123,14 @@ def bench_dedup(seeds: Path, runs: int, cache: Path) -> dict:
 
 def _bare_pipe(lang: str, texts: list[str]) -> list[int]:
     """spaCy alone: nlp.pipe over the texts (the NER-only pipeline), nothing else."""
-    from generator.entities import load_model
+    from generator.corpus.entities import load_model
 
     return [len(doc.ents) for doc in load_model(lang).pipe(texts, batch_size=32)]
 
 
 def load_articles(seeds: Path, cache: Path) -> list:
     """The articles the entities stage sees (ingest + dedup), pickled in the cache once."""
-    from generator.pipeline import make_articles
+    from generator.corpus.dedup import make_articles
 
     articles_pickle = cache / f"articles-{seeds.name}.pickle"
     if not articles_pickle.exists():
@@ -147,8 +147,8 @@ def bare_ner_once(articles: list, jobs: int) -> float:
     """Seconds of bare nlp.pipe over every article, per language, in `jobs` workers (batches of 64)."""
     import functools
 
-    from generator.entities import MODELS, article_text, load_model
-    from generator.executor import map_batches
+    from generator.corpus.entities import MODELS, article_text, load_model
+    from generator.core.executor import map_batches
 
     for lang in MODELS:
         load_model(lang)  # loaded before the pool forks, as in a build
@@ -161,8 +161,8 @@ def bare_ner_once(articles: list, jobs: int) -> float:
 
 def bench_entities(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
     """Entities stage cold (empty NER cache) and warm, against bare nlp.pipe, same workers."""
-    from generator.entities import assign_entities
-    from generator.executor import map_batches
+    from generator.corpus.entities import assign_entities
+    from generator.core.executor import map_batches
 
     articles = load_articles(seeds, cache)
     articles_pickle = cache / f"articles-{seeds.name}.pickle"
@@ -190,8 +190,8 @@ def bench_entities(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
 
 def _entities_warm_child(articles_pickle: str, ner_cache: str, jobs: int) -> None:
     """The entities stage with every article in the NER cache, in a fresh process."""
-    from generator.entities import assign_entities
-    from generator.executor import map_batches
+    from generator.corpus.entities import assign_entities
+    from generator.core.executor import map_batches
 
     with open(articles_pickle, "rb") as handle:
         articles = pickle.load(handle)
@@ -205,10 +205,10 @@ def _entities_warm_child(articles_pickle: str, ner_cache: str, jobs: int) -> Non
 def bench_stories(seeds: Path, runs: int, cache: Path, jobs: int) -> dict:
     """The stories stage on the articles it sees (ingest, dedup, entities; pickled once): cold
     (empty stage cache), with nothing changed, and with one article's body edited."""
-    from generator.config import DEFAULTS as SETTINGS
-    from generator.entities import assign_entities
-    from generator.executor import map_batches
-    from generator.stories import assign_stories
+    from generator.core.settings import DEFAULTS as SETTINGS
+    from generator.corpus.entities import assign_entities
+    from generator.core.executor import map_batches
+    from generator.corpus.stories import assign_stories
 
     with_entities = cache / f"articles-entities-{seeds.name}.pickle"
     if not with_entities.exists():
@@ -298,7 +298,7 @@ def bench_compare(n: int, runs: int, cache: Path, jobs: int | None, skip: set[st
                   json_path: Path | None) -> dict:
     """The full comparison: our scenarios, bare NER, Hugo + Pagefind, Pelican; tables and targets."""
     import compare
-    from generator.executor import default_jobs
+    from generator.core.executor import default_jobs
 
     compare.check_tools(skip)
     base, new = compare.split_corpus(n, cache, corpus)
@@ -369,11 +369,11 @@ def main() -> None:
         elif stage == "dedup":
             result = bench_dedup(seeds, args.runs, args.cache)
         elif stage == "entities":
-            from generator.executor import default_jobs
+            from generator.core.executor import default_jobs
 
             result = bench_entities(seeds, args.runs, args.cache, args.jobs or default_jobs())
         elif stage == "stories":
-            from generator.executor import default_jobs
+            from generator.core.executor import default_jobs
 
             result = bench_stories(seeds, args.runs, args.cache, args.jobs or default_jobs())
         elif stage == "dask":

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import ConfigError, check_base_url, check_scheduler, load_config
-from .executor import dask_engine, default_jobs
+from .core.executor import dask_engine, default_jobs
+from .core.settings import ConfigError, check_base_url, check_scheduler, load_config
 from .pipeline import BuildError, BuildPaths, BuildResult, build
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout: templates/, static/
@@ -131,7 +131,7 @@ def print_summary(result: BuildResult, output: Path) -> None:
 def serve_site(args: argparse.Namespace, config_path: Path | None, config_dir: Path, paths: BuildPaths,
                jobs: int, local_models: bool) -> None:
     """Preview the built site, rebuilding in this process, with the spaCy models kept loaded."""
-    from .entities import MODELS, load_model
+    from .corpus.entities import MODELS, load_model
     from .serve import serve
 
     current = {"paths": paths}

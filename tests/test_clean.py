@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import PROJECT
-from generator.clean import boilerplate_rule, strip_repeated_lines
-from generator.config import DEFAULTS
-from generator.layout import decide_layouts
-from generator.model import Document
-from generator.readers import read_file
+from generator.ingest.clean import boilerplate_rule, strip_repeated_lines
+from generator.core.settings import DEFAULTS
+from generator.corpus.layout import decide_layouts
+from generator.core.model import Document
+from generator.ingest.readers import read_file
 
 
 @pytest.mark.parametrize("line, rule", [

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT, run_build
-from generator.config import ConfigError, load_config
+from generator.core.settings import ConfigError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

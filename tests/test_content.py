@@ -7,9 +7,10 @@ import re
 import yaml
 from hypothesis import given, settings, strategies as st
 
-from generator.content import base_slug, escape_markdown, frontmatter, render_markdown
-from generator.model import Article
-from generator.render import markdown_to_html
+from generator.corpus.permalinks import base_slug
+from generator.output.content import escape_markdown, frontmatter, render_markdown
+from generator.core.model import Article
+from generator.site.views import markdown_to_html
 
 # one line of scraped text: printable characters, no line breaks, no leading/trailing blanks
 LINE = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=120) \

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from conftest import PROJECT, TOOLS, content_pages, need_shared, run_build
-from generator.config import ConfigError, load_config
-from generator.editions import collect_editions, home_order, period_of, rank_views
+from generator.core.settings import ConfigError, load_config
+from generator.site.editions import collect_editions, home_order, period_of, rank_views
 
 SEED_SLUG = "frontex-et-l-oim-organisent-un-webinaire-sur-la-lutte-contre-la-traite-et-le"
 NOTE = 'Vérifié par la rédaction : <b>gras</b> & "guillemets"'

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from generator.dates import find_dates, find_times, parse_date
+from generator.ingest.dates import find_dates, find_times, parse_date
 
 
 @pytest.mark.parametrize("text, iso", [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, TOOLS, content_pages, need_shared, run_build, score_build
-from generator.layout import read_metadata_line
+from generator.corpus.layout import read_metadata_line
 
 
 def real_articles(n: int, lang: str = "fr") -> list[dict]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import content_pages, run_build
 from test_site import broken_links
-from generator.content import assign_slugs, slug_history
-from generator.model import Article, Document
+from generator.corpus.permalinks import assign_slugs, slug_history
+from generator.core.model import Article, Document
 
 TITLE = "Le port de Marseille rouvre son terminal nord"
 BODIES = {  # one distinct story per marker, all under the same headline

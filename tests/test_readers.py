@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT, run_build
-from generator.readers import Rejected, decode, read_file
+from generator.ingest.readers import Rejected, decode, read_file
 
 ARTICLE = ("Le gouvernement a présenté mercredi un plan de rénovation des écoles primaires. "
            "Les travaux commenceront à la rentrée et dureront trois ans, selon le ministère.")

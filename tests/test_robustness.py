@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import PROJECT, content_pages, run_build
-from generator.config import DEFAULTS
-from generator.layout import decide_layouts
-from generator.model import FileOutcome
+from generator.core.settings import DEFAULTS
+from generator.corpus.layout import decide_layouts
+from generator.core.model import FileOutcome
 from generator.pipeline import BuildPaths, build
-from generator.readers import read_file
+from generator.ingest.readers import read_file
 from test_site import broken_links
 
 SEED_RAW = (PROJECT / "seeds" / "000_ab709a61b5646eb0.txt").read_bytes()

@@ -13,7 +13,7 @@ import pytest
 
 from browser import axe_violations, browser, collect_page_problems, format_violations, screenshot, serve, vnu_errors
 from conftest import content_pages
-from generator.render import term_slug
+from generator.site.taxonomies import term_slug
 
 TYPES = ("people", "organizations", "places")
 CHARTS = ("weeks.svg", "outlets.svg", "people.svg", "organizations.svg", "places.svg", "pairs.svg")

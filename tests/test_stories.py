@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from conftest import CORPUS, TOOLS, content_pages, need_shared, run_build
-from generator.config import load_config
-from generator.stories import StoryInput, average_linkage, cluster_stories, similarity_matrix
+from generator.core.settings import load_config
+from generator.corpus.stories import StoryInput, average_linkage, cluster_stories, similarity_matrix
 
 
 def semeval_seeds(folder: Path) -> None:

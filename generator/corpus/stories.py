@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .cache import StageCache, digest
-from .model import Article
+from ..core.model import ENTITY_TYPES, Article
+from ..core.store import StageCache, digest
+from ..core.versions import stage_version
 
 log = logging.getLogger(__name__)
 
-ENTITY_TYPES = ("people", "organizations", "places")
 SALIENT = 6  # leading entities of each type that may propose a candidate pair
 LEAD_WORDS = 80  # words of the body that count as its lead
 ROW_CHUNK = 512  # articles scored at once against their window (bounds memory)
@@ -41,16 +41,6 @@ COMMON_KEY_SHARE = 0.05  # a key in more of the articles than this names the per
 KEPT_PAIR = 0.5  # pairs under this share of the threshold are dropped: they count 0 in any mean
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # an elision splits off ("l'état": "l", "etat"; "l" is too short)
 _MARKS = re.compile(r"[\u0300-\u036f]+")
-
-
-@functools.lru_cache(maxsize=1)
-def stage_version() -> str:
-    """Names the code behind the cached results: this module's source, scikit-learn's version."""
-    try:
-        sklearn = importlib.metadata.version("scikit-learn")
-    except importlib.metadata.PackageNotFoundError:
-        sklearn = "none"
-    return digest(Path(__file__).read_bytes(), sklearn)
 
 
 @dataclass
@@ -156,7 +146,7 @@ def features_batch(items: Sequence[StoryInput]) -> list[Features]:
 def cached_features(items: list[StoryInput], cache: StageCache | None, mapper: Any = None) -> list[Features]:
     """features_of() every article, from the cache for texts seen before (the others through
     `mapper`, the pipeline's process pool, when given)."""
-    keys = [digest(stage_version(), it.title or "", it.text) for it in items]
+    keys = [digest(stage_version("stories"), it.title or "", it.text) for it in items]
     known = cache.get_many(keys) if cache else {}
     todo = [i for i, k in enumerate(keys) if k not in known]
     todo_items = [items[i] for i in todo]
@@ -367,7 +357,7 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
     The grouping is cached as a whole by a digest of what it reads, and per-article tokens by
     text, so a rebuild where only templates or one article changed redoes little.
     """
-    cache = StageCache(cache_path, stage_version()) if cache_path else None
+    cache = StageCache(cache_path, stage_version("stories")) if cache_path else None
     try:
         items = [story_input(a) for a in articles]
         key = digest(json.dumps(settings, sort_keys=True),

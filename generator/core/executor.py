@@ -259,12 +259,10 @@ def _name_of(func: Any) -> str:
 def worker_identity() -> dict[str, str]:
     """What a batch's result depends on besides its input: the generator's code, and the
     versions of the libraries and models it calls (runs on each worker, and here)."""
-    from .cache import digest
-    from .entities import MODELS
+    from ..corpus.entities import MODELS
+    from .versions import stage_version
 
-    here = os.path.dirname(os.path.abspath(__file__))
-    sources = [open(os.path.join(here, name), "rb").read() for name in sorted(os.listdir(here)) if name.endswith(".py")]
-    found = {"generator": digest(*sources), "python": ".".join(map(str, sys.version_info[:2]))}
+    found = {"generator": stage_version("build"), "python": ".".join(map(str, sys.version_info[:2]))}
     try:
         needed = [r.split(";")[0] for r in importlib.metadata.requires("news-digest") or [] if "extra ==" not in r]
     except importlib.metadata.PackageNotFoundError:

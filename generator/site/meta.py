@@ -11,6 +11,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..core.model import ENTITY_TYPES
+
 # schema.org type of an entity of each taxonomy
 SCHEMA_TYPES = {"people": "Person", "organizations": "Organization", "places": "Place",
                 "outlets": "NewsMediaOrganization"}
@@ -49,7 +51,7 @@ def news_article(view: dict[str, Any], site: dict[str, Any], absolute: Callable[
     data["publisher"] = publisher
     data["author"] = publisher
     about = [{"@type": SCHEMA_TYPES[taxonomy], "name": term.name, "url": absolute(term.folder + "index.html")}
-             for taxonomy in ("people", "organizations", "places") for term in view["terms"][taxonomy]]
+             for taxonomy in ENTITY_TYPES for term in view["terms"][taxonomy]]
     if about:
         data["about"] = about
     if view["original"]["url"]:

@@ -13,9 +13,9 @@ from typing import Any
 
 from babel.dates import format_date
 
+from ..core.model import ENTITY_TYPES
 from .story_pages import story_entries
 
-ENTITY_TYPES = ("people", "organizations", "places")
 TOP_ENTITIES = 5
 FEED_EDITIONS = 20
 GROUP_CANDIDATES = 2  # leading entities of each type an article may be grouped under

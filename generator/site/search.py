@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import digest
-from .model import BuildError
+from ..core.model import BuildError
+from ..core.store import digest
 
 log = logging.getLogger(__name__)
 

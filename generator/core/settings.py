@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from .curate import CurationSettingsError, check_curation_settings, nearest_key
+from ..corpus.curate import CurationSettingsError, check_curation_settings, nearest_key
+from .model import ENTITY_TYPES
 
 
 class ConfigError(Exception):
@@ -152,7 +153,7 @@ def _check_values(cfg: dict[str, Any], where: str) -> None:
                                            and isinstance(entry.get("aliases", []), list))):
             raise bad(f"each of 'outlets' must be a name or a mapping with 'name' and 'aliases', not {entry!r}")
     for name, kind in cfg["entities"]["types"].items():
-        if kind not in ("people", "organizations", "places"):
+        if kind not in ENTITY_TYPES:
             raise bad(f"'entities.types' gives {name!r} the type {kind!r}: use people, organizations or places")
     d = cfg["dedup"]
     for key in ("lsh_threshold", "jaccard", "containment", "min_length_ratio"):

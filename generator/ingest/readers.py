@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
+from ..core.model import REJECTED, SKIPPED, Document, FileOutcome, Line
 from .dates import parse_date
-from .layout import Line, analyse_page, without_spent_furniture
-from .model import REJECTED, SKIPPED, Document, FileOutcome
+from .lines import analyse_page, without_spent_furniture
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .layout import Line
+# The kinds of entity an article names, in the order pages list them; with outlets, the
+# taxonomies of the site.
+ENTITY_TYPES = ("people", "organizations", "places")
+TAXONOMIES = ENTITY_TYPES + ("outlets",)
+
 
 class BuildError(Exception):
     """A fatal problem that stops the build; printed as one line."""
@@ -50,6 +53,34 @@ class Document:
     @property
     def body(self) -> str:
         return "\n\n".join(self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A name left on a metadata line once dates, times and keywords are out."""
+
+    text: str
+    author: bool = False  # introduced by "Par", "By": a byline, unless it is the only name
+    explicit: bool = False  # in an outlet slot ("Publié dans X", "Source : X"): trusted as written
+
+
+@dataclass(slots=True)
+class Line:
+    """What one line of a text page is, read on its own (a few hundred thousand are held at once)."""
+
+    text: str
+    words: int
+    rule: str | None = None  # the boilerplate rule it matches
+    dates: tuple[str, ...] = ()  # calendar dates written in it (YYYY-MM-DD)
+    parts: tuple[Part, ...] = ()
+    meta: bool = False  # a metadata line: its words are dates, times, keywords and names only
+    keyword: bool = False  # a metadata keyword ("Publié", "Updated", "Source", "Par") is on it
+    name_only: bool = False  # a short name and nothing else ("Evening Standard"): an outlet beside a date
+    url: str | None = None
+    shape: str | None = None
+    prose: bool = False
+    key: bytes = b""  # clean.line_key of the text, for the corpus-wide repeated lines
+    tails: tuple[str, ...] = ()  # names ending the pieces of a dated line that is not all names
 
 
 @dataclass

@@ -18,12 +18,15 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .cache import StageCache
-from .model import Article, Document
+from ..core.model import DUPLICATE, Article, Document
+from ..core.store import StageCache
+from ..core.versions import stage_version
+from .permalinks import assign_slugs
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,6 @@ _WORD = re.compile(r"\w+")
 MAX_TITLE_GROUP = 50
 MAX_BUCKET = 200
 SCHEME = "affine32"  # datasketch 2's permutation scheme for 32-bit hash values
-DEDUP_VERSION = "signatures-1"  # names how signature_batch() shingles and hashes; bump on change
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -116,7 +118,9 @@ def exact_key(text: str) -> bytes:
 
 def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     """(shingle set, MinHash values) per text; runs in worker processes."""
-    from datasketch import MinHash  # imported here: a build with nothing to do never needs it
+    from datasketch import (
+        MinHash,  # imported here: a build with nothing to do never needs it
+    )
 
     shingles = [shingle_set(normalise_words(t), k) for t in texts]
     signatures = MinHash.bulk((s.tolist() for s in shingles), num_perm=num_perm, hashfunc=_identity,
@@ -288,3 +292,32 @@ def merge_cluster(members: list[Document]) -> Article:
         lang=body_doc.lang or next((d.lang for d in members if d.lang), None),
         lines=list(body_doc.lines), members=ordered, also_published_by=also,
         url=next((d.url for d in ordered if d.url), None))
+
+
+def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any,
+                  cache_path: Path | None = None, previous_slugs: dict[str, list[str]] | None = None) -> list[Article]:
+    """Cluster duplicates, merge each cluster into one article, name the pages (keeping the
+    published build's slugs, see content.assign_slugs)."""
+    if settings["enabled"]:
+        cache = StageCache(cache_path, stage_version("dedup")) if cache_path else None
+        try:
+            clusters, links = cluster_duplicates(docs, settings, mapper, cache)
+        finally:
+            if cache:
+                cache.close()
+    else:
+        clusters, links = [[d] for d in sorted(docs, key=lambda d: d.key)], {}
+    articles = [merge_cluster(members) for members in clusters]
+    assign_slugs(articles, previous_slugs)
+    for art in articles:
+        canonical = art.members[0]
+        canonical.reason = f"{canonical.kind} input ({canonical.encoding})"
+        if len(art.members) > 1:
+            canonical.reason += f"; canonical of {len(art.members)} copies"
+        for doc in art.members:
+            doc.article_slug = art.slug
+            if doc is not canonical:
+                doc.status = DUPLICATE
+                doc.reason = links[doc.key].describe(settings)
+            doc.reason = "; ".join([doc.reason, *doc.notes])
+    return articles

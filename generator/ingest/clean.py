@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from .model import Document
+from ..core.model import Document
 
 SHORT_LINE = 200  # keyword rules only apply to lines at most this long
 

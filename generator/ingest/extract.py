@@ -5,7 +5,7 @@ import functools
 import os
 import re
 
-from .model import REJECTED, Document
+from ..core.model import REJECTED, Document
 
 DERIVED_TITLE_CHARS = 110
 

@@ -14,7 +14,8 @@ import re
 from collections import Counter
 from typing import Any
 
-ENTITY_TYPES = ("people", "organizations", "places")
+from ..core.model import ENTITY_TYPES
+
 TOP = 10
 OUTLET_SLICES = 9  # the rest of the outlets are one "other outlets" slice
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)

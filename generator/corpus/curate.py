@@ -17,11 +17,10 @@ from typing import Any
 
 import yaml
 
-from .model import SKIPPED, Article
+from ..core.model import ENTITY_TYPES, SKIPPED, Article
 
 log = logging.getLogger(__name__)
 
-ENTITY_TYPES = ("people", "organizations", "places")
 EDITIONS = ("daily", "weekly", "monthly", "off")
 # Conditions of one rule; every condition given must hold (a rule is an AND, a list of rules an OR).
 RULE_KEYS = {

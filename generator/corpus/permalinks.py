@@ -1,26 +1,23 @@
-"""output/content/<slug>.md: YAML frontmatter and a Markdown body per article."""
+"""Permalinks: each article's slug, kept from the published build so that no URL ever moves."""
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import yaml
 from slugify import slugify
 
-from .model import Article
-from .publish import remove_stale, write_if_changed
+from ..core.model import Article
 
 MAX_SLUG = 80
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
-_LINE_START_SPECIAL = re.compile(r"^(\s*)(?:([#>+=|~-])|(\d+)([.)]))")
+
+
 
 
 def base_slug(title: str) -> str:
     return slugify(title or "", max_length=MAX_SLUG, word_boundary=True, save_order=True) or "article"
+
 
 
 def _suffixed(base: str, key: str, taken: set[str]) -> str:
@@ -33,6 +30,7 @@ def _suffixed(base: str, key: str, taken: set[str]) -> str:
         length += 2
         slug = f"{base[:MAX_SLUG - length - 1].rstrip('-')}-{digest[:length]}"
     return slug
+
 
 
 def _keep_previous(articles: list[Article], previous: dict[str, list[str]]) -> set[str]:
@@ -75,6 +73,7 @@ def _keep_previous(articles: list[Article], previous: dict[str, list[str]]) -> s
     return set(previous)
 
 
+
 def assign_slugs(articles: list[Article], previous: dict[str, list[str]] | None = None) -> None:
     """Slugs that never move: an article published before keeps its slug (`previous`: slug ->
     input keys, canonical first, of the published build); the others get the free ones.
@@ -96,12 +95,14 @@ def assign_slugs(articles: list[Article], previous: dict[str, list[str]] | None 
         taken.add(art.slug)
 
 
+
 def slug_history(articles: list[Article], previous: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """Slug -> input keys (canonical first) of this build, plus the slugs of pages gone since,
     so a URL once published stays reserved for the inputs it showed."""
     history = dict(previous or {})
     history.update({art.slug: [doc.key for doc in art.members] for art in articles})
     return history
+
 
 
 def slugs_of_content(folder: Path) -> dict[str, list[str]]:
@@ -120,71 +121,3 @@ def slugs_of_content(folder: Path) -> dict[str, list[str]]:
         except (OSError, IndexError, ValueError, AttributeError, KeyError, TypeError, yaml.YAMLError):
             continue  # a page edited by hand: its slug is not kept
     return out
-
-
-def escape_markdown(line: str) -> str:
-    """Scraped text shown as text: neutralise Markdown and HTML syntax."""
-    line = _INLINE_SPECIAL.sub(r"\\\1", line)
-    return _LINE_START_SPECIAL.sub(
-        lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\" + m.group(4)), line)
-
-
-def frontmatter(art: Article) -> dict[str, Any]:
-    """The frontmatter keys of the output contract (see DESIGN.md and the README)."""
-    sources = []
-    for doc in art.members:
-        src: dict[str, Any] = {"file": doc.file}
-        if doc.record is not None:
-            src["record"] = doc.record
-        src.update({"outlet": doc.outlet, "date": doc.date})
-        if doc.url:  # a record's url field, an HTML page's canonical address, a URL line of a scrape
-            src["url"] = doc.url
-        sources.append(src)
-    fm: dict[str, Any] = {
-        "title": art.title,
-        "slug": art.slug,
-        "date": art.date,
-        "outlet": art.outlet,
-        "lang": art.lang,
-        "entities": {k: list(art.entities.get(k, [])) for k in ("people", "organizations", "places")},
-        "sources": sources,
-        "also_published_by": list(art.also_published_by),
-    }
-    if art.title_derived:
-        fm["title_derived"] = True
-    if art.url:
-        fm["url"] = art.url
-    if art.aliases:
-        fm["aliases"] = sorted(art.aliases)
-    fm["story"] = art.story or art.slug  # stories.py: the lead article's slug; its own when alone
-    fm.update(art.curation)  # curate.py: pinned, note, summary, original_title, entities_edited
-    return fm
-
-
-def render_markdown(art: Article) -> str:
-    head = yaml.dump(frontmatter(art), Dumper=_DUMPER, allow_unicode=True, sort_keys=False,
-                     width=10**6, default_flow_style=False)
-    body = "\n\n".join(escape_markdown(line) for line in art.lines)
-    return f"---\n{head}---\n\n{body}\n"
-
-
-def write_content(articles: list[Article], folder: Path, previous: dict[str, str] | None = None) -> dict[str, str]:
-    """Write every page (only those whose bytes changed, per `previous`); returns name -> digest."""
-    previous = previous or {}
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = {f"{art.slug}.md": write_if_changed(folder, f"{art.slug}.md", render_markdown(art).encode("utf-8"),
-                                                   previous)
-                for art in articles}
-    remove_stale(folder, previous, manifest)
-    return manifest
-
-
-def read_content(folder: Path) -> list[tuple[dict[str, Any], str]]:
-    """(frontmatter, Markdown body) of every page, as the render stage sees them."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader: ten times faster
-    pages = []
-    for path in sorted(folder.glob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        _, head, body = text.split("---\n", 2)
-        pages.append((yaml.load(head, Loader=loader), body.strip()))
-    return pages

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .executor import kept_from_workers
-from .model import BuildError
+from ..core.executor import kept_from_workers
+from ..core.model import BuildError
 
 FOLDERS = ("content", "site")
 MANIFEST = ".manifest.json"

@@ -1,0 +1,98 @@
+"""The read stage: every file under seeds/ read, cleaned line by line and its metadata
+extracted, in worker processes; from the build store for files whose bytes were seen before."""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..core.executor import distributed
+from ..core.model import ARTICLE, Document, FileOutcome
+from ..core.store import StageCache
+from ..core.versions import stage_version
+from .clean import strip_boilerplate
+from .extract import detect_document_language, extract_metadata
+from .readers import read_file
+
+log = logging.getLogger(__name__)
+
+
+def list_seed_files(seeds: Path) -> list[str]:
+    """Every file under the seeds folder (relative, sorted); symlinked folders not entered."""
+    out = []
+    for root, dirs, files in os.walk(seeds, followlinks=False):
+        dirs.sort()
+        for name in files:
+            out.append(os.path.relpath(os.path.join(root, name), seeds).replace(os.sep, "/"))
+        for name in dirs:  # a symlink to a folder is listed as a file, never followed
+            if os.path.islink(os.path.join(root, name)):
+                out.append(os.path.relpath(os.path.join(root, name), seeds).replace(os.sep, "/"))
+    return sorted(out)
+
+
+
+def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
+                       files: Sequence[str | tuple[str, bytes]]) -> list[list[Document] | FileOutcome]:
+    """Read, per-line cleaning and extraction for a batch of files (runs in worker processes).
+
+    A file is its name under SEEDS, or (name, content) for a worker that does not see SEEDS.
+    One pass per file, so each document crosses between processes once.
+    """
+    results: list[list[Document] | FileOutcome] = []
+    for item in files:
+        rel, data = (item, None) if isinstance(item, str) else item
+        outcome = read_file(seeds, rel, max_bytes, data)
+        if not isinstance(outcome, FileOutcome):
+            for doc in outcome:
+                if doc.page is None:  # a text page waits for the layout stage
+                    strip_boilerplate(doc)
+                    extract_metadata(doc, min_words)
+                if doc.status == ARTICLE:
+                    detect_document_language(doc)
+        results.append(outcome)
+    return results
+
+
+
+def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_path: Path,
+               mapper: Any) -> list[list[Document] | FileOutcome]:
+    """read_clean_extract() of every file, from the cache for files whose bytes were seen before.
+
+    Keyed by the file's name and content hash, the settings and the code version; only plain
+    files are cached (a link or an oversized file is judged afresh each time, unread).
+    """
+    max_bytes = int(settings["max_file_mb"] * 1_000_000)
+    cache = StageCache(cache_path, stage_version("read"))
+    try:
+        keys: list[str | None] = []
+        for rel in files:
+            try:
+                st = os.lstat(seeds / rel)
+                plain = stat.S_ISREG(st.st_mode) and st.st_size <= max_bytes
+                keys.append(cache.key(rel, (seeds / rel).read_bytes(), str(max_bytes), str(settings["min_words"]))
+                            if plain else None)
+            except OSError:
+                keys.append(None)
+        known = cache.get_many(k for k in keys if k is not None)
+        todo = [i for i, k in enumerate(keys) if k not in known]
+        log.info("read: %d of %d files from the cache", len(files) - len(todo), len(files))
+        read = functools.partial(read_clean_extract, seeds, max_bytes, settings["min_words"])
+        if distributed():  # Dask workers see no file here: plain files go as bytes, the others are judged here
+            shipped = [i for i in todo if keys[i] is not None]
+            by_index = dict(zip(shipped, mapper(read, [(files[i], (seeds / files[i]).read_bytes()) for i in shipped])))
+            kept = [i for i in todo if keys[i] is None]
+            by_index.update(zip(kept, read([files[i] for i in kept])))
+            fresh = [by_index[i] for i in todo]
+        else:
+            fresh = mapper(read, [files[i] for i in todo])
+        cache.put_many({keys[i]: result for i, result in zip(todo, fresh) if keys[i] is not None})
+        results: list[list[Document] | FileOutcome] = [known.get(k) if k is not None else None for k in keys]
+        for i, result in zip(todo, fresh):
+            results[i] = result
+        return results
+    finally:
+        cache.close()

@@ -1,0 +1,101 @@
+"""output/content/<slug>.md: YAML frontmatter and a Markdown body per article."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core.model import ENTITY_TYPES, Article
+from .publish import remove_stale, write_if_changed
+
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
+
+
+_LINE_START_SPECIAL = re.compile(r"^(\s*)(?:([#>+=|~-])|(\d+)([.)]))")
+
+
+def escape_markdown(line: str) -> str:
+    """Scraped text shown as text: neutralise Markdown and HTML syntax."""
+    line = _INLINE_SPECIAL.sub(r"\\\1", line)
+    return _LINE_START_SPECIAL.sub(
+        lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\" + m.group(4)), line)
+
+
+def frontmatter(art: Article) -> dict[str, Any]:
+    """The frontmatter keys of the output contract (see DESIGN.md and the README)."""
+    sources = []
+    for doc in art.members:
+        src: dict[str, Any] = {"file": doc.file}
+        if doc.record is not None:
+            src["record"] = doc.record
+        src.update({"outlet": doc.outlet, "date": doc.date})
+        if doc.url:  # a record's url field, an HTML page's canonical address, a URL line of a scrape
+            src["url"] = doc.url
+        sources.append(src)
+    fm: dict[str, Any] = {
+        "title": art.title,
+        "slug": art.slug,
+        "date": art.date,
+        "outlet": art.outlet,
+        "lang": art.lang,
+        "entities": {k: list(art.entities.get(k, [])) for k in ENTITY_TYPES},
+        "sources": sources,
+        "also_published_by": list(art.also_published_by),
+    }
+    if art.title_derived:
+        fm["title_derived"] = True
+    if art.url:
+        fm["url"] = art.url
+    if art.aliases:
+        fm["aliases"] = sorted(art.aliases)
+    fm["story"] = art.story or art.slug  # stories.py: the lead article's slug; its own when alone
+    fm.update(art.curation)  # curate.py: pinned, note, summary, original_title, entities_edited
+    return fm
+
+
+# One content page as the render stage takes it: (frontmatter, Markdown body)
+Page = tuple[dict[str, Any], str]
+
+
+def markdown_body(art: Article) -> str:
+    return "\n\n".join(escape_markdown(line) for line in art.lines)
+
+
+def render_markdown(art: Article, fm: dict[str, Any] | None = None, body: str | None = None) -> str:
+    head = yaml.dump(frontmatter(art) if fm is None else fm, Dumper=_DUMPER, allow_unicode=True, sort_keys=False,
+                     width=10**6, default_flow_style=False)
+    return f"---\n{head}---\n\n{markdown_body(art) if body is None else body}\n"
+
+
+def write_content(articles: list[Article], folder: Path,
+                  previous: dict[str, str] | None = None) -> tuple[dict[str, str], list[Page]]:
+    """Write every page (only those whose bytes changed, per `previous`); returns name ->
+    digest, and the pages as read_content() would read them back, for the render stage."""
+    previous = previous or {}
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, str] = {}
+    pages: list[tuple[str, Page]] = []
+    for art in articles:
+        fm, body = frontmatter(art), markdown_body(art)
+        name = f"{art.slug}.md"
+        manifest[name] = write_if_changed(folder, name, render_markdown(art, fm, body).encode("utf-8"), previous)
+        pages.append((name, (fm, body.strip())))
+    remove_stale(folder, previous, manifest)
+    return manifest, [page for _, page in sorted(pages, key=lambda named: named[0])]  # in file name order
+
+
+def read_content(folder: Path) -> list[Page]:
+    """(frontmatter, Markdown body) of every page of a content folder: a site rebuilt from
+    output/content/ alone (render_site_from_content)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader: ten times faster
+    pages = []
+    for path in sorted(folder.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        _, head, body = text.split("---\n", 2)
+        pages.append((yaml.load(head, Loader=loader), body.strip()))
+    return pages

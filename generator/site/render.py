@@ -1,0 +1,189 @@
+"""output/site/: the HTML site, rendered from output/content/ alone.
+
+Pages: home (paginated), one page per article, one per person, organization, place and
+outlet (paginated, each with an Atom feed), the indexes of those, archives by year and
+month, search (Pagefind), 404, sitemap.xml, robots.txt and the site's Atom feed. Every link
+between pages is relative and ends in index.html, so the folder also works opened from disk.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date
+
+from ..core.store import StageCache
+from ..core.versions import stage_version
+from ..output.content import Page, read_content
+from ..output.publish import remove_stale
+from .editions import home_order, rank_views, write_editions
+from .search import SearchIndexer, plan_shards
+from .stats import write_statistics
+from .story_pages import link_stories, story_entries, write_story_pages
+from .taxonomies import Term, collect_terms, letter_of, link_related
+from .views import bodies_to_html, build_views
+from .writer import SiteWriter, copy_static, render_planned, search_key
+
+FEED_ITEMS = 20
+
+
+def paginate(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def page_path(folder: str, number: int) -> str:
+    """'people/x/' page 1 -> 'people/x/index.html'; page 3 -> 'people/x/page/3/index.html'."""
+    return f"{folder}index.html" if number == 1 else f"{folder}page/{number}/index.html"
+
+
+@dataclass
+class RenderResult:
+    pages: int  # HTML pages
+    manifest: dict[str, str]  # every file of the site: path -> digest of its bytes
+    keys: dict[str, str]  # every rendered page: path -> digest of what it was rendered from
+
+
+def render_site_from_content(content_dir: Path, site_dir: Path, templates: Path, static: Path,
+                             config: dict[str, Any], **kwargs: Any) -> RenderResult:
+    """The site of a content folder alone (output/content/ is the published contract)."""
+    return render_site(read_content(content_dir), site_dir, templates, static, config, **kwargs)
+
+
+def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path,
+                config: dict[str, Any], search: bool = True, jobs: int = 1,
+                previous: dict[str, str] | None = None, previous_keys: dict[str, str] | None = None,
+                cache_dir: Path | None = None,
+                published_site: tuple[Path, dict[str, str], dict[str, str]] | None = None) -> RenderResult:
+    """Write the whole site of the content PAGES into SITE_DIR, rendering and writing only the
+    pages that changed.
+
+    `previous` describes what SITE_DIR already holds (path -> digest; empty: nothing) and
+    `previous_keys` what each of those pages was rendered from; `published_site`, the same
+    of the published site (its folder, files, keys), whose search shards may be reused.
+    """
+    language = config["language"]
+    size = config["page_size"]
+    previous = previous or {}
+    writer = SiteWriter(templates, site_dir, config, previous, previous_keys)
+    fragments = StageCache(cache_dir / "html.sqlite" if cache_dir else None, stage_version("markdown"))
+    try:
+        bodies = [body for _, body in pages] if config["publish"]["body"] == "full" else []  # an excerpt needs no HTML
+        views = build_views(pages, language, bodies_to_html(bodies, fragments, jobs) if bodies else [""] * len(pages),
+                            config["publish"])
+    finally:
+        fragments.close()
+    rank_views(views, config["ranking"])  # editions.py: breadth of coverage within a day
+    terms = collect_terms(views)
+    link_related(views)
+    stories = link_stories(views)  # story_pages.py: each article's other coverage
+    site_dir.mkdir(parents=True, exist_ok=True)
+
+    for view in views:
+        writer.write("article.html", view["url"], article=view)
+        for alias in view["aliases"]:  # a published page merged into this one: its URL leads here
+            writer.write("redirect.html", f"articles/{alias}/index.html", listed=False, target=view,
+                         target_url=writer.absolute(view["url"]))
+    manifest, keys = render_planned(writer, jobs)
+    # Pagefind reads only the article pages: it indexes while the other pages render, so
+    # pages of articles that are gone must go first
+    held_articles = {rel: d for rel, d in previous.items() if rel.startswith("articles/")}
+    remove_stale(site_dir, held_articles, manifest)
+    # search.py: one Pagefind bundle per period, indexed again only when its articles changed
+    indexer = SearchIndexer(site_dir, plan_shards(views, lambda view: search_key(writer.salt, view)),
+                            previous, writer.previous_keys, jobs, published_site) if search else None
+    try:
+        if indexer is not None and views:
+            indexer.start()
+        plan_listings(writer, views, terms, config, size, language, stories, indexer.names if indexer else [])
+        more, more_keys = render_planned(writer, jobs)
+        if indexer is not None and not views:  # Pagefind needs pages to read: the listings, here
+            indexer.start()
+        manifest.update(more)
+        keys.update(more_keys)
+        manifest.update(copy_static(static, site_dir, previous))
+        if indexer is not None:
+            index_files, index_keys = indexer.finish()
+            manifest.update(index_files)
+            keys.update(index_keys)
+            indexer = None
+    finally:
+        if indexer is not None:
+            indexer.kill()
+    remove_stale(site_dir, previous, manifest)
+    return RenderResult(pages=len(writer.pages) + 1, manifest=manifest, keys=keys)  # and the 404 page
+
+
+def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[str, dict[str, Term]],
+                  config: dict[str, Any], size: int, language: str,
+                  stories: list[dict[str, Any]] | None = None, search_bundles: list[str] | None = None) -> None:
+    """Every page but the articles: home, taxonomies and their feeds, archives, search, feeds."""
+    # the home page lists stories: each story's lead article, its other articles folded under it
+    chunks = paginate(story_entries(home_order(views), config["ranking"]["coverage"]), size)  # pinned first
+    for n, chunk in enumerate(chunks, 1):
+        writer.write("index.html", page_path("", n), entries=chunk, pager=pager("", n, len(chunks)),
+                     heading=config["title"], count=len(views))
+    for taxonomy, by_slug in terms.items():
+        ordered = sorted(by_slug.values(), key=lambda t: (letter_of(t.name), t.name.casefold(), t.slug))
+        letters = sorted({letter_of(t.name) for t in ordered})
+        writer.write("terms.html", f"{taxonomy}/index.html", taxonomy=taxonomy, terms=ordered, letters=letters,
+                     letter_of=letter_of)
+        for term in ordered:
+            term_chunks = paginate(term.articles, size)
+            for n, chunk in enumerate(term_chunks, 1):
+                writer.write("term.html", page_path(term.folder, n), term=term, taxonomy=taxonomy,
+                             articles=chunk, pager=pager(term.folder, n, len(term_chunks)))
+            writer.write("feed.xml", f"{term.folder}feed.xml", title=f"{config['title']} · {term.name}",
+                         feed_path=f"{term.folder}feed.xml", page=term.folder + "index.html",
+                         entries=term.articles[:FEED_ITEMS])
+    write_archives(writer, views, size, language)
+    write_editions(writer, views, config)  # editions.py
+    write_statistics(writer, views)  # stats.py
+    write_story_pages(writer, stories if stories is not None else link_stories(views), config)  # story_pages.py
+    writer.write("search.html", "search/index.html", bundles=search_bundles or [])
+    # served at any missing path, so its links start from base_url rather than from itself
+    writer.write("404.html", "404.html", root=writer.base_url)
+    writer.write("feed.xml", "feed.xml", title=config["title"], feed_path="feed.xml", page="index.html",
+                 entries=views[:FEED_ITEMS])
+    writer.write("sitemap.xml", "sitemap.xml", urls=[writer.absolute(p) for p in writer.pages])
+    writer.write_text("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {writer.absolute('sitemap.xml')}\n")
+
+
+def pager(folder: str, number: int, total: int) -> dict[str, Any]:
+    return {"number": number, "total": total,
+            "newer": page_path(folder, number - 1) if number > 1 else None,
+            "older": page_path(folder, number + 1) if number < total else None}
+
+
+def write_archives(writer: SiteWriter, views: list[dict[str, Any]], size: int, language: str) -> None:
+    by_year: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_month: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for view in views:
+        if view["date"]:
+            year, month = view["date"][:4], view["date"][5:7]
+            by_year[year].append(view)
+            by_month[(year, month)].append(view)
+
+    def month_name(year: str, month: str) -> str:
+        return format_date(dt.date(int(year), int(month), 1), format="LLLL yyyy", locale=language)
+
+    years = [{"year": y, "count": len(by_year[y]), "url": f"archive/{y}/index.html",
+              "months": [{"name": month_name(y, m), "count": len(by_month[(y, m)]),
+                          "url": f"archive/{y}/{m}/index.html"}
+                         for (yy, m) in sorted(by_month, reverse=True) if yy == y]}
+             for y in sorted(by_year, reverse=True)]
+    writer.write("archive.html", "archive/index.html", years=years)
+    for year in years:
+        chunks = paginate(by_year[year["year"]], size)
+        for n, chunk in enumerate(chunks, 1):
+            folder = f"archive/{year['year']}/"
+            writer.write("period.html", page_path(folder, n), heading=year["year"], months=year["months"],
+                         articles=chunk, pager=pager(folder, n, len(chunks)))
+    for (y, m), members in by_month.items():
+        chunks = paginate(members, size)
+        folder = f"archive/{y}/{m}/"
+        for n, chunk in enumerate(chunks, 1):
+            writer.write("period.html", page_path(folder, n), heading=month_name(y, m), months=[],
+                         articles=chunk, pager=pager(folder, n, len(chunks)))

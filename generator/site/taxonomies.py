@@ -1,0 +1,81 @@
+"""People, organizations, places and outlets as terms of the site, and related articles by shared terms."""
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from slugify import slugify
+
+from ..core.model import ENTITY_TYPES, TAXONOMIES
+
+RELATED = 5
+
+
+@functools.lru_cache(maxsize=200_000)
+def term_slug(name: str) -> str:
+    """URL folder of an entity or outlet name (kept: the same names recur on every page)."""
+    return slugify(name, max_length=80, word_boundary=True) or "x"
+
+
+@dataclass
+class Term:
+    name: str
+    slug: str
+    taxonomy: str
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    names: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def folder(self) -> str:
+        return f"{self.taxonomy}/{self.slug}/"
+
+
+def collect_terms(views: list[dict[str, Any]]) -> dict[str, dict[str, Term]]:
+    """Taxonomy -> term slug -> Term. Names that slug alike are one term (one page, never two
+    pages overwriting each other); its display name is the most frequent spelling."""
+    terms: dict[str, dict[str, Term]] = {t: {} for t in TAXONOMIES}
+    for view in views:
+        named: dict[str, list[str]] = {t: list(view["entities"].get(t) or []) for t in ENTITY_TYPES}
+        named["outlets"] = [o for o in [view["outlet"], *view["also_published_by"]] if o]
+        view["terms"] = {t: [] for t in TAXONOMIES}
+        for taxonomy, names in named.items():
+            for name in names:
+                slug = term_slug(name)
+                term = terms[taxonomy].setdefault(slug, Term(name, slug, taxonomy))
+                term.names[name] += 1
+                if not term.articles or term.articles[-1] is not view:
+                    term.articles.append(view)
+                    view["terms"][taxonomy].append(term)
+    for taxonomy in terms.values():
+        for term in taxonomy.values():
+            term.name = max(term.names.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    return terms
+
+
+def link_related(views: list[dict[str, Any]], max_postings: int = 500) -> None:
+    """Related articles: most shared entities; an entity on hundreds of pages relates nothing."""
+    postings: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, view in enumerate(views):
+        for taxonomy in ENTITY_TYPES:
+            for term in view["terms"][taxonomy]:
+                postings[(taxonomy, term.slug)].append(i)
+    for i, view in enumerate(views):
+        shared: Counter[int] = Counter()
+        for taxonomy in ENTITY_TYPES:
+            for term in view["terms"][taxonomy]:
+                members = postings[(taxonomy, term.slug)]
+                if len(members) <= max_postings:
+                    shared.update(j for j in members if j != i)
+        best = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:RELATED]
+        view["related"] = [views[j] for j, _ in best]
+    for i, view in enumerate(views):
+        view["newer"] = views[i - 1] if i > 0 else None
+        view["older"] = views[i + 1] if i + 1 < len(views) else None
+
+
+def letter_of(name: str) -> str:
+    first = unicodedata.normalize("NFKD", name[:1]).encode("ascii", "ignore").decode().upper()
+    return first if first.isalpha() else "#"

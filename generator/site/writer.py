@@ -1,0 +1,263 @@
+"""Pages planned, keyed by what their templates are given, and rendered (in workers) into the site."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from ..core.executor import distributed, map_batches
+from ..core.model import ENTITY_TYPES, BuildError
+from ..core.store import digest
+from ..core.versions import stage_version
+from ..output.publish import write_if_changed
+from .meta import collection_page, json_ld, news_article, story_collection
+from .taxonomies import Term
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class PageJob:
+    """One file of the site to render: template, path, and the template's own context."""
+
+    template: str
+    rel: str
+    root: str
+    context: dict[str, Any]
+
+
+class SiteWriter:
+    """Plans the site's pages, then renders them (in worker processes) into the site folder.
+
+    A file whose bytes equal what the folder already holds (per `previous`, path -> digest)
+    is not rewritten. Cards and feed entries are rendered once per article and reused on
+    every listing and feed that shows them.
+    """
+
+    def __init__(self, templates: Path, site_dir: Path, config: dict[str, Any],
+                 previous: dict[str, str] | None = None, previous_keys: dict[str, str] | None = None) -> None:
+        catalog_path = templates / "i18n" / f"{config['language']}.yaml"
+        try:
+            self.messages = yaml.load(catalog_path.read_text(encoding="utf-8"), Loader=_LOADER)
+        except OSError:
+            raise BuildError(f"message catalog not found: {catalog_path}") from None
+        self.env = self._environment(FileSystemLoader(str(templates)))
+        self.site_dir = site_dir
+        self.config = config
+        self.base_url = config["base_url"].rstrip("/") + "/"
+        self.previous = previous or {}
+        self.previous_keys = previous_keys or {}
+        self.salt = render_salt(templates, config)
+        self.jobs: list[PageJob] = []
+        self.pages: list[str] = []
+        self._fragments: dict[tuple[str, str, str], Markup] = {}
+
+    def _environment(self, loader: jinja2.BaseLoader) -> Environment:
+        env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                          keep_trailing_newline=True)
+        env.filters["t"] = self.translate
+        env.globals.update(card=self.card, entry=self.entry, json_ld=json_ld,
+                           news_article=lambda view: news_article(view, self.config, self.absolute),
+                           collection_page=lambda term, articles, path: collection_page(
+                               term, articles, path, self.config, self.absolute),
+                           story_collection=lambda story, path: story_collection(
+                               story, path, self.config, self.absolute))
+        return env
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled for Dask workers, which see no template folder: the templates go as text."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("env", "jobs", "_fragments")}
+        loader = self.env.loader
+        assert loader is not None
+        state["templates"] = {}
+        for name in self.env.list_templates():
+            with contextlib.suppress(UnicodeDecodeError):
+                state["templates"][name] = loader.get_source(self.env, name)[0]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        templates = state.pop("templates")
+        self.__dict__.update(state, jobs=[], _fragments={})
+        self.env = self._environment(jinja2.DictLoader(templates))
+
+    def translate(self, key: str, **values: Any) -> str:
+        return str(self.messages[key]).format(**values)
+
+    def absolute(self, rel: str) -> str:
+        return self.base_url + rel.removesuffix("index.html")
+
+    def _fragment(self, template: str, a: dict[str, Any], root: str) -> Markup:
+        key = (template, a["slug"], root)
+        if key not in self._fragments:
+            self._fragments[key] = Markup(self.env.get_template(template).render(
+                site=self.config, root=root, ui=self.messages, a=a))
+        return self._fragments[key]
+
+    def card(self, a: dict[str, Any], root: str) -> Markup:
+        """An article's card on a listing (the same on every listing at the same depth)."""
+        return self._fragment("_card.html", a, root)
+
+    def entry(self, a: dict[str, Any]) -> Markup:
+        """An article's Atom entry (absolute links: the same in every feed)."""
+        return self._fragment("_entry.xml", a, "")
+
+    def write(self, template: str, rel: str, root: str | None = None, listed: bool = True, **context: Any) -> None:
+        """Plan one page (`listed`: in the sitemap); render_planned() writes it."""
+        if root is None:
+            root = "../" * rel.count("/")
+        self.jobs.append(PageJob(template, rel, root, context))
+        if listed and rel.endswith(".html") and rel != "404.html":
+            self.pages.append(rel)
+
+    def render(self, job: PageJob) -> bytes:
+        return self.env.get_template(job.template).render(
+            site=self.config, root=job.root, path=job.rel, canonical=self.absolute(job.rel), ui=self.messages,
+            **job.context).encode("utf-8")
+
+    def write_text(self, rel: str, text: str) -> None:
+        self.jobs.append(PageJob("", rel, "", {"text": text}))
+
+
+def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str, str, str]]:
+    """Render and write a batch of pages (in a worker); returns (path, digest, key) of each.
+
+    A page whose key (a digest of everything its template is given) is the one the folder's
+    copy was made from is neither rendered nor written.
+    """
+    out = []
+    for job in jobs:
+        if not job.template:
+            data = job.context["text"].encode("utf-8")
+            out.append((job.rel, write_if_changed(writer.site_dir, job.rel, data, writer.previous), ""))
+            continue
+        key = page_key(writer, job)
+        if writer.previous_keys.get(job.rel) == key and job.rel in writer.previous \
+                and (writer.site_dir / job.rel).exists():
+            out.append((job.rel, writer.previous[job.rel], key))
+            continue
+        out.append((job.rel, write_if_changed(writer.site_dir, job.rel, writer.render(job), writer.previous), key))
+    return out
+
+
+def page_key(writer: SiteWriter, job: PageJob) -> str:
+    """A digest of everything the page's template is given."""
+    return digest(writer.salt, job.template, job.rel, job.root, _canonical(job.context))
+
+
+def render_batch_to_bytes(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str, str, bytes | None]]:
+    """(path, key, bytes) of each page of a batch, on a Dask worker, which sees no site folder;
+    bytes is None when the key says the folder's copy is current."""
+    out: list[tuple[str, str, bytes | None]] = []
+    for job in jobs:
+        if not job.template:
+            out.append((job.rel, "", job.context["text"].encode("utf-8")))
+            continue
+        key = page_key(writer, job)
+        current = writer.previous_keys.get(job.rel) == key and job.rel in writer.previous
+        out.append((job.rel, key, None if current else writer.render(job)))
+    return out
+
+
+def render_salt(templates: Path, config: dict[str, Any]) -> str:
+    """What every page depends on besides its context: settings, templates, catalogs, code."""
+    files = sorted(p for p in templates.rglob("*") if p.is_file())
+    return digest(json.dumps(config, sort_keys=True, default=str), stage_version("render"),
+                  *(f"{p.relative_to(templates)}" for p in files), *(p.read_bytes() for p in files))
+
+
+_VIEW_LINKS = ("terms", "related", "newer", "older", "coverage")  # fields that point at other objects
+
+
+def _own_digest(view: dict[str, Any]) -> str:
+    """The article's own fields (and its terms' names and folders), memoised in the view."""
+    if "_own" not in view:
+        own = {k: v for k, v in view.items() if k not in _VIEW_LINKS and not k.startswith("_")}
+        own["terms"] = {t: [(term.name, term.folder) for term in terms] for t, terms in view.get("terms", {}).items()}
+        view["_own"] = digest(json.dumps(own, sort_keys=True, default=str))
+    return view["_own"]
+
+
+def search_key(salt: str, view: dict[str, Any]) -> str:
+    """What Pagefind reads from an article's page (article.html): the title, the body (or its
+    excerpt), the outlet and entity filters; with the salt, the templates and settings."""
+    record = [view["title"], view["body_html"], view["excerpt"], view["outlet"],
+              [[term.name for term in view["terms"][t]] for t in ENTITY_TYPES]]
+    return digest(salt, json.dumps(record, sort_keys=True, default=str))
+
+
+def view_key(view: dict[str, Any]) -> str:
+    """An article as any page may show it: its own fields and those of the articles it links."""
+    if "_key" not in view:
+        linked = [_own_digest(r) for r in view.get("related", [])]
+        linked += ["story"] + [_own_digest(r) for r in view.get("coverage", [])]
+        linked += [_own_digest(view[k]) if view.get(k) else "-" for k in ("newer", "older")]
+        view["_key"] = digest(_own_digest(view), *linked)
+    return view["_key"]
+
+
+def _canonical(value: Any) -> str:
+    """A template context as a string that changes whenever what it shows may change."""
+    if isinstance(value, dict):
+        if "slug" in value and "url" in value and "body_html" in value:
+            return view_key(value)
+        return "{" + ",".join(f"{k}:{_canonical(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, Term):
+        return f"Term({value.taxonomy},{value.slug},{value.name},{len(value.articles)})"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # an edition, say
+        return type(value).__name__ + _canonical(vars(value))
+    if callable(value):
+        return getattr(value, "__qualname__", "callable")
+    return repr(value)
+
+
+def _render_indices(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[int]) -> list[tuple[str, str, str]]:
+    writer, jobs = state
+    return render_batch(writer, [jobs[i] for i in indices])
+
+
+def _render_indices_to_bytes(state: tuple[SiteWriter, list[PageJob]],
+                             indices: Sequence[int]) -> list[tuple[str, str, bytes | None]]:
+    writer, jobs = state
+    return render_batch_to_bytes(writer, [jobs[i] for i in indices])
+
+
+def render_planned(writer: SiteWriter, jobs: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Render the pages planned so far, in `jobs` processes (they share the plan by fork)."""
+    planned, writer.jobs = writer.jobs, []
+    if distributed():  # on Dask the workers send the pages back and they are written here
+        def write(indices: Sequence[int], rendered: list[tuple[str, str, bytes | None]]) -> list[tuple[str, str, str]]:
+            written = []
+            for i, (rel, key, data) in zip(indices, rendered):
+                if data is None and not (writer.site_dir / rel).exists():
+                    data = writer.render(planned[i])
+                written.append((rel, writer.previous[rel] if data is None
+                                else write_if_changed(writer.site_dir, rel, data, writer.previous), key))
+            return written
+
+        done = map_batches(_render_indices_to_bytes, range(len(planned)), jobs, batch_size=100,
+                           shared=(writer, planned), then=write)
+    else:
+        done = map_batches(_render_indices, range(len(planned)), jobs, batch_size=100, shared=(writer, planned))
+    return {rel: d for rel, d, _ in done}, {rel: key for rel, _, key in done if key}
+
+
+def copy_static(static: Path, site_dir: Path, previous: dict[str, str]) -> dict[str, str]:
+    manifest = {}
+    if static.is_dir():
+        for path in sorted(static.rglob("*")):
+            if path.is_file():
+                rel = "static/" + path.relative_to(static).as_posix()
+                manifest[rel] = write_if_changed(site_dir, rel, path.read_bytes(), previous)
+    return manifest
