@@ -8,6 +8,7 @@ between pages is relative and ends in index.html, so the folder also works opene
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from babel.dates import format_date
 
-from ..core.store import StageCache
+from ..core.store import StageCache, digest
 from ..core.versions import stage_version
 from ..output.content import Page, read_content
 from ..output.publish import remove_stale
@@ -25,7 +26,7 @@ from .stats import write_statistics
 from .story_pages import link_stories, story_entries, write_story_pages
 from .taxonomies import Term, collect_terms, letter_of, link_related
 from .views import bodies_to_html, build_views
-from .writer import SiteWriter, copy_static, render_planned, search_key
+from .writer import SiteWriter, copy_static, render_planned, search_key, view_key
 
 FEED_ITEMS = 20
 
@@ -131,13 +132,9 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
         writer.write("terms.html", f"{taxonomy}/index.html", taxonomy=taxonomy, terms=ordered, letters=letters,
                      letter_of=letter_of)
         for term in ordered:
-            term_chunks = paginate(term.articles, size)
-            for n, chunk in enumerate(term_chunks, 1):
-                writer.write("term.html", page_path(term.folder, n), term=term, taxonomy=taxonomy,
-                             articles=chunk, pager=pager(term.folder, n, len(term_chunks)))
-            writer.write("feed.xml", f"{term.folder}feed.xml", title=f"{config['title']} · {term.name}",
-                         feed_path=f"{term.folder}feed.xml", page=term.folder + "index.html",
-                         entries=term.articles[:FEED_ITEMS])
+            # a term's pages show its name and its articles: they are planned only when one changed
+            writer.family(term.folder, term_declaration(term, size),
+                          functools.partial(plan_term_pages, writer, term, taxonomy, config, size))
     write_archives(writer, views, size, language)
     write_editions(writer, views, config)  # editions.py
     write_statistics(writer, views)  # stats.py
@@ -149,6 +146,21 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
                  entries=views[:FEED_ITEMS])
     writer.write("sitemap.xml", "sitemap.xml", urls=[writer.absolute(p) for p in writer.pages])
     writer.write_text("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {writer.absolute('sitemap.xml')}\n")
+
+
+def term_declaration(term: Term, size: int) -> str:
+    """What a term's pages and feed show: its name, its page size and each article's key."""
+    return digest(term.taxonomy, term.slug, term.name, str(size), *(view_key(view) for view in term.articles))
+
+
+def plan_term_pages(writer: SiteWriter, term: Term, taxonomy: str, config: dict[str, Any], size: int) -> None:
+    term_chunks = paginate(term.articles, size)
+    for n, chunk in enumerate(term_chunks, 1):
+        writer.write("term.html", page_path(term.folder, n), term=term, taxonomy=taxonomy,
+                     articles=chunk, pager=pager(term.folder, n, len(term_chunks)))
+    writer.write("feed.xml", f"{term.folder}feed.xml", title=f"{config['title']} · {term.name}",
+                 feed_path=f"{term.folder}feed.xml", page=term.folder + "index.html",
+                 entries=term.articles[:FEED_ITEMS])
 
 
 def pager(folder: str, number: int, total: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,10 @@ from .meta import collection_page, json_ld, news_article, story_collection
 from .taxonomies import Term
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# entries of the page keys that record a family of pages (SiteWriter.family): its declaration, its paths
+FAMILY, FAMILY_PAGES = "family:", "family-pages:"
 
 
 @dataclass
@@ -59,6 +63,10 @@ class SiteWriter:
         self.salt = render_salt(templates, config)
         self.jobs: list[PageJob] = []
         self.pages: list[str] = []
+        # pages kept without being planned (see family()): path -> digest, and path -> key
+        self.kept: dict[str, str] = {}
+        self.kept_keys: dict[str, str] = {}
+        self._family: list[str] | None = None  # the paths written by the family being planned
         self._fragments: dict[tuple[str, str, str], Markup] = {}
 
     def _environment(self, loader: jinja2.BaseLoader) -> Environment:
@@ -76,7 +84,7 @@ class SiteWriter:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled for Dask workers, which see no template folder: the templates go as text."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("env", "jobs", "_fragments")}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("env", "jobs", "_fragments", "kept", "kept_keys")}
         loader = self.env.loader
         assert loader is not None
         state["templates"] = {}
@@ -87,7 +95,7 @@ class SiteWriter:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         templates = state.pop("templates")
-        self.__dict__.update(state, jobs=[], _fragments={})
+        self.__dict__.update(state, jobs=[], _fragments={}, kept={}, kept_keys={})
         self.env = self._environment(jinja2.DictLoader(templates))
 
     def translate(self, key: str, **values: Any) -> str:
@@ -118,6 +126,36 @@ class SiteWriter:
         self.jobs.append(PageJob(template, rel, root, context))
         if listed and rel.endswith(".html") and rel != "404.html":
             self.pages.append(rel)
+        if self._family is not None:
+            assert listed, "a family's pages are all listed (family() lists them again when they are kept)"
+            self._family.append(rel)
+
+    def family(self, name: str, declared: str, plan: Callable[[], None]) -> None:
+        """The pages of one family (a term's pages and its feed, say), planned by PLAN only when
+        what they show changed: DECLARED is a digest of it (the settings, templates and code in
+        the salt, the family's own fields, the key of each article it shows). When the folder
+        holds the pages made from the same declaration, they are kept as they are, unplanned:
+        no context is built and no page key computed for them."""
+        record, members = FAMILY + name, FAMILY_PAGES + name
+        key = digest(self.salt, declared)
+        held = self.previous_keys.get(members)
+        if self.previous_keys.get(record) == key and held is not None:
+            rels = held.split("\n") if held else []
+            if all(rel in self.previous and (self.site_dir / rel).exists() for rel in rels):
+                for rel in rels:
+                    self.kept[rel] = self.previous[rel]
+                    if rel in self.previous_keys:
+                        self.kept_keys[rel] = self.previous_keys[rel]
+                    if rel.endswith(".html"):
+                        self.pages.append(rel)
+                self.kept_keys.update({record: key, members: held})
+                return
+        self._family = []
+        try:
+            plan()
+            self.kept_keys.update({record: key, members: "\n".join(self._family)})
+        finally:
+            self._family = None
 
     def render(self, job: PageJob) -> bytes:
         return self.env.get_template(job.template).render(
@@ -128,25 +166,9 @@ class SiteWriter:
         self.jobs.append(PageJob("", rel, "", {"text": text}))
 
 
-def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str, str, str]]:
-    """Render and write a batch of pages (in a worker); returns (path, digest, key) of each.
-
-    A page whose key (a digest of everything its template is given) is the one the folder's
-    copy was made from is neither rendered nor written.
-    """
-    out = []
-    for job in jobs:
-        if not job.template:
-            data = job.context["text"].encode("utf-8")
-            out.append((job.rel, write_if_changed(writer.site_dir, job.rel, data, writer.previous), ""))
-            continue
-        key = page_key(writer, job)
-        if writer.previous_keys.get(job.rel) == key and job.rel in writer.previous \
-                and (writer.site_dir / job.rel).exists():
-            out.append((job.rel, writer.previous[job.rel], key))
-            continue
-        out.append((job.rel, write_if_changed(writer.site_dir, job.rel, writer.render(job), writer.previous), key))
-    return out
+def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[str]:
+    """Render and write a batch of outdated pages (in a worker); the digest of each."""
+    return [write_if_changed(writer.site_dir, job.rel, writer.render(job), writer.previous) for job in jobs]
 
 
 def page_key(writer: SiteWriter, job: PageJob) -> str:
@@ -154,18 +176,9 @@ def page_key(writer: SiteWriter, job: PageJob) -> str:
     return digest(writer.salt, job.template, job.rel, job.root, _canonical(job.context))
 
 
-def render_batch_to_bytes(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[tuple[str, str, bytes | None]]:
-    """(path, key, bytes) of each page of a batch, on a Dask worker, which sees no site folder;
-    bytes is None when the key says the folder's copy is current."""
-    out: list[tuple[str, str, bytes | None]] = []
-    for job in jobs:
-        if not job.template:
-            out.append((job.rel, "", job.context["text"].encode("utf-8")))
-            continue
-        key = page_key(writer, job)
-        current = writer.previous_keys.get(job.rel) == key and job.rel in writer.previous
-        out.append((job.rel, key, None if current else writer.render(job)))
-    return out
+def render_batch_to_bytes(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[bytes]:
+    """The bytes of each outdated page of a batch, on a Dask worker, which sees no site folder."""
+    return [writer.render(job) for job in jobs]
 
 
 def render_salt(templates: Path, config: dict[str, Any]) -> str:
@@ -222,35 +235,59 @@ def _canonical(value: Any) -> str:
     return repr(value)
 
 
-def _render_indices(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[int]) -> list[tuple[str, str, str]]:
+def _render_indices(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[int]) -> list[str]:
     writer, jobs = state
     return render_batch(writer, [jobs[i] for i in indices])
 
 
-def _render_indices_to_bytes(state: tuple[SiteWriter, list[PageJob]],
-                             indices: Sequence[int]) -> list[tuple[str, str, bytes | None]]:
+def _render_indices_to_bytes(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[int]) -> list[bytes]:
     writer, jobs = state
     return render_batch_to_bytes(writer, [jobs[i] for i in indices])
 
 
-def render_planned(writer: SiteWriter, jobs: int) -> tuple[dict[str, str], dict[str, str]]:
-    """Render the pages planned so far, in `jobs` processes (they share the plan by fork)."""
-    planned, writer.jobs = writer.jobs, []
-    if distributed():  # on Dask the workers send the pages back and they are written here
-        def write(indices: Sequence[int], rendered: list[tuple[str, str, bytes | None]]) -> list[tuple[str, str, str]]:
-            written = []
-            for i, (rel, key, data) in zip(indices, rendered):
-                if data is None and not (writer.site_dir / rel).exists():
-                    data = writer.render(planned[i])
-                written.append((rel, writer.previous[rel] if data is None
-                                else write_if_changed(writer.site_dir, rel, data, writer.previous), key))
-            return written
+def outdated_pages(writer: SiteWriter, planned: list[PageJob]) -> tuple[list[int], dict[str, str], dict[str, str]]:
+    """Which planned pages must be rendered, known before anything is rendered or written: those
+    whose key (what their template is given) is not the one the folder's copy was made from.
 
-        done = map_batches(_render_indices_to_bytes, range(len(planned)), jobs, batch_size=100,
-                           shared=(writer, planned), then=write)
+    Returns their indexes, and the path -> digest and path -> key of every templated page.
+    """
+    outdated: list[int] = []
+    manifest: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for i, job in enumerate(planned):
+        key = keys[job.rel] = page_key(writer, job)
+        if writer.previous_keys.get(job.rel) == key and job.rel in writer.previous \
+                and (writer.site_dir / job.rel).exists():
+            manifest[job.rel] = writer.previous[job.rel]
+        else:
+            outdated.append(i)
+    return outdated, manifest, keys
+
+
+def render_planned(writer: SiteWriter, jobs: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Render the outdated pages planned so far, in `jobs` processes when there are many (they
+    share the plan by fork); returns path -> digest of every planned file and path -> key."""
+    planned, writer.jobs = writer.jobs, []
+    texts = [job for job in planned if not job.template]  # files written as they are (robots.txt, e-mails)
+    planned = [job for job in planned if job.template]
+    outdated, manifest, keys = outdated_pages(writer, planned)
+    for job in texts:
+        manifest[job.rel] = write_if_changed(writer.site_dir, job.rel, job.context["text"].encode("utf-8"),
+                                             writer.previous)
+    if distributed():  # on Dask the workers send the pages back and they are written here
+        def write(indices: Sequence[int], rendered: list[bytes]) -> list[str]:
+            return [write_if_changed(writer.site_dir, planned[i].rel, data, writer.previous)
+                    for i, data in zip(indices, rendered)]
+
+        digests = map_batches(_render_indices_to_bytes, outdated, jobs, batch_size=100,
+                              shared=(writer, planned), then=write)
     else:
-        done = map_batches(_render_indices, range(len(planned)), jobs, batch_size=100, shared=(writer, planned))
-    return {rel: d for rel, d, _ in done}, {rel: key for rel, _, key in done if key}
+        digests = map_batches(_render_indices, outdated, jobs, batch_size=100, shared=(writer, planned))
+    manifest.update((planned[i].rel, d) for i, d in zip(outdated, digests))
+    manifest.update(writer.kept)
+    keys.update(writer.kept_keys)
+    writer.kept, writer.kept_keys = {}, {}
+    return manifest, keys
 
 
 def copy_static(static: Path, site_dir: Path, previous: dict[str, str]) -> dict[str, str]:
