@@ -21,7 +21,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="build-site",
         description="Build a news digest site from the scraped articles in a seeds folder.",
         epilog="'build-site serve' builds, then previews the site on 127.0.0.1 and rebuilds "
-               "when seeds, templates, static files or site.yaml change.")
+               "when seeds, templates, static files or site.yaml change. More: docs/getting-started.md (mkdocs serve).")
     parser.add_argument("command", nargs="?", choices=("build", "serve"), default="build",
                         help="build (default) or serve")
     parser.add_argument("--port", type=int, default=8000, help="port for serve (default 8000)")
