@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,9 +149,18 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
     writer.write_text("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {writer.absolute('sitemap.xml')}\n")
 
 
+def listing_declaration(size: int, *fields: str | list[dict[str, Any]]) -> str:
+    """What the pages of a listing show: its own fields, its page size and each article's key
+    (a list of views, the articles it lists in order)."""
+    parts = [str(size)]
+    for field in fields:
+        parts += [field] if isinstance(field, str) else [view_key(view) for view in field]
+    return digest(*parts)
+
+
 def term_declaration(term: Term, size: int) -> str:
-    """What a term's pages and feed show: its name, its page size and each article's key."""
-    return digest(term.taxonomy, term.slug, term.name, str(size), *(view_key(view) for view in term.articles))
+    """What a term's pages and feed show: its name and its articles."""
+    return listing_declaration(size, term.taxonomy, term.slug, term.name, term.articles)
 
 
 def plan_term_pages(writer: SiteWriter, term: Term, taxonomy: str, config: dict[str, Any], size: int) -> None:
@@ -187,15 +197,19 @@ def write_archives(writer: SiteWriter, views: list[dict[str, Any]], size: int, l
                          for (yy, m) in sorted(by_month, reverse=True) if yy == y]}
              for y in sorted(by_year, reverse=True)]
     writer.write("archive.html", "archive/index.html", years=years)
-    for year in years:
-        chunks = paginate(by_year[year["year"]], size)
-        for n, chunk in enumerate(chunks, 1):
-            folder = f"archive/{year['year']}/"
-            writer.write("period.html", page_path(folder, n), heading=year["year"], months=year["months"],
-                         articles=chunk, pager=pager(folder, n, len(chunks)))
-    for (y, m), members in by_month.items():
+
+    def plan_period(folder: str, heading: str, months: list[dict[str, Any]], members: list[dict[str, Any]]) -> None:
         chunks = paginate(members, size)
-        folder = f"archive/{y}/{m}/"
         for n, chunk in enumerate(chunks, 1):
-            writer.write("period.html", page_path(folder, n), heading=month_name(y, m), months=[],
+            writer.write("period.html", page_path(folder, n), heading=heading, months=months,
                          articles=chunk, pager=pager(folder, n, len(chunks)))
+
+    # a period's pages show its heading, its months and its articles: planned only when one changed
+    for year in years:
+        folder, members = f"archive/{year['year']}/", by_year[year["year"]]
+        writer.family(folder, listing_declaration(size, year["year"], json.dumps(year["months"]), members),
+                      functools.partial(plan_period, folder, year["year"], year["months"], members))
+    for (y, m), members in by_month.items():
+        folder, heading = f"archive/{y}/{m}/", month_name(y, m)
+        writer.family(folder, listing_declaration(size, heading, "[]", members),
+                      functools.partial(plan_period, folder, heading, [], members))

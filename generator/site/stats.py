@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 from ..core.model import ENTITY_TYPES
+from ..core.store import digest
 
 TOP = 10
 OUTLET_SLICES = 9  # the rest of the outlets are one "other outlets" slice
@@ -159,8 +160,18 @@ def describe(stats: dict[str, Any], translate: Any) -> dict[str, str]:
     return alts
 
 
-def write_statistics(writer: Any, views: list[dict[str, Any]]) -> dict[str, Any]:
-    """stats/index.html and its SVG charts."""
+def write_statistics(writer: Any, views: list[dict[str, Any]]) -> None:
+    """stats/index.html and its SVG charts, planned only when what they count changed."""
+    writer.family("stats/", stats_declaration(views), lambda: plan_statistics(writer, views))
+
+
+def stats_declaration(views: list[dict[str, Any]]) -> str:
+    """What compute_stats() reads: each article's date, outlet and entity terms."""
+    return digest(*(f"{v['date']}\t{v['outlet']}\t" + "\t".join(
+        f"{t}:{term.slug}:{term.name}" for t in ENTITY_TYPES for term in v["terms"][t]) for v in views))
+
+
+def plan_statistics(writer: Any, views: list[dict[str, Any]]) -> None:
     stats = compute_stats(views)
     for name, svg in draw_charts(stats, writer.translate).items():
         writer.write_text(f"stats/{name}", svg)
@@ -169,4 +180,3 @@ def write_statistics(writer: Any, views: list[dict[str, Any]]) -> dict[str, Any]
     language = writer.config["language"]
     writer.write("stats.html", "stats/index.html", stats=stats, alts=describe(stats, writer.translate),
                  week_start=lambda week: format_date(week_monday(week), format="long", locale=language))
-    return stats

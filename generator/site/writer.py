@@ -131,7 +131,7 @@ class SiteWriter:
             self._family.append(rel)
 
     def family(self, name: str, declared: str, plan: Callable[[], None]) -> None:
-        """The pages of one family (a term's pages and its feed, say), planned by PLAN only when
+        """The files of one family (a term's pages and its feed, say), planned by PLAN only when
         what they show changed: DECLARED is a digest of it (the settings, templates and code in
         the salt, the family's own fields, the key of each article it shows). When the folder
         holds the pages made from the same declaration, they are kept as they are, unplanned:
@@ -164,6 +164,8 @@ class SiteWriter:
 
     def write_text(self, rel: str, text: str) -> None:
         self.jobs.append(PageJob("", rel, "", {"text": text}))
+        if self._family is not None:
+            self._family.append(rel)
 
 
 def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[str]:
