@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from . import __version__
 from .core.executor import map_batches
 from .core.model import ARTICLE, Article, BuildError, Document, FileOutcome
-from .core.store import digest
+from .core.store import digest, store_path
 from .core.versions import stage_version
 from .corpus.curate import apply_curation
 from .corpus.dedup import make_articles
@@ -128,9 +128,10 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         return lambda func, items: map_batches(func, items, jobs, batch_size,
                                                on_batch=progress.advance if counted else None)
 
+    store = store_path(paths.cache)  # every stage's stored results (core/store.py)
     files = list_seed_files(paths.seeds)
     progress.start("read + extract", len(files))
-    results = read_seeds(paths.seeds, files, config["clean"], paths.cache / "read.sqlite", mapper(200))
+    results = read_seeds(paths.seeds, files, config["clean"], store, mapper(200))
     outcomes = [r for r in results if isinstance(r, FileOutcome)]
     docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
     del results
@@ -142,12 +143,12 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
 
     progress.start("dedup", None)
     articles = make_articles([d for d in docs if d.status == ARTICLE], config["dedup"], mapper(500, False),
-                             paths.cache / "dedup.sqlite", history.slugs)
+                             store, history.slugs)
     slugs = slug_history(articles, history.slugs)  # before curation: a hidden page keeps its URL too
     lap("dedup")
 
     progress.start("entities", len(articles))
-    corrections = assign_entities(articles, config["entities"], paths.cache / "ner.sqlite", mapper(64),
+    corrections = assign_entities(articles, config["entities"], store, mapper(64),
                                   mapper(500, False), keep_models)
     lap("entities")
 
@@ -156,14 +157,14 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("curation")
 
     progress.start("stories", None)
-    stories = assign_stories(articles, config["stories"], paths.cache / "stories.sqlite", mapper(500, False),
+    stories = assign_stories(articles, config["stories"], store, mapper(500, False),
                              history.stories)  # a published story keeps its page
     lap("stories")
 
     progress.start("content", len(articles))
     staging, held = open_staging(paths.output)
     try:
-        content, pages = write_content(articles, staging / "content", held["content"])
+        content, pages = write_content(articles, staging / "content", held["content"], store)
         progress.advance(len(articles))
         lap("content")
         progress.start("render", None)

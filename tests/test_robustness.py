@@ -52,7 +52,7 @@ def test_a_build_killed_mid_render_leaves_the_previous_site(corpus_site: Path, t
     assert proc.returncode != 0
     after = {p.relative_to(out): p.read_bytes() for p in (out / "site").rglob("*.html")}
     assert after == before and broken_links(out / "site") == []
-    with sqlite3.connect(out / ".cache" / "ner.sqlite") as db:
+    with sqlite3.connect(out / ".cache" / "build.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     result = run_build(seeds, out, "--quiet", config=corpus_site.parent / "site.yaml")
     assert result.returncode == 0, result.stderr

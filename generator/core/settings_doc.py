@@ -29,8 +29,8 @@ DESCRIPTIONS: dict[str, str] = {
     "paths.output": "output folder; `--output` overrides it",
     "paths.templates": "Jinja2 templates; empty: `./templates` if present, else the shipped ones",
     "paths.static": "files copied to the site; empty: `./static` if present, else the shipped ones",
-    "paths.cache": "stage caches (read + extract, dedup signatures, NER, stories, Markdown fragments), keyed by "
-                   "content hash and code or model version; empty: `<output>/.cache`; safe to delete",
+    "paths.cache": "folder of the build store, `build.sqlite` (every stage's results, keyed by content hash and "
+                   "code, data or model version); empty: `<output>/.cache`; safe to delete",
     "jobs": "worker processes; `0` = one per core; `--jobs` overrides it",
     "page_size": "articles per listing page",
     "clean": "boilerplate and junk rules",

@@ -1,7 +1,8 @@
-"""Stage caches: results keyed by a hash of their input and of the code that made them.
+"""The build store: each stage's results keyed by a hash of their input and of the code that made them.
 
-One SQLite file per stage under `paths.cache` (default output/.cache); deleting the folder
-only costs time. A damaged file is rebuilt, never trusted. SQLite transactions survive a kill.
+One SQLite file, `build.sqlite` under `paths.cache` (default output/.cache), with a table per
+stage; deleting the folder only costs time. A damaged file is rebuilt, never trusted. SQLite
+transactions survive a kill.
 """
 from __future__ import annotations
 
@@ -22,11 +23,29 @@ def digest(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
-class StageCache:
-    """Picklable values by key, for one stage; `version` names the code that produced them."""
+STORE_FILE = "build.sqlite"  # under paths.cache
 
-    def __init__(self, path: Path | None, version: str) -> None:
+
+LEGACY_FILES = ("read.sqlite", "dedup.sqlite", "ner.sqlite", "stories.sqlite", "html.sqlite")  # one file per stage, before
+
+
+def store_path(cache: Path) -> Path:
+    """The store under the cache folder, where the files of the store's predecessors are removed."""
+    for name in LEGACY_FILES:
+        for suffix in ("", "-wal", "-shm"):
+            (cache / (name + suffix)).unlink(missing_ok=True)
+    return cache / STORE_FILE
+
+
+class StageCache:
+    """Picklable values by key, for one stage: the table STAGE of the store at PATH; `version`
+    names the code that produced them (see versions.py)."""
+
+    def __init__(self, path: Path | None, version: str, stage: str) -> None:
+        if not stage.isidentifier():
+            raise ValueError(f"not a stage name: {stage!r}")
         self.version = version
+        self.table = stage
         self.db: sqlite3.Connection | None = None
         if path is None:
             return
@@ -37,11 +56,11 @@ class StageCache:
             path.unlink(missing_ok=True)
             self.db = self._open(path)
 
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(str(path))
-        db.execute("CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value BLOB)")
+    def _open(self, path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(str(path), timeout=60)
         db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (key TEXT PRIMARY KEY, value BLOB)")
+        db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.table} LIMIT 1)")  # a damaged file fails here
         return db
 
     def key(self, *parts: str | bytes) -> str:
@@ -54,7 +73,7 @@ class StageCache:
         found: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
-            rows = self.db.execute(f"SELECT key, value FROM cache WHERE key IN ({','.join('?' * len(chunk))})",
+            rows = self.db.execute(f"SELECT key, value FROM {self.table} WHERE key IN ({','.join('?' * len(chunk))})",
                                    chunk)
             for k, v in rows:
                 try:
@@ -67,7 +86,7 @@ class StageCache:
         if self.db is None or not items:
             return
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?)",
+            self.db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?)",
                                 [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items.items()])
 
     def close(self) -> None:

@@ -31,6 +31,8 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "entities": (("corpus/entities.py", "corpus/reference.py", "corpus/data/*"), ("spacy",)),
     # story tokens and similarities
     "stories": (("corpus/stories.py",), ("scikit-learn", "spacy")),
+    # one content page's YAML frontmatter
+    "content": (("output/content.py",), ("pyyaml",)),
     # one Markdown body as HTML
     "markdown": (("site/views.py",), ("markdown",)),
     # every page of the site from its context (templates and settings are inputs, not versions)

@@ -143,6 +143,12 @@ def signatures_of(bodies: list[str], k: int, num_perm: int, map_batches: Callabl
     return [known[key] for key in keys]
 
 
+@functools.lru_cache(maxsize=None)
+def _pairs_within(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i < j) index pair of a bucket of SIZE members."""
+    return np.triu_indices(size, 1)
+
+
 def lsh_candidates(signatures: np.ndarray, threshold: float, margin: float = 0.1) -> np.ndarray:
     """Index pairs (i < j) that share a band of their MinHash signatures, keeping those whose
     signature agreement estimates a Jaccard of at least threshold - margin.
@@ -166,11 +172,14 @@ def lsh_candidates(signatures: np.ndarray, threshold: float, margin: float = 0.1
         sorted_keys = key[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         sizes = np.diff(np.r_[starts, n])
-        for start, size in zip(starts[sizes > 1], sizes[sizes > 1]):
+        pairs_of_two = starts[sizes == 2]  # most buckets: one pair, all of them at once
+        first, second = order[pairs_of_two], order[pairs_of_two + 1]
+        found.append(np.stack([np.minimum(first, second), np.maximum(first, second)], axis=1))
+        for start, size in zip(starts[sizes > 2], sizes[sizes > 2]):
             if size > MAX_BUCKET:  # a bucket this full is noise, not copies
                 continue
             members = np.sort(order[start:start + size])
-            left, right = np.triu_indices(size, 1)
+            left, right = _pairs_within(int(size))
             found.append(np.stack([members[left], members[right]], axis=1))
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
@@ -299,7 +308,7 @@ def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any,
     """Cluster duplicates, merge each cluster into one article, name the pages (keeping the
     published build's slugs, see content.assign_slugs)."""
     if settings["enabled"]:
-        cache = StageCache(cache_path, stage_version("dedup")) if cache_path else None
+        cache = StageCache(cache_path, stage_version("dedup"), "dedup") if cache_path else None
         try:
             clusters, links = cluster_duplicates(docs, settings, mapper, cache)
         finally:

@@ -357,7 +357,7 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
     The grouping is cached as a whole by a digest of what it reads, and per-article tokens by
     text, so a rebuild where only templates or one article changed redoes little.
     """
-    cache = StageCache(cache_path, stage_version("stories")) if cache_path else None
+    cache = StageCache(cache_path, stage_version("stories"), "stories") if cache_path else None
     try:
         items = [story_input(a) for a in articles]
         key = digest(json.dumps(settings, sort_keys=True),

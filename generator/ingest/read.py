@@ -66,7 +66,7 @@ def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_pa
     files are cached (a link or an oversized file is judged afresh each time, unread).
     """
     max_bytes = int(settings["max_file_mb"] * 1_000_000)
-    cache = StageCache(cache_path, stage_version("read"))
+    cache = StageCache(cache_path, stage_version("read"), "read")
     try:
         keys: list[str | None] = []
         for rel in files:

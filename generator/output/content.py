@@ -1,6 +1,7 @@
 """output/content/<slug>.md: YAML frontmatter and a Markdown body per article."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,8 @@ from typing import Any
 import yaml
 
 from ..core.model import ENTITY_TYPES, Article
+from ..core.store import StageCache
+from ..core.versions import stage_version
 from .publish import remove_stale, write_if_changed
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -66,24 +69,49 @@ def markdown_body(art: Article) -> str:
     return "\n\n".join(escape_markdown(line) for line in art.lines)
 
 
-def render_markdown(art: Article, fm: dict[str, Any] | None = None, body: str | None = None) -> str:
-    head = yaml.dump(frontmatter(art) if fm is None else fm, Dumper=_DUMPER, allow_unicode=True, sort_keys=False,
-                     width=10**6, default_flow_style=False)
-    return f"---\n{head}---\n\n{markdown_body(art) if body is None else body}\n"
+def dump_frontmatter(fm: dict[str, Any]) -> str:
+    return yaml.dump(fm, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=10**6, default_flow_style=False)
 
 
-def write_content(articles: list[Article], folder: Path,
-                  previous: dict[str, str] | None = None) -> tuple[dict[str, str], list[Page]]:
+def page_text(head: str, body: str) -> str:
+    return f"---\n{head}---\n\n{body}\n"
+
+
+def render_markdown(art: Article) -> str:
+    return page_text(dump_frontmatter(frontmatter(art)), markdown_body(art))
+
+
+def frontmatter_heads(fms: list[dict[str, Any]], store: Path | None) -> list[str]:
+    """dump_frontmatter() of each, from the store for a frontmatter dumped before: PyYAML's
+    representer, in Python, costs more than half a millisecond a page."""
+    cache = StageCache(store, stage_version("content"), "content")
+    try:
+        keys = [cache.key(json.dumps(fm, ensure_ascii=False)) for fm in fms]  # in key order: YAML keeps it
+        known = cache.get_many(set(keys))
+        fresh: dict[str, str] = {}
+        for key, fm in zip(keys, fms):
+            if key not in known and key not in fresh:
+                fresh[key] = dump_frontmatter(fm)
+        cache.put_many(fresh)
+        known.update(fresh)
+        return [known[key] for key in keys]
+    finally:
+        cache.close()
+
+
+def write_content(articles: list[Article], folder: Path, previous: dict[str, str] | None = None,
+                  store: Path | None = None) -> tuple[dict[str, str], list[Page]]:
     """Write every page (only those whose bytes changed, per `previous`); returns name ->
     digest, and the pages as read_content() would read them back, for the render stage."""
     previous = previous or {}
     folder.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, str] = {}
     pages: list[tuple[str, Page]] = []
-    for art in articles:
-        fm, body = frontmatter(art), markdown_body(art)
+    fms = [frontmatter(art) for art in articles]
+    for art, fm, head in zip(articles, fms, frontmatter_heads(fms, store)):
+        body = markdown_body(art)
         name = f"{art.slug}.md"
-        manifest[name] = write_if_changed(folder, name, render_markdown(art, fm, body).encode("utf-8"), previous)
+        manifest[name] = write_if_changed(folder, name, page_text(head, body).encode("utf-8"), previous)
         pages.append((name, (fm, body.strip())))
     remove_stale(folder, previous, manifest)
     return manifest, [page for _, page in sorted(pages, key=lambda named: named[0])]  # in file name order

@@ -7,6 +7,7 @@ without a date is in no edition.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from babel.dates import format_date
 
 from ..core.model import ENTITY_TYPES
 from .story_pages import story_entries
+from .writer import canonical
 
 TOP_ENTITIES = 5
 FEED_EDITIONS = 20
@@ -146,6 +148,14 @@ def name_editions(editions: list[Edition], kind: str, language: str, translate: 
                            last=format_date(e.last, format="long", locale=language))
 
 
+def plan_edition(writer: Any, edition: Edition, newer: Edition | None, older: Edition | None, kind: str) -> None:
+    writer.write("edition.html", edition.url, edition=edition, newer=newer, older=older, kind=kind)
+    # not a page of the site (no sitemap entry): a file to paste into a newsletter tool
+    email = writer.env.get_template("email.html").render(
+        site=writer.config, edition=edition, ui=writer.messages, base=writer.base_url, absolute=writer.absolute)
+    writer.write_text(f"{edition.folder}email.html", email)
+
+
 def write_editions(writer: Any, views: list[dict[str, Any]], config: dict[str, Any]) -> list[Edition]:
     """editions/index.html, one page and one e-mail file per edition, and editions/feed.xml."""
     kind = config["editions"]
@@ -157,12 +167,9 @@ def write_editions(writer: Any, views: list[dict[str, Any]], config: dict[str, A
     for i, edition in enumerate(editions):
         newer = editions[i - 1] if i > 0 else None
         older = editions[i + 1] if i + 1 < len(editions) else None
-        writer.write("edition.html", edition.url, edition=edition, newer=newer, older=older, kind=kind)
-        # not a page of the site (no sitemap entry): a file to paste into a newsletter tool
-        email = writer.env.get_template("email.html").render(
-            site=writer.config, edition=edition, ui=writer.messages, base=writer.base_url,
-            absolute=writer.absolute)
-        writer.write_text(f"{edition.folder}email.html", email)
+        # an edition's page and e-mail show what its page is given: planned only when that changed
+        writer.family(edition.folder, canonical({"edition": edition, "newer": newer, "older": older, "kind": kind}),
+                      functools.partial(plan_edition, writer, edition, newer, older, kind))
     writer.write("editions_feed.xml", "editions/feed.xml", editions=editions[:FEED_EDITIONS],
                  absolute=writer.absolute)
     return editions

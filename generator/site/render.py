@@ -17,7 +17,7 @@ from typing import Any
 
 from babel.dates import format_date
 
-from ..core.store import StageCache, digest
+from ..core.store import StageCache, digest, store_path
 from ..core.versions import stage_version
 from ..output.content import Page, read_content
 from ..output.publish import remove_stale
@@ -70,7 +70,7 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
     size = config["page_size"]
     previous = previous or {}
     writer = SiteWriter(templates, site_dir, config, previous, previous_keys)
-    fragments = StageCache(cache_dir / "html.sqlite" if cache_dir else None, stage_version("markdown"))
+    fragments = StageCache(store_path(cache_dir) if cache_dir else None, stage_version("markdown"), "markdown")
     try:
         bodies = [body for _, body in pages] if config["publish"]["body"] == "full" else []  # an excerpt needs no HTML
         views = build_views(pages, language, bodies_to_html(bodies, fragments, jobs) if bodies else [""] * len(pages),

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from scipy import sparse
 from slugify import slugify
 
 from ..core.model import ENTITY_TYPES, TAXONOMIES
@@ -55,22 +57,35 @@ def collect_terms(views: list[dict[str, Any]]) -> dict[str, dict[str, Term]]:
     return terms
 
 
+RELATED_ROWS = 1024  # articles whose shared-term counts are computed at once (bounds memory)
+
+
 def link_related(views: list[dict[str, Any]], max_postings: int = 500) -> None:
-    """Related articles: most shared entities; an entity on hundreds of pages relates nothing."""
-    postings: dict[tuple[str, str], list[int]] = defaultdict(list)
+    """Related articles: most shared entities, ties to the earlier view; an entity on hundreds
+    of pages relates nothing. Counts come from one sparse product (article x term incidence
+    times its transpose) per chunk of rows, not from a counter per article."""
+    columns: dict[tuple[str, str], int] = {}
+    rows, cols = [], []
     for i, view in enumerate(views):
         for taxonomy in ENTITY_TYPES:
             for term in view["terms"][taxonomy]:
-                postings[(taxonomy, term.slug)].append(i)
-    for i, view in enumerate(views):
-        shared: Counter[int] = Counter()
-        for taxonomy in ENTITY_TYPES:
-            for term in view["terms"][taxonomy]:
-                members = postings[(taxonomy, term.slug)]
-                if len(members) <= max_postings:
-                    shared.update(j for j in members if j != i)
-        best = sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))[:RELATED]
-        view["related"] = [views[j] for j, _ in best]
+                rows.append(i)
+                cols.append(columns.setdefault((taxonomy, term.slug), len(columns)))
+    n = len(views)
+    incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(n, max(1, len(columns))))
+    postings = np.bincount(np.asarray(cols, dtype=np.int64), minlength=incidence.shape[1])
+    incidence = incidence[:, np.flatnonzero(postings <= max_postings)].tocsr()
+    transposed = incidence.T.tocsc()
+    for start in range(0, n, RELATED_ROWS):
+        shared = (incidence[start:start + RELATED_ROWS] @ transposed).tocsr()
+        for offset in range(shared.shape[0]):
+            i = start + offset
+            lo, hi = shared.indptr[offset], shared.indptr[offset + 1]
+            others, counts = shared.indices[lo:hi], shared.data[lo:hi]
+            keep = others != i
+            others, counts = others[keep], counts[keep]
+            best = np.lexsort((others, -counts))[:RELATED]  # most shared first, then view order
+            views[i]["related"] = [views[j] for j in others[best].tolist()]
     for i, view in enumerate(views):
         view["newer"] = views[i - 1] if i > 0 else None
         view["older"] = views[i + 1] if i + 1 < len(views) else None

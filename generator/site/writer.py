@@ -26,7 +26,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 # entries of the page keys that record a family of pages (SiteWriter.family): its declaration, its paths
-FAMILY, FAMILY_PAGES = "family:", "family-pages:"
+FAMILY, FAMILY_PAGES, FAMILY_FILES = "family:", "family-pages:", "family-files:"  # keys: declaration, listed pages, other files
 
 
 @dataclass
@@ -66,7 +66,8 @@ class SiteWriter:
         # pages kept without being planned (see family()): path -> digest, and path -> key
         self.kept: dict[str, str] = {}
         self.kept_keys: dict[str, str] = {}
-        self._family: list[str] | None = None  # the paths written by the family being planned
+        self._family: list[str] | None = None  # the pages written by the family being planned
+        self._family_files: list[str] = []  # and its other files (feeds, e-mails, charts)
         self._fragments: dict[tuple[str, str, str], Markup] = {}
 
     def _environment(self, loader: jinja2.BaseLoader) -> Environment:
@@ -127,8 +128,7 @@ class SiteWriter:
         if listed and rel.endswith(".html") and rel != "404.html":
             self.pages.append(rel)
         if self._family is not None:
-            assert listed, "a family's pages are all listed (family() lists them again when they are kept)"
-            self._family.append(rel)
+            (self._family if listed and rel.endswith(".html") else self._family_files).append(rel)
 
     def family(self, name: str, declared: str, plan: Callable[[], None]) -> None:
         """The files of one family (a term's pages and its feed, say), planned by PLAN only when
@@ -136,24 +136,27 @@ class SiteWriter:
         the salt, the family's own fields, the key of each article it shows). When the folder
         holds the pages made from the same declaration, they are kept as they are, unplanned:
         no context is built and no page key computed for them."""
-        record, members = FAMILY + name, FAMILY_PAGES + name
+        record, members, others = FAMILY + name, FAMILY_PAGES + name, FAMILY_FILES + name
         key = digest(self.salt, declared)
-        held = self.previous_keys.get(members)
+        held, held_files = self.previous_keys.get(members), self.previous_keys.get(others, "")
         if self.previous_keys.get(record) == key and held is not None:
-            rels = held.split("\n") if held else []
-            if all(rel in self.previous and (self.site_dir / rel).exists() for rel in rels):
-                for rel in rels:
+            pages, files = (held.split("\n") if held else []), (held_files.split("\n") if held_files else [])
+            if all(rel in self.previous and (self.site_dir / rel).exists() for rel in pages + files):
+                for rel in pages + files:
                     self.kept[rel] = self.previous[rel]
                     if rel in self.previous_keys:
                         self.kept_keys[rel] = self.previous_keys[rel]
-                    if rel.endswith(".html"):
-                        self.pages.append(rel)
+                self.pages += pages
                 self.kept_keys.update({record: key, members: held})
+                if held_files:
+                    self.kept_keys[others] = held_files
                 return
-        self._family = []
+        self._family, self._family_files = [], []
         try:
             plan()
             self.kept_keys.update({record: key, members: "\n".join(self._family)})
+            if self._family_files:
+                self.kept_keys[others] = "\n".join(self._family_files)
         finally:
             self._family = None
 
@@ -165,7 +168,7 @@ class SiteWriter:
     def write_text(self, rel: str, text: str) -> None:
         self.jobs.append(PageJob("", rel, "", {"text": text}))
         if self._family is not None:
-            self._family.append(rel)
+            self._family_files.append(rel)
 
 
 def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[str]:
@@ -175,7 +178,7 @@ def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[str]:
 
 def page_key(writer: SiteWriter, job: PageJob) -> str:
     """A digest of everything the page's template is given."""
-    return digest(writer.salt, job.template, job.rel, job.root, _canonical(job.context))
+    return digest(writer.salt, job.template, job.rel, job.root, canonical(job.context))
 
 
 def render_batch_to_bytes(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[bytes]:
@@ -220,18 +223,18 @@ def view_key(view: dict[str, Any]) -> str:
     return view["_key"]
 
 
-def _canonical(value: Any) -> str:
+def canonical(value: Any) -> str:
     """A template context as a string that changes whenever what it shows may change."""
     if isinstance(value, dict):
         if "slug" in value and "url" in value and "body_html" in value:
             return view_key(value)
-        return "{" + ",".join(f"{k}:{_canonical(v)}" for k, v in sorted(value.items())) + "}"
+        return "{" + ",".join(f"{k}:{canonical(v)}" for k, v in sorted(value.items())) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_canonical(v) for v in value) + "]"
+        return "[" + ",".join(canonical(v) for v in value) + "]"
     if isinstance(value, Term):
         return f"Term({value.taxonomy},{value.slug},{value.name},{len(value.articles)})"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):  # an edition, say
-        return type(value).__name__ + _canonical(vars(value))
+        return type(value).__name__ + canonical(vars(value))
     if callable(value):
         return getattr(value, "__qualname__", "callable")
     return repr(value)
