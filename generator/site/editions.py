@@ -15,6 +15,7 @@ from typing import Any
 from babel.dates import format_date
 
 from ..core.model import ENTITY_TYPES
+from ..core.store import digest
 from .story_pages import story_entries
 from .writer import canonical
 
@@ -164,12 +165,14 @@ def write_editions(writer: Any, views: list[dict[str, Any]], config: dict[str, A
         return editions
     name_editions(editions, kind, config["language"], writer.translate)
     writer.write("editions.html", "editions/index.html", editions=editions, kind=kind)
+    # an edition's page and e-mail show what its page is given (the edition, the ones before and
+    # after it): planned only when that changed
+    shown = [canonical(edition) for edition in editions]
     for i, edition in enumerate(editions):
         newer = editions[i - 1] if i > 0 else None
         older = editions[i + 1] if i + 1 < len(editions) else None
-        # an edition's page and e-mail show what its page is given: planned only when that changed
-        writer.family(edition.folder, canonical({"edition": edition, "newer": newer, "older": older, "kind": kind}),
-                      functools.partial(plan_edition, writer, edition, newer, older, kind))
+        declared = digest(kind, shown[i], shown[i - 1] if newer else "-", shown[i + 1] if older else "-")
+        writer.family(edition.folder, declared, functools.partial(plan_edition, writer, edition, newer, older, kind))
     writer.write("editions_feed.xml", "editions/feed.xml", editions=editions[:FEED_EDITIONS],
                  absolute=writer.absolute)
     return editions
