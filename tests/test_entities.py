@@ -237,3 +237,36 @@ def test_fragments_and_mistypes_are_gone(corpus_build: tuple[list[dict], dict]) 
     assert "OTAN" in by_type["organizations"] and "Nato" not in everything and "NATO" not in everything
     counts = report["stats"]["entity_corrections"]
     assert counts["types"] >= 1 and counts["ignore"] >= 1 and counts["canonical"] >= 1
+
+
+def test_a_new_name_is_looked_for_only_in_the_texts_that_hold_it(tmp_path: Path) -> None:
+    """The verbatim pass keeps each text's matches in the store: when the corpus's names change,
+    only texts where a changed name may stand are matched again, and every result equals a
+    match from scratch (real articles)."""
+    from generator.core.store import StageCache, store_path
+    from generator.corpus.entities import find_verbatim, spread_batch
+
+    records = gold_texts()[:12]
+    items = [(text, record.get("title") or "") for record, text in records]
+    two_words = re.compile(r"\b[A-Z][a-zé]+ [A-Z][a-zé]+\b")
+    # a name of the first text that no other text holds, and names several texts share
+    new_name = next(m for m in two_words.findall(items[0][0]) if not any(m in t for t, _ in items[1:]))
+    names = {m: "organizations" for t, _ in items[1:4] for m in two_words.findall(t)[:3]}
+    calls: list[int] = []
+
+    def counting(func, batch):
+        calls.append(len(batch))
+        return func(batch)
+
+    cache = StageCache(store_path(tmp_path), "ner", "ner")
+    try:
+        assert find_verbatim(names, items, cache, counting) == spread_batch(names, items)
+        assert calls == [len(items)]
+        for looked_for in ({**names, new_name: "people"}, names):  # a name added, then removed
+            calls.clear()
+            assert find_verbatim(looked_for, items, cache, counting) == spread_batch(looked_for, items)
+            assert calls == [1], "only the text holding the changed name is matched again"
+            assert any(f.surface == new_name for f in find_verbatim(looked_for, items[:1], cache, counting)[0]) \
+                == (new_name in looked_for)
+    finally:
+        cache.close()

@@ -306,27 +306,37 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
 _WORDS = re.compile(r"\w+")
 
 
+def _by_first_word(names: Any) -> dict[str, list[tuple[str, str | None]]]:
+    """Names by their first word, each with its second word (None for one word)."""
+    by_first: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    for name in names:
+        tokens = _WORDS.findall(name)
+        if tokens:
+            by_first[tokens[0]].append((name, tokens[1] if len(tokens) > 1 else None))
+    return by_first
+
+
+def _candidates(text: str, by_first: dict[str, list[tuple[str, str | None]]]) -> list[str]:
+    """The names that may occur in TEXT: their first two words stand side by side in it (a
+    cheap test before searching the text; no other name can match)."""
+    tokens = _WORDS.findall(text)
+    pairs = set(zip(tokens, tokens[1:]))
+    return [name for word in set(tokens) & by_first.keys() for name, second in by_first[word]
+            if second is None or (word, second) in pairs]
+
+
 def match_known(texts: list[str], names: dict[str, str]) -> dict[int, list[Mention]]:
     """Mentions of the corpus's known entities (surface -> type), found verbatim.
 
     Names are indexed by their first word, so each article only checks the names that start
     with one of its own words; a match must stand on word boundaries, case-sensitively.
     """
-    by_first: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-    for name in names:
-        tokens = _WORDS.findall(name)
-        if tokens:
-            by_first[tokens[0]].append((name, tokens[1] if len(tokens) > 1 else None))
+    by_first = _by_first_word(names)
     out = {}
     for i, text in enumerate(texts):
         spans: list[tuple[int, int, str]] = []
-        tokens = _WORDS.findall(text)
-        pairs = set(zip(tokens, tokens[1:]))
-        for word in set(tokens) & by_first.keys():
-            for name, second in by_first[word]:
-                if second is not None and (word, second) not in pairs:
-                    continue  # cheap test before searching the text
-                spans.extend((start, end, name) for start, end in _occurrences(name, text))
+        for name in _candidates(text, by_first):
+            spans.extend((start, end, name) for start, end in _occurrences(name, text))
         # longest match first; overlapping shorter ones ("Nations Unies" inside a longer name) go
         spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
         kept, last_end = [], -1
@@ -423,17 +433,36 @@ def spread_batch(names: dict[str, str], items: Sequence[tuple[str, str]]) -> lis
 
 def find_verbatim(names: dict[str, str], items: list[tuple[str, str]], cache: StageCache,
                   map_batches: Mapper) -> list[list[Found]]:
-    """spread_batch over every (text, title), from the cache where the text and the names
-    looked for are the ones of an earlier build (one entry per text: it never grows)."""
-    names_digest = digest(stage_version("entities"), *sorted(f"{n}\t{t}" for n, t in names.items()))
+    """spread_batch over every (text, title), from the store where the text was matched before
+    (one entry per text: it never grows) under the same names, or under the names of the last
+    build when none of the names added, removed or retyped since may occur in it (a name
+    matches only where it stands verbatim, see match_known): a new name costs the texts that
+    hold it, not the corpus."""
+    version = stage_version("entities")
+    names_digest = digest(version, *sorted(f"{n}\t{t}" for n, t in names.items()))
     keys = [cache.key("verbatim", text, title) for text, title in items]
-    cached = {k: v[1] for k, v in cache.get_many(keys).items() if v[0] == names_digest}
+    last_key = cache.key("verbatim-names")
+    last = cache.get_many([last_key]).get(last_key)  # (version, digest, names) of the last build
+    stored = cache.get_many(keys)
+    cached = {k: v[1] for k, v in stored.items() if v[0] == names_digest}
+    carried: dict[str, Any] = {}
+    if last is not None and last[0] == version and last[1] != names_digest:
+        old = last[2]
+        changed = _by_first_word(n for n in names.keys() | old.keys() if names.get(n) != old.get(n))
+        for k, (text, _) in zip(keys, items):
+            if k not in cached and k in stored and stored[k][0] == last[1] and not _candidates(text, changed):
+                carried[k] = (names_digest, stored[k][1])
+        cached.update((k, v[1]) for k, v in carried.items())
     todo = [i for i, k in enumerate(keys) if k not in cached]
+    fresh: dict[str, Any] = {}
     if todo:
         results = map_batches(functools.partial(spread_batch, names), [items[i] for i in todo])
         fresh = {keys[i]: [astuple(f) for f in r] for i, r in zip(todo, results)}
-        cache.put_many({k: (names_digest, v) for k, v in fresh.items()})
         cached.update(fresh)
+    updates = {k: (names_digest, v) for k, v in fresh.items()} | carried
+    if last is None or last[1] != names_digest:
+        updates[last_key] = (version, names_digest, names)
+    cache.put_many(updates)
     return [[Found(*fields) for fields in cached[k]] for k in keys]
 
 
