@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from . import __version__
 from .core.executor import map_batches
 from .core.model import ARTICLE, Article, BuildError, Document, FileOutcome
-from .core.store import digest, store_path
+from .core.store import digest, remove_legacy_files, store_path
 from .core.versions import stage_version
 from .corpus.curate import apply_curation
 from .corpus.dedup import make_articles
@@ -128,6 +128,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         return lambda func, items: map_batches(func, items, jobs, batch_size,
                                                on_batch=progress.advance if counted else None)
 
+    remove_legacy_files(paths.cache)
     store = store_path(paths.cache)  # every stage's stored results (core/store.py)
     files = list_seed_files(paths.seeds)
     progress.start("read + extract", len(files))

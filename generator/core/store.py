@@ -24,17 +24,18 @@ def digest(*parts: str | bytes) -> str:
 
 
 STORE_FILE = "build.sqlite"  # under paths.cache
-
-
-LEGACY_FILES = ("read.sqlite", "dedup.sqlite", "ner.sqlite", "stories.sqlite", "html.sqlite")  # one file per stage, before
+LEGACY_FILES = ("read.sqlite", "dedup.sqlite", "ner.sqlite", "stories.sqlite", "html.sqlite")  # before the store
 
 
 def store_path(cache: Path) -> Path:
-    """The store under the cache folder, where the files of the store's predecessors are removed."""
+    return cache / STORE_FILE
+
+
+def remove_legacy_files(cache: Path) -> None:
+    """The per-stage files the store replaced (and their SQLite journals), left by older builds."""
     for name in LEGACY_FILES:
         for suffix in ("", "-wal", "-shm"):
             (cache / (name + suffix)).unlink(missing_ok=True)
-    return cache / STORE_FILE
 
 
 class StageCache:

@@ -25,8 +25,8 @@ from .taxonomies import Term
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-# entries of the page keys that record a family of pages (SiteWriter.family): its declaration, its paths
-FAMILY, FAMILY_PAGES, FAMILY_FILES = "family:", "family-pages:", "family-files:"  # keys: declaration, listed pages, other files
+# entries of the page keys that record a family (SiteWriter.family): its declaration, its listed pages, its other files
+FAMILY, FAMILY_PAGES, FAMILY_FILES = "family:", "family-pages:", "family-files:"
 
 
 @dataclass
@@ -125,10 +125,11 @@ class SiteWriter:
         if root is None:
             root = "../" * rel.count("/")
         self.jobs.append(PageJob(template, rel, root, context))
-        if listed and rel.endswith(".html") and rel != "404.html":
+        page = listed and rel.endswith(".html")
+        if page and rel != "404.html":
             self.pages.append(rel)
         if self._family is not None:
-            (self._family if listed and rel.endswith(".html") else self._family_files).append(rel)
+            (self._family if page else self._family_files).append(rel)
 
     def family(self, name: str, declared: str, plan: Callable[[], None]) -> None:
         """The files of one family (a term's pages and its feed, say), planned by PLAN only when
