@@ -270,3 +270,32 @@ def test_a_new_name_is_looked_for_only_in_the_texts_that_hold_it(tmp_path: Path)
                 == (new_name in looked_for)
     finally:
         cache.close()
+
+
+def test_the_french_tokenizer_pattern_is_compiled_once_per_store(tmp_path, monkeypatch):
+    """spaCy's French tokenizer pattern (1.4 M characters, ~3 s to compile) is compiled at
+    the first build and read back from the store at the next: the same matches, no compiling."""
+    from re import _compiler
+
+    from spacy.lang.fr.tokenizer_exceptions import TOKEN_MATCH
+
+    from generator.core.patterns import compiled_from
+    pattern = TOKEN_MATCH.__self__.pattern
+    words = ["faux-vampire", "saut-de-ski", "entr'abat", "porte-avions", "Porte-Avions", "rick-roll",
+             "Paris", "week-end", "aujourd'hui", "anti-", "l'État", "zig-zaguer", "pet-en-l'air", "x"]
+    expected = [bool(TOKEN_MATCH(w)) for w in words]
+    assert any(expected) and not all(expected)
+    store = tmp_path / "build.sqlite"
+    re.purge()
+    with compiled_from(store):
+        first = re.compile(pattern)
+    re.purge()
+
+    def no_compiling(*args):
+        raise AssertionError("the pattern was compiled again")
+    monkeypatch.setattr(_compiler, "_code", no_compiling)
+    with compiled_from(store):
+        second = re.compile(pattern)
+    re.purge()
+    assert [bool(first.match(w)) for w in words] == expected
+    assert [bool(second.match(w)) for w in words] == expected

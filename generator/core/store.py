@@ -45,8 +45,7 @@ class StageCache:
     def __init__(self, path: Path | None, version: str, stage: str) -> None:
         if not stage.isidentifier():
             raise ValueError(f"not a stage name: {stage!r}")
-        self.version = version
-        self.table = stage
+        self.path, self.version, self.table = path, version, stage
         self.db: sqlite3.Connection | None = None
         if path is None:
             return

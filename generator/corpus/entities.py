@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.model import ENTITY_TYPES, Article, BuildError
+from ..core.patterns import compiled_from
 from ..core.store import StageCache, digest
 from ..core.versions import stage_version
 from .reference import fold, load_reference
@@ -290,7 +291,8 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
         todo = [j for j, k in enumerate(keys) if k not in cached]
         log.info("NER %s: %d articles, %d cached", lang, len(indexes), len(indexes) - len(todo))
         if todo:
-            load_model(lang)  # in this process, before the pool forks: workers share it
+            with compiled_from(cache.path):  # spaCy's French tokenizer pattern: 3 s to compile
+                load_model(lang)  # in this process, before the pool forks: workers share it
             results = map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo])
             if not keep_models:
                 load_model.cache_clear()  # the model's hundreds of MB are not needed past this point
