@@ -21,18 +21,29 @@ from .readers import read_file
 log = logging.getLogger(__name__)
 
 
+def seed_entries(seeds: Path) -> list[tuple[str, os.DirEntry]]:
+    """Every file under the seeds folder, by relative name (sorted), with its directory entry
+    (its stat is one call, no path lookup); a symlink to a folder is a file, never entered."""
+    out: list[tuple[str, os.DirEntry]] = []
+    folders = [("", os.fspath(seeds))]
+    while folders:
+        prefix, path = folders.pop()
+        try:
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append((prefix + entry.name + "/", entry.path))
+                    else:
+                        out.append((prefix + entry.name, entry))
+        except OSError:  # an unreadable folder holds nothing we can read (as os.walk)
+            continue
+    out.sort(key=lambda item: item[0])
+    return out
+
+
 def list_seed_files(seeds: Path) -> list[str]:
     """Every file under the seeds folder (relative, sorted); symlinked folders not entered."""
-    out = []
-    for root, dirs, files in os.walk(seeds, followlinks=False):
-        dirs.sort()
-        for name in files:
-            out.append(os.path.relpath(os.path.join(root, name), seeds).replace(os.sep, "/"))
-        for name in dirs:  # a symlink to a folder is listed as a file, never followed
-            if os.path.islink(os.path.join(root, name)):
-                out.append(os.path.relpath(os.path.join(root, name), seeds).replace(os.sep, "/"))
-    return sorted(out)
-
+    return [rel for rel, _ in seed_entries(seeds)]
 
 
 def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
