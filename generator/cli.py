@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .core.executor import dask_engine, default_jobs
@@ -14,10 +14,21 @@ from .core.settings import ConfigError, check_base_url, check_scheduler, load_co
 from .pipeline import BuildError, BuildPaths, BuildResult, build
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout: templates/, static/
+USAGE_STATUS = 2  # a bad flag, as a bad site.yaml: the command was not run
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line with a pointer to --help, not the usage block.
+
+    Subcommand parsers made by add_subparsers() are of the parent's class, so they report alike.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_STATUS, f"build-site: error: {message} (see build-site --help)\n")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="build-site",
         description="Build a news digest site from the scraped articles in a seeds folder.",
         epilog="'build-site serve' builds, then previews the site on 127.0.0.1 and rebuilds "
@@ -31,15 +42,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, metavar="DIR", help="output folder (default: output)")
     parser.add_argument("--base-url", metavar="URL",
                         help="where the site is published, e.g. https://example.org/revue/ (overrides site.yaml)")
-    parser.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="worker processes, 0 = one per core (default: jobs in site.yaml, else all cores)")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run the heavy work on a Dask cluster: its scheduler's address "
                              "(tcp://host:8786), or 'local' for a local cluster of --jobs workers")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
-    if args.jobs is not None and args.jobs < 1:
-        parser.error("--jobs must be at least 1")
+    if args.jobs is not None and args.jobs < 0:
+        parser.error("--jobs must be 0 (all cores) or more")
     return args
 
 
@@ -173,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         scheduler = dask_scheduler(config, args)
         config_dir = config_path.resolve().parent if config_path else Path.cwd()
         paths = resolve_paths(args, config, config_dir)
-        jobs = args.jobs or config["jobs"] or default_jobs()
+        jobs = (args.jobs if args.jobs is not None else config["jobs"]) or default_jobs()  # 0: all cores
         if not args.quiet and sys.stderr.isatty():
             progress = RichProgress()
         with dask_engine(scheduler, jobs):  # the cluster stays up while serve rebuilds
@@ -188,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (ConfigError, BuildError) as exc:
         print(f"build-site: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
+        return USAGE_STATUS if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt:
         print("build-site: interrupted; the previous site was left as it was", file=sys.stderr)
         return 130

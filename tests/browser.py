@@ -33,6 +33,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from conftest import under_ci
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from playwright.sync_api import Browser, Page
 
@@ -94,7 +96,7 @@ CONTENT_TYPES = {
 
 def unavailable(reason: str) -> None:
     """Skip the current test for a missing tool, or fail it when CI == "true"."""
-    if os.environ.get("CI") == "true":
+    if under_ci():
         pytest.fail(f"{reason} (CI=true: failing instead of skipping)", pytrace=False)
     pytest.skip(reason)
 

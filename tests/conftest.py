@@ -13,13 +13,32 @@ PROJECT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT.parent / "shared"
 CORPUS = SHARED / "corpus"
 TOOLS = SHARED / "tools"
+SHIPPED_CONFIG = PROJECT / "site.yaml"  # what a build in a test reads unless it is given its own
+
+
+def under_ci() -> bool:
+    """CI is set, as a boolean (1, true, yes in any case): a missing test need fails instead of skipping."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Hypothesis keeps its example database (.hypothesis/) under this run's temporary folder, not in
+    the project root. Before collection, so every @settings made when a test module is imported
+    inherits it."""
+    from hypothesis import configuration, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    home = session.config._tmp_path_factory.getbasetemp() / "hypothesis"
+    configuration.set_hypothesis_home_dir(home)
+    settings.register_profile("tests", database=DirectoryBasedExampleDatabase(home / "examples"))
+    settings.load_profile("tests")
 
 
 def need_shared(path: Path) -> Path:
-    """Skip (or fail under CI=true) when ../shared is not beside the checkout."""
+    """Skip (or fail under CI, see under_ci) when ../shared is not beside the checkout."""
     if not path.exists():
         message = f"{path} is missing: clone the project beside ../shared to run this test"
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail(message)
         pytest.skip(message)
     return path
@@ -39,11 +58,13 @@ def content_pages(out: Path) -> list[tuple[dict, str]]:
 
 
 def run_build(seeds: Path, output: Path, *extra: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real build-site command (as a user would), capturing its output."""
-    args = [sys.executable, "-m", "generator", "--seeds", str(seeds), "--output", str(output), *extra]
-    if config is not None:
-        args += ["--config", str(config)]
-    return subprocess.run(args, capture_output=True, text=True, cwd=PROJECT, timeout=900)
+    """Run the real build-site command (as a user would), capturing its output.
+
+    With the settings of CONFIG, else the shipped site.yaml, always named with --config; run from
+    the output's parent folder, so nothing is read from the project root unsaid."""
+    args = [sys.executable, "-m", "generator", "--seeds", str(seeds), "--output", str(output), *extra,
+            "--config", str(config if config is not None else SHIPPED_CONFIG)]
+    return subprocess.run(args, capture_output=True, text=True, cwd=output.parent, timeout=900)
 
 
 def score_build(seeds: Path, work: Path, bars: list[str], gold: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -132,6 +132,11 @@ def test_missing_tools_skip_locally_but_fail_under_ci(monkeypatch: pytest.Monkey
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception):
         unavailable("no chromium")
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception):
-        unavailable("no chromium")
+    for off in ("", "0", "false", "no"):
+        monkeypatch.setenv("CI", off)
+        with pytest.raises(pytest.skip.Exception):
+            unavailable("no chromium")
+    for on in ("true", "1", "yes", "True", "YES"):  # CI read as a boolean, as CI services set it
+        monkeypatch.setenv("CI", on)
+        with pytest.raises(pytest.fail.Exception):
+            unavailable("no chromium")

@@ -10,12 +10,12 @@ split over two lines, at the very end), the title, and every body line in its or
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core import clock
 from ..core.model import ARTICLE, Document, Line, Part
 from ..ingest.clean import line_key, remove_lines, repeated_keys
 from ..ingest.extract import check_length, derive_title
@@ -70,7 +70,7 @@ def configured_outlets(entries: list[Any]) -> dict[str, str]:
 def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[Any]) -> Knowledge:
     """Outlets, metadata and furniture shapes, and repeated lines, learned across all documents."""
     min_docs = settings["repeated_line_min_docs"]
-    known = Knowledge(aliases=configured_outlets(outlets), today=dt.date.today().isoformat())
+    known = Knowledge(aliases=configured_outlets(outlets), today=clock.today().isoformat())
     shape_files: Counter[str] = Counter()
     shape_texts: dict[str, set[str]] = defaultdict(set)
     shape_dated: set[str] = set()
