@@ -57,6 +57,13 @@ def content_pages(out: Path) -> list[tuple[dict, str]]:
     return [read_page(p) for p in sorted((out / "content").glob("*.md"))]
 
 
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under FOLDER (relative path -> bytes), Pagefind's index files aside (not
+    reproducible byte for byte: see the output contract)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "pagefind" not in p.relative_to(folder).parts}
+
+
 def run_build(seeds: Path, output: Path, *extra: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real build-site command (as a user would), capturing its output.
 

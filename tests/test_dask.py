@@ -12,13 +12,7 @@ import pytest
 
 import distributed  # noqa: F401 (a dependency: a broken install fails here, never skips)
 
-from conftest import CORPUS, PROJECT, TOOLS, need_shared, run_build
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    """Every file under FOLDER (relative path -> bytes), Pagefind's index files aside."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and "pagefind" not in p.relative_to(folder).parts}
+from conftest import CORPUS, PROJECT, TOOLS, need_shared, run_build, tree
 
 
 def assert_same_output(a: Path, b: Path) -> None:

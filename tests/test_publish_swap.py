@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, SHIPPED_CONFIG, run_build
+from conftest import PROJECT, SHIPPED_CONFIG, run_build, tree
 from generator.output.publish import remove_leftovers
 
 NEW_SEED = ("Un article ajouté\nPublié dans Le Courrier le 02 - 03 - 2021\n\n"
@@ -56,12 +56,6 @@ if step == "manifest":
 p.os.rename = killing_rename
 sys.exit(cli.main(argv))
 '''
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    """Every file under FOLDER, Pagefind's index aside (not reproducible byte for byte, see test_site)."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and "pagefind" not in p.relative_to(folder).parts}
 
 
 @pytest.fixture(scope="module")
