@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,12 @@ def read_page(path: Path) -> tuple[dict, str]:
 def content_pages(out: Path) -> list[tuple[dict, str]]:
     """Every page under OUT/content, sorted by file name."""
     return [read_page(p) for p in sorted((out / "content").glob("*.md"))]
+
+
+def interruptible() -> None:
+    """A child's SIGINT back to Python's default (KeyboardInterrupt), as at a terminal: a shell
+    running the tests in the background starts them with SIGINT ignored, and children inherit it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def tree(folder: Path) -> dict[str, bytes]:

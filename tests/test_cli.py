@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_build
+from conftest import interruptible, run_build
 from generator import __version__, cli
 
 
@@ -83,7 +83,7 @@ def test_sigint_exits_130_with_a_message(seeds_copy: Path, tmp_path: Path, confi
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "generator", "--seeds", str(seeds_copy), "--output", str(out),
                              "--config", str(config), "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     deadline = time.time() + 60
     while not (out / ".build.lock").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)

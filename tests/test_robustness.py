@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import PROJECT, content_pages, run_build
+from conftest import PROJECT, content_pages, interruptible, run_build
 from generator.core.settings import DEFAULTS
 from generator.corpus.layout import decide_layouts
 from generator.core.model import FileOutcome
@@ -41,7 +41,8 @@ def test_a_build_killed_mid_render_leaves_the_previous_site(corpus_site: Path, t
     (seeds / "zzz_new.txt").write_text("Un article ajouté\nPublié dans Le Courrier le 02 - 03 - 2021\n\n"
                                        + "Le conseil municipal a voté un budget pour les écoles. " * 5)
     proc = subprocess.Popen([sys.executable, "-m", "generator", "--seeds", str(seeds), "--output", str(out),
-                             "--quiet"], cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--quiet"], cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=interruptible)
     deadline = time.time() + 300
     while not list(out.glob(".staging-*/site")) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
