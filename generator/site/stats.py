@@ -21,6 +21,7 @@ TOP = 10
 OUTLET_SLICES = 9  # the rest of the outlets are one "other outlets" slice
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DAY_DRAWN = re.compile(r"(<!--Generated with pygal[^>]*?) on \d{4}-\d{2}-\d{2}-->")
 
 
 def week_of(iso: str) -> str:
@@ -88,8 +89,10 @@ def _style() -> Any:
 def _svg(chart: Any, name: str) -> str:
     """The chart's SVG text, static: pygal always adds a <script> of its settings for its
     tooltips; a chart shown as an <img> runs none, so it is dropped. pygal also names each
-    chart by a random uuid: a fixed id keeps two builds byte-identical."""
-    return _SCRIPT.sub("", _UUID.sub(name, chart.render(is_unicode=True)))
+    chart by a random uuid and credits itself with the day it drew the chart: a fixed id and
+    no day keep two builds byte-identical, on any day."""
+    svg = _UUID.sub(name, chart.render(is_unicode=True))
+    return _SCRIPT.sub("", _DAY_DRAWN.sub(r"\1-->", svg))
 
 
 def draw_charts(stats: dict[str, Any], translate: Any) -> dict[str, str]:
