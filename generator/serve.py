@@ -3,11 +3,14 @@ change, and reload the open pages once the new build is published.
 
 Live reload touches only what the preview server sends: each HTML response gets a small
 script that long-polls /__build (the id of the published build) and reloads the page when the
-id changes. The files under output/site/ are never modified.
+id changes. A rebuild that fails keeps the last good site served, and the open pages show its
+one-line error in a small overlay (as text, whatever it holds) until the next good build.
+The files under output/site/ are never modified.
 """
 from __future__ import annotations
 
 import functools
+import json
 import http.server
 import logging
 import os
@@ -23,13 +26,26 @@ log = logging.getLogger(__name__)
 BUILD_PATH = "/__build"  # reserved: a site never has a page of that name (slugs are [a-z0-9-])
 LONG_POLL_SECONDS = 20.0
 
+ERROR_OVERLAY_ID = "build-site-error"
 # Asks for the build id, waiting server-side until it differs from the page's own; reloads
-# when it does, retries every second while the server is away (restarted, stopped).
+# when it does, retries every second while the server is away (restarted, stopped). An id
+# followed by a line is a failed rebuild: its error is shown (textContent: never as HTML)
+# and the page waits for the next id.
 RELOAD_SCRIPT = """<script>/* build-site serve: live reload, not part of the published site */
-(function(){var id=%s;function poll(){fetch("%s?since="+encodeURIComponent(id),{cache:"no-store"})
-.then(function(r){return r.ok?r.text():Promise.reject(r.status)}).then(function(now){
-if(now!==id){location.reload()}else{poll()}},function(){setTimeout(poll,1000)})}poll()})();
+(function(){var id=%s,failed=%s;function show(m){var d=document.getElementById("%s");if(!d){
+d=document.createElement("div");d.id="%s";d.setAttribute("role","alert");d.style.cssText="position:fixed;"+
+"left:0;right:0;bottom:0;z-index:2147483647;margin:0;padding:.5em 1em;background:#8b0000;color:#fff;"+
+"font:14px/1.4 monospace;white-space:pre-wrap";document.body.appendChild(d)}d.textContent=m}
+function poll(){fetch("%s?since="+encodeURIComponent(id),{cache:"no-store"})
+.then(function(r){return r.ok?r.text():Promise.reject(r.status)}).then(function(now){var at=now.indexOf("\\n");
+if(at>=0){id=now.slice(0,at);show(now.slice(at+1));poll()}else if(now!==id){location.reload()}else{poll()}},
+function(){setTimeout(poll,1000)})}if(failed!==null){show(failed)}poll()})();
 </script>"""
+
+
+def script_literal(text: str | None) -> str:
+    """TEXT as a JavaScript string literal that cannot end the <script> it stands in."""
+    return json.dumps(text).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 class BuildClock:
@@ -38,27 +54,36 @@ class BuildClock:
     def __init__(self) -> None:
         self._start = f"{os.getpid()}-{time.time_ns() // 1_000_000}"  # a restarted server has new ids
         self._count = 0
+        self.error: str | None = None  # the one-line error of the last rebuild, if it failed
         self._changed = threading.Condition()
 
     @property
     def current(self) -> str:
         return f"{self._start}-{self._count}"
 
-    def advance(self) -> None:
+    @property
+    def reply(self) -> str:
+        """What /__build answers: the id, then the error of a failed rebuild on a line of its own."""
+        return self.current if self.error is None else f"{self.current}\n{self.error}"
+
+    def advance(self, error: str | None = None) -> None:
+        """A new build is published (error None), or a rebuild failed with ERROR."""
         with self._changed:
             self._count += 1
+            self.error = error
             self._changed.notify_all()
 
     def wait_for_change(self, since: str, timeout: float) -> str:
-        """The current id, as soon as it is not SINCE (or after TIMEOUT seconds)."""
+        """The reply, as soon as the id is not SINCE (or after TIMEOUT seconds)."""
         with self._changed:
             self._changed.wait_for(lambda: self.current != since, timeout)
-            return self.current
+            return self.reply
 
 
-def with_reload_script(html: bytes, build_id: str) -> bytes:
-    """The page with the live-reload script before its last </body> (or at its end)."""
-    script = (RELOAD_SCRIPT % (f'"{build_id}"', BUILD_PATH)).encode()
+def with_reload_script(html: bytes, build_id: str, error: str | None = None) -> bytes:
+    """The page with the live-reload script (and the overlay of ERROR) before its last </body>."""
+    script = (RELOAD_SCRIPT % (script_literal(build_id), script_literal(error), ERROR_OVERLAY_ID,
+                               ERROR_OVERLAY_ID, BUILD_PATH)).encode()
     at = html.lower().rfind(b"</body>")
     return html + script if at < 0 else html[:at] + script + html[at:]
 
@@ -85,7 +110,7 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == BUILD_PATH:
             since = parse_qs(url.query).get("since", [""])[0]
-            now = self.clock.wait_for_change(since, LONG_POLL_SECONDS) if since else self.clock.current
+            now = self.clock.wait_for_change(since, LONG_POLL_SECONDS) if since else self.clock.reply
             return self._send(200, "text/plain; charset=utf-8", now.encode(), body)
         page = self.html_page(url.path)
         if page is None:
@@ -95,7 +120,8 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
             html = Path(path).read_bytes()
         except OSError:  # swapped out by a publish between the check and the read
             return super().do_GET() if body else super().do_HEAD()
-        self._send(status, "text/html; charset=utf-8", with_reload_script(html, self.clock.current), body)
+        page = with_reload_script(html, self.clock.current, self.clock.error)
+        self._send(status, "text/html; charset=utf-8", page, body)
 
     def html_page(self, url_path: str) -> tuple[int, str] | None:
         """(status, file) of the HTML page a path shows: the page, its folder's index.html, or
@@ -187,10 +213,12 @@ def serve(site_dir: Path, watched: Callable[[], list[Path]], rebuild: Callable[[
             started = time.perf_counter()
             try:
                 published = rebuild()
-            except Exception as exc:  # keep serving the last good site
-                print(f"build-site: rebuild failed: {exc}", file=sys.stderr, flush=True)
+            except Exception as exc:  # keep serving the last good site; the open pages say why
+                error = " ".join(str(exc).split()) or type(exc).__name__
+                print(f"build-site: rebuild failed: {error}", file=sys.stderr, flush=True)
+                clock.advance(f"build-site: rebuild failed: {error}")
                 continue
-            if published:
+            if published or clock.error is not None:  # a good build clears the error shown
                 clock.advance()
                 print(f"published in {time.perf_counter() - started:.2f} s: reloading open pages",
                       file=sys.stderr, flush=True)

@@ -95,3 +95,38 @@ def test_serve_reloads_the_open_page_when_its_seed_is_edited(tmp_path: Path) -> 
     for path in pages:
         html = path.read_text(encoding="utf-8")
         assert not any(mark in html for mark in RELOAD_MARKS), path
+
+
+HOSTILE_KEY = "<img src=x onerror=window.pwned=1>"
+
+
+def test_a_failed_rebuild_keeps_the_site_and_shows_its_error_until_the_next_good_build(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(PROJECT / "seeds", seeds)
+    config = tmp_path / "site.yaml"
+    good = 'title: "Revue en direct"\nbase_url: "https://example.org/revue/"\n'
+    config.write_text(good, encoding="utf-8")
+    article = f"articles/{SEED_SLUG}/index.html"
+    with build_site_serve(seeds, tmp_path / "out", config) as (base, log), browser() as b:
+        page = b.new_page()
+        page.goto(f"{base}/{article}")
+        assert page.locator("#build-site-error").count() == 0
+        before = (tmp_path / "out" / "site" / article).read_bytes()
+
+        config.write_text(good + f'"{HOSTILE_KEY}": 1\n', encoding="utf-8")  # the next rebuild fails
+        overlay = page.locator("#build-site-error")
+        overlay.wait_for(timeout=60_000)
+        shown = overlay.inner_text()
+        assert shown.startswith("build-site: rebuild failed: ") and f"unknown key '{HOSTILE_KEY}'" in shown
+        assert "\n" not in shown.strip()  # one line
+        assert page.evaluate("() => window.pwned") is None and page.locator("img[src=x]").count() == 0
+        assert page.locator("h1").inner_text() == OLD_TITLE  # the last good site stays up
+        assert (tmp_path / "out" / "site" / article).read_bytes() == before
+        again = b.new_page()  # a page opened meanwhile shows the error too
+        again.goto(f"{base}/{article}")
+        assert again.locator("#build-site-error").inner_text() == shown
+
+        config.write_text(good, encoding="utf-8")  # fixed: the next good build clears it
+        page.wait_for_function("() => !document.getElementById('build-site-error')", timeout=60_000)
+        assert page.locator("h1").inner_text() == OLD_TITLE
+    assert any(line.startswith("build-site: rebuild failed: ") for line in log), "\n".join(log)
