@@ -162,6 +162,8 @@ class SearchIndexer:
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             self.processes.append(process)
         _, stderr = process.communicate()
+        if source != self.site_dir:  # its links are read: removed here, while the listings render
+            shutil.rmtree(source, ignore_errors=True)
         if process.returncode != 0:
             lines = stderr.decode("utf-8", "replace").strip().splitlines() or ["no output"]
             self.failures.append(f"{shard.name}: {lines[-1]}")
