@@ -94,3 +94,36 @@ def test_a_build_with_nothing_changed_says_so_and_touches_nothing(corpus_site: P
     result = run_build(seeds, out, config=changed_config)
     assert result.returncode == 0 and "nothing changed" not in result.stderr
     assert "Revue modifiée" in (out / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_edit_that_keeps_size_and_modification_time_is_still_seen(corpus_site: Path, tmp_path: Path) -> None:
+    """A build reads again only the seed files whose name, size, inode and times changed; an
+    editor's tool that writes in place and puts the modification time back (rsync -t, a
+    restore) still changes the kernel's change time, so the edit is seen."""
+    import os
+    import re
+    import time
+
+    config = corpus_site.parent / "site.yaml"
+    seeds, out = tmp_path / "seeds", tmp_path / "out"
+    shutil.copytree(corpus_site.parent / "seeds", seeds)
+    shutil.copytree(corpus_site, out)
+    time.sleep(2.5)  # the files settle (read.SETTLED_SECONDS): their digests are remembered by their stat
+    assert run_build(seeds, out, "--quiet", config=config).returncode == 0
+    name = _single_source_article(out)
+    path = seeds / name
+    text = path.read_text(encoding="utf-8")
+    word = next(w for w in reversed(re.findall(r"\b[a-z]{7,}\b", text)))  # in the body's last lines
+    marker = ("zorglub" * 4)[:len(word)]
+    before = path.stat()
+    at = text.rindex(word)
+    with open(path, "r+b") as handle:  # in place: same inode, same size
+        handle.write((text[:at] + marker + text[at + len(word):]).encode("utf-8"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    time.sleep(2.5)
+    result = run_build(seeds, out, "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+    slug = next(e["article"] for e in _report(out)["inputs"] if e["file"] == name)
+    assert marker in (out / "site" / "articles" / slug / "index.html").read_text(encoding="utf-8")

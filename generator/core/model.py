@@ -63,6 +63,9 @@ class Part:
     author: bool = False  # introduced by "Par", "By": a byline, unless it is the only name
     explicit: bool = False  # in an outlet slot ("Publié dans X", "Source : X"): trusted as written
 
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return Part, tuple(getattr(self, name) for name in self.__slots__)  # see Line.__reduce__
+
 
 @dataclass(slots=True)
 class Line:
@@ -81,6 +84,11 @@ class Line:
     prose: bool = False
     key: bytes = b""  # clean.line_key of the text, for the corpus-wide repeated lines
     tails: tuple[str, ...] = ()  # names ending the pieces of a dated line that is not all names
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        """Pickled as its constructor's arguments: half the size and twice as fast to load as
+        the field-by-field state of a slotted dataclass (the store holds every page's lines)."""
+        return Line, tuple(getattr(self, name) for name in self.__slots__)  # the fields, in order
 
 
 @dataclass

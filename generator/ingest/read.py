@@ -6,13 +6,14 @@ import functools
 import logging
 import os
 import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..core.executor import distributed
 from ..core.model import ARTICLE, Document, FileOutcome
-from ..core.store import StageCache
+from ..core.store import StageCache, digest
 from ..core.versions import stage_version
 from .clean import strip_boilerplate
 from .extract import detect_document_language, extract_metadata
@@ -69,6 +70,57 @@ def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
 
 
 
+# a file modified this recently may be modified again within the file system's clock tick,
+# its size kept: its bytes are read until it is older (git's "racy clean" entries)
+SETTLED_SECONDS = 2.0
+
+
+def content_digests(seeds: Path, files: list[str], max_bytes: int, cache_path: Path | None) -> list[str | None]:
+    """The digest of each plain file's bytes (None for a link, an oversized or unreadable file).
+
+    A file whose name, size, inode, modification and change times are those of a file read
+    before has the bytes it had then: its digest comes from the store, unread. The change
+    time is set by the kernel on every write and cannot be put back, so an edit that keeps
+    the size and restores the modification time is still read.
+    """
+    known_files = StageCache(cache_path, stage_version("files"), "files")
+    try:
+        stats: list[tuple[str | None, bool]] = []
+        now = time.time()
+        for rel in files:
+            try:
+                st = os.lstat(seeds / rel)
+            except OSError:
+                stats.append((None, False))
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+                stats.append((None, False))
+                continue
+            settled = now - max(st.st_mtime, st.st_ctime) > SETTLED_SECONDS
+            stats.append((known_files.key(rel, str(st.st_size), str(st.st_ino), str(st.st_mtime_ns),
+                                          str(st.st_ctime_ns)), settled))
+        remembered = known_files.get_many(k for k, settled in stats if k is not None and settled)
+        out: list[str | None] = []
+        fresh: dict[str, str] = {}
+        for rel, (key, settled) in zip(files, stats):
+            if key is None:
+                out.append(None)
+            elif key in remembered:
+                out.append(remembered[key])
+            else:
+                try:
+                    out.append(digest((seeds / rel).read_bytes()))
+                except OSError:
+                    out.append(None)
+                    continue
+                if settled and out[-1] is not None:
+                    fresh[key] = out[-1]
+        known_files.put_many(fresh)
+        return out
+    finally:
+        known_files.close()
+
+
 def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_path: Path,
                mapper: Any) -> list[list[Document] | FileOutcome]:
     """read_clean_extract() of every file, from the cache for files whose bytes were seen before.
@@ -79,15 +131,9 @@ def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_pa
     max_bytes = int(settings["max_file_mb"] * 1_000_000)
     cache = StageCache(cache_path, stage_version("read"), "read")
     try:
-        keys: list[str | None] = []
-        for rel in files:
-            try:
-                st = os.lstat(seeds / rel)
-                plain = stat.S_ISREG(st.st_mode) and st.st_size <= max_bytes
-                keys.append(cache.key(rel, (seeds / rel).read_bytes(), str(max_bytes), str(settings["min_words"]))
-                            if plain else None)
-            except OSError:
-                keys.append(None)
+        contents = content_digests(seeds, files, max_bytes, cache_path)
+        keys = [cache.key(rel, content, str(max_bytes), str(settings["min_words"])) if content else None
+                for rel, content in zip(files, contents)]
         known = cache.get_many(k for k in keys if k is not None)
         todo = [i for i, k in enumerate(keys) if k not in known]
         log.info("read: %d of %d files from the cache", len(files) - len(todo), len(files))

@@ -200,18 +200,19 @@ _VIEW_LINKS = ("terms", "related", "newer", "older", "coverage")  # fields that 
 def _own_digest(view: dict[str, Any]) -> str:
     """The article's own fields (and its terms' names and folders), memoised in the view."""
     if "_own" not in view:
-        own = {k: v for k, v in view.items() if k not in _VIEW_LINKS and not k.startswith("_")}
+        own = {k: v for k, v in view.items() if k not in _VIEW_LINKS and k != "body_html" and not k.startswith("_")}
         own["terms"] = {t: [(term.name, term.folder) for term in terms] for t, terms in view.get("terms", {}).items()}
-        view["_own"] = digest(json.dumps(own, sort_keys=True, default=str))
+        # the body, the largest field by far, is hashed as it is rather than JSON-escaped
+        view["_own"] = digest(json.dumps(own, sort_keys=True, default=str), view.get("body_html", ""))
     return view["_own"]
 
 
 def search_key(salt: str, view: dict[str, Any]) -> str:
     """What Pagefind reads from an article's page (article.html): the title, the body (or its
     excerpt), the outlet and entity filters; with the salt, the templates and settings."""
-    record = [view["title"], view["body_html"], view["excerpt"], view["outlet"],
+    record = [view["title"], view["excerpt"], view["outlet"],
               [[term.name for term in view["terms"][t]] for t in ENTITY_TYPES]]
-    return digest(salt, json.dumps(record, sort_keys=True, default=str))
+    return digest(salt, json.dumps(record, sort_keys=True, default=str), view["body_html"])
 
 
 def view_key(view: dict[str, Any]) -> str:
@@ -226,6 +227,8 @@ def view_key(view: dict[str, Any]) -> str:
 
 def canonical(value: Any) -> str:
     """A template context as a string that changes whenever what it shows may change."""
+    if value is None or isinstance(value, (str, int, float)):  # the most frequent: first
+        return repr(value)
     if isinstance(value, dict):
         if "slug" in value and "url" in value and "body_html" in value:
             return view_key(value)
