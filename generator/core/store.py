@@ -47,6 +47,7 @@ class StageCache:
             raise ValueError(f"not a stage name: {stage!r}")
         self.path, self.version, self.table = path, version, stage
         self.db: sqlite3.Connection | None = None
+        self.used: set[str] = set()  # the keys this build read or wrote (see prune)
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,11 +81,32 @@ class StageCache:
                     found[k] = pickle.loads(v)
                 except Exception:  # written by another version of a class: recompute
                     pass
+        self.used.update(found)
         return found
+
+    def keep(self, *keys: str) -> None:
+        """Mark KEYS as used by this build without reading them (a value held in memory)."""
+        self.used.update(keys)
+
+    def prune(self) -> int:
+        """Remove every row this build neither read nor wrote: results of another code version,
+        of texts edited or deleted since. Called by a stage that looked up the result of each
+        of its documents, once it succeeded; so the store holds about one result per document
+        and stage whatever the number of builds. Returns the number of rows removed."""
+        if self.db is None or not self.used:
+            return 0
+        with self.db:
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS used_keys (key TEXT PRIMARY KEY)")
+            self.db.execute("DELETE FROM used_keys")
+            self.db.executemany("INSERT OR IGNORE INTO used_keys VALUES (?)", ((k,) for k in self.used))
+            removed = self.db.execute(f"DELETE FROM {self.table} WHERE key NOT IN (SELECT key FROM used_keys)").rowcount
+            self.db.execute("DELETE FROM used_keys")
+        return removed
 
     def put_many(self, items: dict[str, Any]) -> None:
         if self.db is None or not items:
             return
+        self.used.update(items)
         with self.db:
             self.db.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?)",
                                 [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items.items()])

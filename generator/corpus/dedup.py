@@ -311,6 +311,8 @@ def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any,
         cache = StageCache(cache_path, stage_version("dedup"), "dedup") if cache_path else None
         try:
             clusters, links = cluster_duplicates(docs, settings, mapper, cache)
+            if cache:
+                cache.prune()
         finally:
             if cache:
                 cache.close()

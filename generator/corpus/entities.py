@@ -528,7 +528,9 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
     map_batches = map_batches or ner_map
     cache = StageCache(cache_path, "ner", "ner")  # keyed by model and stage version per text
     try:
-        return _assign_entities(articles, settings, cache, ner_map, map_batches, keep_models)
+        corrections = _assign_entities(articles, settings, cache, ner_map, map_batches, keep_models)
+        cache.prune()
+        return corrections
     finally:
         cache.close()
 

@@ -99,8 +99,10 @@ def load_reference(cache: StageCache | None = None) -> Reference:
     """The reference lists, built once per process (about a second), or read from `cache`
     (a twentieth of that) when the lists, their packages and this code are unchanged."""
     global _LOADED
+    key = stage_version("reference")
+    if _LOADED is not None and cache:
+        cache.keep(key)  # held in memory since an earlier build: still this build's
     if _LOADED is None:
-        key = stage_version("reference")
         _LOADED = (cache.get_many([key]) if cache else {}).get(key)
         if _LOADED is None:
             _LOADED = _build_reference()

@@ -369,6 +369,7 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
             stories = cluster_stories(items, settings, cache, mapper)
             if cache:
                 cache.put_many({key: stories})
+                cache.prune()  # every article's tokens were looked up: the others are gone
     finally:
         if cache:
             cache.close()

@@ -116,6 +116,7 @@ def content_digests(seeds: Path, files: list[str], max_bytes: int, cache_path: P
                 if settled and out[-1] is not None:
                     fresh[key] = out[-1]
         known_files.put_many(fresh)
+        known_files.prune()
         return out
     finally:
         known_files.close()
@@ -147,6 +148,7 @@ def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_pa
         else:
             fresh = mapper(read, [files[i] for i in todo])
         cache.put_many({keys[i]: result for i, result in zip(todo, fresh) if keys[i] is not None})
+        cache.prune()
         results: list[list[Document] | FileOutcome] = [known.get(k) if k is not None else None for k in keys]
         for i, result in zip(todo, fresh):
             results[i] = result

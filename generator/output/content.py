@@ -93,6 +93,7 @@ def frontmatter_heads(fms: list[dict[str, Any]], store: Path | None) -> list[str
             if key not in known and key not in fresh:
                 fresh[key] = dump_frontmatter(fm)
         cache.put_many(fresh)
+        cache.prune()
         known.update(fresh)
         return [known[key] for key in keys]
     finally:

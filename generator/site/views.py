@@ -118,6 +118,7 @@ def bodies_to_html(bodies: list[str], cache: StageCache, jobs: int) -> list[str]
     converted = map_batches(markdown_batch, [bodies[i] for i in todo], jobs, batch_size=250)
     fresh = {keys[i]: html for i, html in zip(todo, converted)}
     cache.put_many(fresh)
+    cache.prune()
     known.update(fresh)
     return [known[k] for k in keys]
 
