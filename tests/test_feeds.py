@@ -241,3 +241,17 @@ def test_every_truncation_of_a_feed_is_rejected_never_a_crash(tmp_path: Path) ->
         (tmp_path / "cut.rss").write_bytes(feed[:cut])
         outcome = read_file(tmp_path, "cut.rss", 10**7)
         assert isinstance(outcome, FileOutcome) and outcome.status == "rejected" and outcome.reason, cut
+
+
+def test_an_html_title_is_read_as_text(tmp_path: Path) -> None:
+    gold = [json.loads(line) for line in need_shared(CORPUS / "fundus" / "gold.jsonl").read_text(
+        encoding="utf-8").splitlines()]
+    article = next(g for g in gold if g["title"].startswith('"Just Coup It"'))
+    title = " ".join(article["title"].split())
+    marked = html.escape(title.replace('"Just Coup It"', '<em>"Just Coup It"</em>'))  # as an Atom type="html" title
+    feed = atom("Euronews", [{"title": "x", "url": article["url"], "text": article["body_text"],
+                              "published": dt.datetime.fromisoformat(article["publishing_date"])}])
+    (tmp_path / "euronews.atom").write_text(feed.replace("<title>x</title>", f'<title type="html">{marked}</title>'),
+                                            encoding="utf-8")
+    docs = read_file(tmp_path, "euronews.atom", 10**7)
+    assert not isinstance(docs, FileOutcome) and [d.title for d in docs] == [title]

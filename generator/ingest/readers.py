@@ -434,6 +434,20 @@ def _entry_lines(detail: Any) -> list[str]:
     return paragraphs(value)
 
 
+def _entry_title(entry: Any) -> str | None:
+    """The item's title as text: an Atom title of type html keeps its markup in feedparser."""
+    detail = entry.get("title_detail") or {}
+    title = entry.get("title")
+    if detail.get("type") in _HTML_TYPES and title and "<" in title:
+        from lxml import html as lxml_html
+
+        try:
+            title = lxml_html.fragment_fromstring(title, create_parent="div").text_content()
+        except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
+            pass
+    return _clean_field(title)
+
+
 def document_from_entry(path: str, index: int, entry: Any, outlet: str | None, lang: str | None) -> Document:
     """One feed item: its full content (content:encoded, Atom content), else its summary as an excerpt."""
     doc = Document(file=path, kind="feed", record=index)
@@ -443,7 +457,7 @@ def document_from_entry(path: str, index: int, entry: Any, outlet: str | None, l
             break
     if not doc.lines and entry.get("summary_detail"):
         doc.lines, doc.excerpt = _entry_lines(entry["summary_detail"]), True
-    doc.title = _clean_field(entry.get("title"))
+    doc.title = _entry_title(entry)
     doc.url = _clean_field(entry.get("link"))
     doc.outlet = outlet or _outlet_from_url(doc.url)
     doc.date = _entry_date(entry, "published") or _entry_date(entry, "updated")
