@@ -23,11 +23,11 @@ class Document:
     """One article candidate as read from the seeds folder, then cleaned and extracted.
 
     A file usually holds one document; a .csv/.json/.jsonl file holds one per record, told
-    apart by `record` (its 0-based index in the file).
+    apart by `record` (its 0-based index in the file); a feed, one per item, by its position.
     """
 
     file: str  # path relative to the seeds folder, with forward slashes
-    kind: str  # reader that produced it: aggregator, plain, html, record, markdown
+    kind: str  # reader that produced it: aggregator, plain, html, record, markdown, feed
     record: int | None = None
     lines: list[str] = field(default_factory=list)  # body paragraphs, one per line
     title: str | None = None
@@ -35,8 +35,10 @@ class Document:
     dateline: str | None = None  # the metadata line the date was read from ("Publié dans X le ...")
     outlet: str | None = None
     date: str | None = None  # YYYY-MM-DD
+    updated: str | None = None  # YYYY-MM-DD of the last revision, when the input states one (a feed item)
     lang: str | None = None
     url: str | None = None
+    excerpt: bool = False  # only a summary of the article (a feed item without its full text)
     encoding: str | None = None
     status: str = ARTICLE
     reason: str = ""
@@ -119,6 +121,8 @@ class Article:
     curation: dict[str, Any] = field(default_factory=dict)  # frontmatter keys an editor's override adds
     aliases: list[str] = field(default_factory=list)  # slugs of published pages merged into this one
     story: str | None = None  # slug of its story's lead article (stories.py); its own slug when alone
+    excerpt: bool = False  # the body is only a summary: no member of the cluster had the full text
+    updated: str | None = None  # the latest revision date of its members, when after `date`
 
     @property
     def body(self) -> str:

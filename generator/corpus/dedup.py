@@ -294,13 +294,16 @@ def merge_cluster(members: list[Document]) -> Article:
             seen.add(doc.outlet.casefold())
             also.append(doc.outlet)
     dates = sorted(d.date for d in members if d.date)
+    updated = max((d.updated for d in members if d.updated), default=None)
     ordered = [body_doc] + sorted((d for d in members if d is not body_doc), key=lambda d: d.key)
     return Article(
         slug="", title=title_doc.title or "", title_derived=not titled,
         outlet=outlet, date=dates[0] if dates else None,
         lang=body_doc.lang or next((d.lang for d in members if d.lang), None),
         lines=list(body_doc.lines), members=ordered, also_published_by=also,
-        url=next((d.url for d in ordered if d.url), None))
+        url=next((d.url for d in ordered if d.url), None),
+        # a feed's summary shows only while no copy brings the full text (the longest body wins)
+        excerpt=body_doc.excerpt, updated=updated if dates and updated and updated > dates[0] else None)
 
 
 def make_articles(docs: list[Document], settings: dict[str, Any], mapper: Any,

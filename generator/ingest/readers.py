@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import email.utils
 import io
 import json
 import logging
 import os
 import re
 import sys
+import xml.sax
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -228,20 +230,39 @@ def standfirst(tree: Any, body_text: str) -> str | None:
     return None
 
 
-def read_html(path: str, text: str) -> list[Document]:
-    """Saved web page: body with trafilatura, title/site/date from meta tags and JSON-LD."""
+def extract_html(text: str) -> dict[str, Any] | None:
+    """trafilatura's reading of an HTML page: its main text ("text") and metadata, or None."""
     import trafilatura  # heavy import, only when there is HTML
-    from lxml import html as lxml_html
 
     extracted = trafilatura.bare_extraction(
         text, with_metadata=True, include_comments=False, include_tables=False,
         favor_recall=True, date_extraction_params={"original_date": True, "extensive_search": True})
     if extracted is None:
+        return None
+    return extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)
+
+
+def text_lines(body: str) -> list[str]:
+    """The non-empty lines of extracted text, whitespace tidied."""
+    return [ln for ln in (" ".join(ln.split()) for ln in body.split("\n")) if ln]
+
+
+def html_fragment_lines(fragment: str) -> list[str]:
+    """The text of an HTML fragment (a feed item's content), cleaned as a saved page's body is."""
+    # trafilatura finds no page in a bare fragment of a few sentences: give it one.
+    data = extract_html(f"<html><body><article>{fragment}</article></body></html>")
+    return text_lines(data.get("text") or "") if data else []
+
+
+def read_html(path: str, text: str) -> list[Document]:
+    """Saved web page: body with trafilatura, title/site/date from meta tags and JSON-LD."""
+    from lxml import html as lxml_html
+
+    data = extract_html(text)
+    if data is None:
         raise Rejected("no article text found in the HTML page")
-    data = extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)
     body = data.get("text") or ""
-    lines = [" ".join(ln.split()) for ln in body.split("\n")]
-    doc = Document(file=path, kind="html", lines=[ln for ln in lines if ln])
+    doc = Document(file=path, kind="html", lines=text_lines(body))
     doc.outlet = _clean_field(data.get("sitename"))
     try:
         tree = lxml_html.fromstring(text)
@@ -377,6 +398,110 @@ def read_csv(path: str, text: str) -> list[Document]:
     return docs
 
 
+# --------------------------------------------------------------------------- feeds
+FEED_ROOTS = ("rss", "feed", "rdf:RDF")  # RSS 0.9x/2.0, Atom, RSS 1.0
+_FEED_START = re.compile(r"^(?:<\?xml[^>]*>|<!--.*?-->|<\?xml-stylesheet[^>]*>|<!doctype[^>]*>|\s)*<(%s)\b"
+                         % "|".join(FEED_ROOTS), re.I | re.S)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def feed_root(text: str) -> str | None:
+    """The root element of an RSS or Atom feed ("rss", "feed", "rdf:RDF"), or None."""
+    m = _FEED_START.match(text[:4000])
+    return m.group(1) if m else None
+
+
+def _entry_date(entry: Any, name: str) -> str | None:
+    """The entry's `published` or `updated` date as the feed wrote it, in its own time zone."""
+    # dict.get: feedparser's own get() answers `updated` with the published date when there is none
+    raw = _clean_field(dict.get(entry, name))
+    if raw:
+        try:  # RFC 822 (RSS): its calendar day as written, not the UTC one feedparser computes
+            return parse_date(email.utils.parsedate_to_datetime(raw).date().isoformat())
+        except (TypeError, ValueError, IndexError):
+            day = parse_date(raw[:10]) or parse_date(raw)  # W3C dates (Atom), odd shapes
+            if day:
+                return day
+    parsed = dict.get(entry, name + "_parsed")
+    return parse_date("%04d-%02d-%02d" % tuple(parsed[:3])) if parsed else None
+
+
+def _entry_lines(detail: Any) -> list[str]:
+    """Body lines of a feed text construct: HTML cleaned as a saved page's body, plain text split."""
+    value = detail.get("value") or ""
+    if detail.get("type") in _HTML_TYPES:
+        return html_fragment_lines(value)
+    return paragraphs(value)
+
+
+def _entry_title(entry: Any) -> str | None:
+    """The item's title as text: an Atom title of type html keeps its markup in feedparser."""
+    detail = entry.get("title_detail") or {}
+    title = entry.get("title")
+    if detail.get("type") in _HTML_TYPES and title and "<" in title:
+        from lxml import html as lxml_html
+
+        try:
+            title = lxml_html.fragment_fromstring(title, create_parent="div").text_content()
+        except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
+            pass
+    return _clean_field(title)
+
+
+def document_from_entry(path: str, index: int, entry: Any, outlet: str | None, lang: str | None) -> Document:
+    """One feed item: its full content (content:encoded, Atom content), else its summary as an excerpt."""
+    doc = Document(file=path, kind="feed", record=index)
+    for content in entry.get("content") or []:
+        doc.lines = _entry_lines(content)
+        if doc.lines:
+            break
+    if not doc.lines and entry.get("summary_detail"):
+        doc.lines, doc.excerpt = _entry_lines(entry["summary_detail"]), True
+    doc.title = _entry_title(entry)
+    doc.url = _clean_field(entry.get("link"))
+    doc.outlet = outlet or _outlet_from_url(doc.url)
+    doc.date = _entry_date(entry, "published") or _entry_date(entry, "updated")
+    updated = _entry_date(entry, "updated")
+    doc.updated = updated if updated and doc.date and updated > doc.date else None
+    doc.lang = lang
+    return doc
+
+
+def _xml_error(exc: Exception | None) -> str | None:
+    """feedparser's complaint in a report's words: "no element found at line 12"."""
+    if exc is None:
+        return None
+    if isinstance(exc, xml.sax.SAXParseException):
+        return f"{exc.getMessage()} at line {exc.getLineNumber()}"
+    return str(exc) or type(exc).__name__
+
+
+def read_feed(path: str, text: str) -> list[Document]:
+    """RSS (0.9x, 1.0, 2.0) or Atom feed, parsed with feedparser: one document per item."""
+    import feedparser  # only when there is a feed
+
+    root = feed_root(text)
+    if root is None:
+        raise Rejected("not an RSS or Atom feed (no <rss>, <feed> or <rdf:RDF> root element)")
+    # A stream, never the string: feedparser opens a string that looks like a URL or a file
+    # name. The text is decoded already, so the XML declaration's encoding no longer holds.
+    parsed = feedparser.parse(io.BytesIO(text.encode("utf-8")),
+                              response_headers={"content-type": "application/xml; charset=utf-8"})
+    error = _xml_error(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    if error is not None and not re.search(r"</%s\s*>\s*$" % re.escape(root), text):
+        raise Rejected(f"truncated feed (no closing </{root}>): {error}")
+    if not parsed.entries:
+        raise Rejected(f"feed is not readable XML: {error}" if error is not None else "feed holds no items")
+    outlet = _clean_field(parsed.feed.get("title"))
+    lang = _clean_field(parsed.feed.get("language"))
+    lang = lang.lower()[:2] if lang and re.fullmatch(r"[a-z]{2}", lang.lower()[:2]) else None
+    docs = [document_from_entry(path, i, entry, outlet, lang) for i, entry in enumerate(parsed.entries)]
+    if error is not None:  # feedparser's lenient parser read it (an undefined entity, a stray character)
+        for doc in docs:
+            doc.notes.append(f"feed is not well-formed XML, read leniently: {error}")
+    return docs
+
+
 # --------------------------------------------------------------------------- Markdown
 def read_markdown(path: str, text: str) -> list[Document]:
     """Markdown with optional YAML frontmatter (title, outlet/source, date, lang, url)."""
@@ -403,11 +528,14 @@ READERS: dict[str, Reader] = {
     ".html": read_html, ".htm": read_html, ".xhtml": read_html,
     ".json": read_json, ".jsonl": read_jsonl, ".ndjson": read_jsonl, ".csv": read_csv,
     ".md": read_markdown, ".markdown": read_markdown,
+    ".xml": read_feed, ".rss": read_feed, ".atom": read_feed,
 }
 
 
 def sniff_reader(ext: str, text: str) -> Reader | None:
     """Choose a reader by content first (an .html saved as .txt is still HTML), then extension."""
+    if feed_root(text):  # before HTML: an item's content may hold a whole page
+        return read_feed
     start = text.lstrip()[:500].lower()
     if start.startswith(("<!doctype html", "<html")) or (start.startswith("<") and "<body" in text[:20000].lower()):
         return read_html

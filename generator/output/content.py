@@ -52,6 +52,10 @@ def frontmatter(art: Article) -> dict[str, Any]:
     }
     if art.title_derived:
         fm["title_derived"] = True
+    if art.excerpt:  # only a feed's summary: the page says so and links to the original
+        fm["excerpt"] = True
+    if art.updated:
+        fm["updated"] = art.updated
     if art.url:
         fm["url"] = art.url
     if art.aliases:

@@ -154,7 +154,7 @@ def build_views(pages: list[tuple[dict[str, Any], str]], language: str,
             "slug": fm["slug"], "title": fm["title"], "title_derived": bool(fm.get("title_derived")),
             "date": fm.get("date"), "date_human": human_date(fm.get("date"), language),
             "outlet": fm.get("outlet"), "lang": fm.get("lang"), "source_url": original["url"],
-            "original": original, "excerpt": excerpt,
+            "original": original, "excerpt": excerpt or bool(fm.get("excerpt")),  # a feed's summary only
             "also_published_by": fm.get("also_published_by") or [], "also": also,
             "sources": sources, "entities": fm.get("entities") or {},
             "url": f"articles/{fm['slug']}/index.html", "body_html": body_html,
