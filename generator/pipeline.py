@@ -1,6 +1,8 @@
 """build(): the whole pipeline, top to bottom."""
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
 import resource
@@ -8,6 +10,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from . import __version__
@@ -97,7 +100,28 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
             return BuildResult(stats=report["stats"], seconds={}, unchanged=True)
         if history is None:
             history = published_history(paths.output, published)
-        return _build(config, paths, jobs, progress or NoProgress(), fingerprint, published, history, keep_models)
+        with rare_collections(collect_after=keep_models):  # a process that goes on (serve)
+            return _build(config, paths, jobs, progress or NoProgress(), fingerprint, published, history, keep_models)
+
+
+# Python's default collector passes over the young objects every 700 allocations and over all
+# of them every 100 such passes: a build holds millions of small objects (lines, documents,
+# views) and spent about a fifth of an incremental build walking them. Almost none form cycles;
+# the few that do (views linking views) wait for a rarer pass, or for the end of the build in a
+# process that goes on (a full pass takes about 0.4 s at 10,000 articles).
+BUILD_GC_THRESHOLDS = (50_000, 20, 1000)
+
+
+@contextlib.contextmanager
+def rare_collections(collect_after: bool) -> Iterator[None]:
+    saved = gc.get_threshold()
+    gc.set_threshold(*BUILD_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+        if collect_after:  # what the build left in cycles, freed now rather than in the next build
+            gc.collect()
 
 
 def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress,

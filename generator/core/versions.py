@@ -35,8 +35,8 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "stories": (("corpus/stories.py",), ("scikit-learn", "spacy")),
     # one content page's YAML frontmatter
     "content": (("output/content.py",), ("pyyaml",)),
-    # one Markdown body as HTML
-    "markdown": (("site/views.py",), ("markdown",)),
+    # one content page as the pages show it (its view: fields, body HTML, lead)
+    "views": (("site/views.py", "site/editions.py"), ("markdown", "babel", "markupsafe")),
     # every page of the site from its context (templates and settings are inputs, not versions)
     "render": (("core/model.py", "site/*.py"), ("jinja2", "markdown", "babel", "pygal", "pagefind", "markupsafe")),
     # the whole build

@@ -1,6 +1,7 @@
 """output/content/<slug>.md: YAML frontmatter and a Markdown body per article."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -65,8 +66,9 @@ def frontmatter(art: Article) -> dict[str, Any]:
     return fm
 
 
-# One content page as the render stage takes it: (frontmatter, Markdown body)
-Page = tuple[dict[str, Any], str]
+# One content page as the render stage takes it: (frontmatter, Markdown body, the digest of the
+# page's bytes, which names everything the page's view is made of)
+Page = tuple[dict[str, Any], str, str]
 
 
 def markdown_body(art: Article) -> str:
@@ -117,18 +119,19 @@ def write_content(articles: list[Article], folder: Path, previous: dict[str, str
         body = markdown_body(art)
         name = f"{art.slug}.md"
         manifest[name] = write_if_changed(folder, name, page_text(head, body).encode("utf-8"), previous)
-        pages.append((name, (fm, body.strip())))
+        pages.append((name, (fm, body.strip(), manifest[name])))
     remove_stale(folder, previous, manifest)
     return manifest, [page for _, page in sorted(pages, key=lambda named: named[0])]  # in file name order
 
 
 def read_content(folder: Path) -> list[Page]:
-    """(frontmatter, Markdown body) of every page of a content folder: a site rebuilt from
-    output/content/ alone (render_site_from_content)."""
+    """The Page of every file of a content folder: a site rebuilt from output/content/ alone
+    (render_site_from_content)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader: ten times faster
     pages = []
     for path in sorted(folder.glob("*.md")):
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads it
         _, head, body = text.split("---\n", 2)
-        pages.append((yaml.load(head, Loader=loader), body.strip()))
+        pages.append((yaml.load(head, Loader=loader), body.strip(), hashlib.sha1(data).hexdigest()))
     return pages

@@ -26,7 +26,7 @@ from .search import SearchIndexer, plan_shards
 from .stats import write_statistics
 from .story_pages import link_stories, story_entries, write_story_pages
 from .taxonomies import Term, collect_terms, letter_of, link_related
-from .views import bodies_to_html, build_views
+from .views import build_views
 from .writer import SiteWriter, copy_static, render_planned, search_key, view_key
 
 FEED_ITEMS = 20
@@ -70,13 +70,11 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
     size = config["page_size"]
     previous = previous or {}
     writer = SiteWriter(templates, site_dir, config, previous, previous_keys)
-    fragments = StageCache(store_path(cache_dir) if cache_dir else None, stage_version("markdown"), "markdown")
+    stored_views = StageCache(store_path(cache_dir) if cache_dir else None, stage_version("views"), "views")
     try:
-        bodies = [body for _, body in pages] if config["publish"]["body"] == "full" else []  # an excerpt needs no HTML
-        views = build_views(pages, language, bodies_to_html(bodies, fragments, jobs) if bodies else [""] * len(pages),
-                            config["publish"])
+        views = build_views(pages, language, config["publish"], stored_views, jobs)
     finally:
-        fragments.close()
+        stored_views.close()
     rank_views(views, config["ranking"])  # editions.py: breadth of coverage within a day
     terms = collect_terms(views)
     link_related(views)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from markupsafe import escape as markupsafe_escape
 
 from ..core.executor import map_batches
 from ..core.store import StageCache
+from ..output.content import Page
 from .editions import editorial_fields
 
 LEAD_CHARS = 300
@@ -110,33 +112,39 @@ def markdown_batch(bodies: Sequence[str]) -> list[str]:
     return [markdown_to_html(body) for body in bodies]
 
 
-def bodies_to_html(bodies: list[str], cache: StageCache, jobs: int) -> list[str]:
-    """HTML of each Markdown body, from the fragment cache or converted (in `jobs` processes)."""
-    keys = [cache.key(body) for body in bodies]
-    known = cache.get_many(set(keys))
-    todo = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
-    converted = map_batches(markdown_batch, [bodies[i] for i in todo], jobs, batch_size=250)
-    fresh = {keys[i]: html for i, html in zip(todo, converted)}
-    cache.put_many(fresh)
-    cache.prune()
-    known.update(fresh)
-    return [known[k] for k in keys]
-
-
-def build_views(pages: list[tuple[dict[str, Any], str]], language: str,
-                bodies_html: list[str] | None = None,
-                publish: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def build_views(pages: list[Page], language: str, publish: dict[str, Any], cache: StageCache,
+                jobs: int = 1) -> list[dict[str, Any]]:
     """One dict per article with everything its page and the listings show, newest first.
 
-    With `publish.body: excerpt` the body is only its lead: nothing else of the text reaches
-    the page, the feeds, the cards or the search index.
+    Each view comes from the store when its page (named by its digest) was seen before with
+    the same language and publishing settings; the others are made, their Markdown converted
+    in `jobs` processes. With `publish.body: excerpt` the body is only its lead: nothing else
+    of the text reaches the page, the feeds, the cards or the search index.
     """
-    publish = publish or {"body": "full", "excerpt_words": 80}
+    keys = [cache.key(page_digest, language, json.dumps(publish, sort_keys=True)) for _, _, page_digest in pages]
+    known = cache.get_many(set(keys))
+    todo = sorted({k: i for i, k in enumerate(keys) if k not in known}.values())
+    fresh_pages = [pages[i] for i in todo]
+    full = publish["body"] == "full"  # an excerpt needs no HTML
+    bodies_html = map_batches(markdown_batch, [body for _, body, _ in fresh_pages], jobs, batch_size=250) \
+        if full else [""] * len(fresh_pages)
+    fresh = {keys[i]: view for i, view in zip(todo, make_views(fresh_pages, language, bodies_html, publish))}
+    cache.put_many(fresh)  # before any later step adds its fields and links to them
+    cache.prune()
+    known.update(fresh)
+    views = [known[key] for key in keys]  # pages differ by their slug: one view each
+    # newest first; undated articles last; slug breaks ties so the order never depends on disk
+    views.sort(key=lambda v: v["slug"])
+    views.sort(key=lambda v: v["date"] or "", reverse=True)
+    return views
+
+
+def make_views(pages: list[Page], language: str, bodies_html: list[str],
+               publish: dict[str, Any]) -> list[dict[str, Any]]:
+    """The view of each page, in their order (see build_views)."""
     excerpt = publish["body"] == "excerpt"
-    if bodies_html is None:
-        bodies_html = markdown_batch([body for _, body in pages])
     views = []
-    for (fm, body), body_html in zip(pages, bodies_html):
+    for (fm, body, page_digest), body_html in zip(pages, bodies_html):
         text = plain_text(body)
         sources = [dict(s, url=safe_url(s.get("url"))) for s in fm.get("sources") or []]
         also = []
@@ -163,9 +171,8 @@ def build_views(pages: list[tuple[dict[str, Any], str]], language: str,
             "lead": lead_of_text(text), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
         })
         views[-1].update(editorial_fields(fm))  # editions.py: pinned, note, summary as lead
-    # newest first; undated articles last; slug breaks ties so the order never depends on disk
-    views.sort(key=lambda v: v["slug"])
-    views.sort(key=lambda v: v["date"] or "", reverse=True)
+        # what all the fields above are made of, and their names (writer.py: _own_digest)
+        views[-1].update(_page=page_digest, _fields=tuple(views[-1]))
     return views
 
 

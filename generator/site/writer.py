@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -197,13 +198,21 @@ def render_salt(templates: Path, config: dict[str, Any]) -> str:
 _VIEW_LINKS = ("terms", "related", "newer", "older", "coverage")  # fields that point at other objects
 
 
+@functools.lru_cache(maxsize=64)
+def _page_fields(fields: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(fields)
+
+
 def _own_digest(view: dict[str, Any]) -> str:
-    """The article's own fields (and its terms' names and folders), memoised in the view."""
+    """The article's own fields, memoised in the view: those made from its content page, named
+    by the page's digest (views.py), and those later steps added (its terms' names and folders,
+    its story's address)."""
     if "_own" not in view:
-        own = {k: v for k, v in view.items() if k not in _VIEW_LINKS and k != "body_html" and not k.startswith("_")}
-        own["terms"] = {t: [(term.name, term.folder) for term in terms] for t, terms in view.get("terms", {}).items()}
-        # the body, the largest field by far, is hashed as it is rather than JSON-escaped
-        view["_own"] = digest(json.dumps(own, sort_keys=True, default=str), view.get("body_html", ""))
+        made = _page_fields(view["_fields"]) if "_fields" in view else frozenset()
+        later = {k: v for k, v in view.items()
+                 if k not in made and k not in _VIEW_LINKS and not k.startswith("_")}
+        later["terms"] = {t: [(term.name, term.folder) for term in terms] for t, terms in view.get("terms", {}).items()}
+        view["_own"] = digest(view.get("_page", ""), json.dumps(later, sort_keys=True, default=str))
     return view["_own"]
 
 
