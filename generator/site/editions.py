@@ -17,7 +17,7 @@ from babel.dates import format_date
 from ..core.model import ENTITY_TYPES
 from ..core.store import digest
 from .story_pages import story_entries
-from .writer import canonical
+from .writer import view_key
 
 TOP_ENTITIES = 5
 FEED_EDITIONS = 20
@@ -82,9 +82,14 @@ class Edition:
     def url(self) -> str:
         return f"{self.folder}index.html"
 
+    def declaration(self) -> str:
+        """What any page may show of the edition: its period, its name and its articles in order
+        (its top entities and groups are made from those, by fill_edition, only when it is shown)."""
+        return digest(self.key, self.title, self.span, *(view_key(v) for v in self.articles))
 
-def collect_editions(views: list[dict[str, Any]], kind: str, coverage_first: bool = True) -> list[Edition]:
-    """Editions newest first; each dated article in exactly one."""
+
+def collect_editions(views: list[dict[str, Any]], kind: str) -> list[Edition]:
+    """Editions newest first, pinned articles first in each; each dated article in exactly one."""
     if kind == "off":
         return []
     by_key: dict[str, Edition] = {}
@@ -95,7 +100,8 @@ def collect_editions(views: list[dict[str, Any]], kind: str, coverage_first: boo
         by_key.setdefault(key, Edition(key, first, last)).articles.append(view)
     editions = sorted(by_key.values(), key=lambda e: e.first, reverse=True)
     for edition in editions:
-        fill_edition(edition, coverage_first)
+        edition.pinned = [v for v in edition.articles if v["pinned"]]
+        edition.articles = edition.pinned + [v for v in edition.articles if not v["pinned"]]
     return editions
 
 
@@ -113,8 +119,6 @@ def fill_edition(edition: Edition, coverage_first: bool = True) -> None:
     edition.top = {t: [(terms[k], counts[k]) for k in sorted(
         (k for k in counts if k[0] == t), key=lambda k: (-counts[k], -salience[k], k))[:TOP_ENTITIES]]
         for t in ENTITY_TYPES}
-    edition.pinned = [v for v in edition.articles if v["pinned"]]
-    edition.articles = edition.pinned + [v for v in edition.articles if not v["pinned"]]
     # the edition lists stories: one entry per story of the period, grouped by its lead's entities
     entries = story_entries(edition.articles[len(edition.pinned):], coverage_first)
     groups: dict[tuple[str, str] | None, list[dict[str, Any]]] = defaultdict(list)
@@ -149,7 +153,9 @@ def name_editions(editions: list[Edition], kind: str, language: str, translate: 
                            last=format_date(e.last, format="long", locale=language))
 
 
-def plan_edition(writer: Any, edition: Edition, newer: Edition | None, older: Edition | None, kind: str) -> None:
+def plan_edition(writer: Any, edition: Edition, newer: Edition | None, older: Edition | None, kind: str,
+                 coverage_first: bool) -> None:
+    fill_edition(edition, coverage_first)
     writer.write("edition.html", edition.url, edition=edition, newer=newer, older=older, kind=kind)
     # not a page of the site (no sitemap entry): a file to paste into a newsletter tool
     email = writer.env.get_template("email.html").render(
@@ -160,19 +166,19 @@ def plan_edition(writer: Any, edition: Edition, newer: Edition | None, older: Ed
 def write_editions(writer: Any, views: list[dict[str, Any]], config: dict[str, Any]) -> list[Edition]:
     """editions/index.html, one page and one e-mail file per edition, and editions/feed.xml."""
     kind = config["editions"]
-    editions = collect_editions(views, kind, config["ranking"]["coverage"])
+    editions = collect_editions(views, kind)
     if kind == "off":
         return editions
     name_editions(editions, kind, config["language"], writer.translate)
     writer.write("editions.html", "editions/index.html", editions=editions, kind=kind)
-    # an edition's page and e-mail show what its page is given (the edition, the ones before and
-    # after it): planned only when that changed
-    shown = [canonical(edition) for edition in editions]
+    # an edition's page and e-mail show the edition and the names of the ones before and after it:
+    # planned, and filled, only when one of those changed
     for i, edition in enumerate(editions):
         newer = editions[i - 1] if i > 0 else None
         older = editions[i + 1] if i + 1 < len(editions) else None
-        declared = digest(kind, shown[i], shown[i - 1] if newer else "-", shown[i + 1] if older else "-")
-        writer.family(edition.folder, declared, functools.partial(plan_edition, writer, edition, newer, older, kind))
+        declared = digest(kind, edition.declaration(), *(f"{e.url} {e.title}" if e else "-" for e in (newer, older)))
+        writer.family(edition.folder, declared, functools.partial(
+            plan_edition, writer, edition, newer, older, kind, config["ranking"]["coverage"]))
     writer.write("editions_feed.xml", "editions/feed.xml", editions=editions[:FEED_EDITIONS],
                  absolute=writer.absolute)
     return editions
