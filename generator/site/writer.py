@@ -248,7 +248,7 @@ def canonical(value: Any) -> str:
         return f"Term({value.taxonomy},{value.slug},{value.name},{len(value.articles)})"
     if hasattr(value, "declaration"):  # an object that says what of it may be shown (an edition)
         return type(value).__name__ + value.declaration()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # an edition, say
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return type(value).__name__ + canonical(vars(value))
     if callable(value):
         return getattr(value, "__qualname__", "callable")
