@@ -45,10 +45,12 @@ def test_a_build_killed_mid_render_leaves_the_previous_site(corpus_site: Path, t
                             preexec_fn=interruptible)
     deadline = time.time() + 300
     while not list(out.glob(".staging-*/site")) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
+        time.sleep(0.005)
+    # frozen as soon as rendering starts, so the signal lands there however fast the rest is
+    proc.send_signal(signal.SIGSTOP)
     assert proc.poll() is None, "the build ended before rendering could be interrupted"
-    time.sleep(0.3)  # well inside the render stage
     proc.send_signal(sig)
+    proc.send_signal(signal.SIGCONT)
     proc.wait(timeout=60)
     assert proc.returncode != 0
     after = {p.relative_to(out): p.read_bytes() for p in (out / "site").rglob("*.html")}
