@@ -158,3 +158,33 @@ def test_the_build_store_holds_what_the_last_build_used_not_every_past_one(corpu
     assert last.pop("files") <= sum(1 for p in seeds.rglob("*") if p.is_file())
     first.pop("files")
     assert last == first
+
+
+def test_an_edit_after_a_build_that_changed_every_page_renders_only_what_the_edit_changed(
+        corpus_site: Path, tmp_path: Path) -> None:
+    """A build writes into the generation before the published one: the pages it leaves as
+    the published build made them are linked from there, not rendered again, however much
+    that build changed (here a page size, so every page)."""
+    seeds, out = tmp_path / "seeds", tmp_path / "out"
+    shutil.copytree(corpus_site.parent / "seeds", seeds)
+    shutil.copytree(corpus_site, out)
+    config = tmp_path / "site.yaml"
+    config.write_text((corpus_site.parent / "site.yaml").read_text(encoding="utf-8")
+                      .replace("page_size: 5", "page_size: 4"), encoding="utf-8")
+    assert run_build(seeds, out, "--quiet", config=config).returncode == 0
+    pages = _report(out)["stats"]["pages_written"]
+    assert _report(out)["stats"]["pages_rendered"] >= pages  # the settings are in every file's key
+
+    name = _single_source_article(out)
+    with open(seeds / name, "a", encoding="utf-8") as handle:
+        handle.write("\n\nCette phrase a été ajoutée par la rédaction après coup.\n")
+    result = run_build(seeds, out, "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+    rendered = _report(out)["stats"]["pages_rendered"]
+    assert 0 < rendered < pages / 2, (rendered, pages)  # all of them were it rendered into the older generation
+    slug = next(e["article"] for e in _report(out)["inputs"] if e["file"] == name)
+    assert "ajoutée par la rédaction" in (out / "site" / "articles" / slug / "index.html").read_text(encoding="utf-8")
+    fresh = tmp_path / "fresh"
+    assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
+    for folder in ("content", "site"):
+        assert _differences(filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])) == [], folder

@@ -36,6 +36,9 @@ def write_if_changed(folder: Path, rel: str, data: bytes, previous: dict[str, st
     digest = hashlib.sha1(data).hexdigest()
     target = folder / rel
     if previous.get(rel) != digest or not target.exists():
+        # a new file, never the old one rewritten in place: it may be a hard link to the
+        # published copy (site/writer.py links the pages a build leaves as published)
+        target.unlink(missing_ok=True)
         try:
             target.write_bytes(data)
         except FileNotFoundError:  # first file of its folder: a mkdir per folder, not per file

@@ -46,6 +46,7 @@ class RenderResult:
     pages: int  # HTML pages
     manifest: dict[str, str]  # every file of the site: path -> digest of its bytes
     keys: dict[str, str]  # every rendered page: path -> digest of what it was rendered from
+    rendered: int = 0  # pages rendered by this build (the others were the same as before)
 
 
 def render_site_from_content(content_dir: Path, site_dir: Path, templates: Path, static: Path,
@@ -64,12 +65,13 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
 
     `previous` describes what SITE_DIR already holds (path -> digest; empty: nothing) and
     `previous_keys` what each of those pages was rendered from; `published_site`, the same
-    of the published site (its folder, files, keys), whose search shards may be reused.
+    of the published site (its folder, files, keys), whose pages and search shards are linked
+    in where they were made from what this build would render them from.
     """
     language = config["language"]
     size = config["page_size"]
     previous = previous or {}
-    writer = SiteWriter(templates, site_dir, config, previous, previous_keys)
+    writer = SiteWriter(templates, site_dir, config, previous, previous_keys, published_site)
     stored_views = StageCache(store_path(cache_dir) if cache_dir else None, stage_version("views"), "views")
     try:
         views = build_views(pages, language, config["publish"], stored_views, jobs)
@@ -113,7 +115,8 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
         if indexer is not None:
             indexer.kill()
     remove_stale(site_dir, previous, manifest)
-    return RenderResult(pages=len(writer.pages) + 1, manifest=manifest, keys=keys)  # and the 404 page
+    return RenderResult(pages=len(writer.pages) + 1, manifest=manifest, keys=keys,  # and the 404 page
+                        rendered=writer.rendered)
 
 
 def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[str, dict[str, Term]],

@@ -5,6 +5,8 @@ import contextlib
 import dataclasses
 import functools
 import json
+import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +51,8 @@ class SiteWriter:
     """
 
     def __init__(self, templates: Path, site_dir: Path, config: dict[str, Any],
-                 previous: dict[str, str] | None = None, previous_keys: dict[str, str] | None = None) -> None:
+                 previous: dict[str, str] | None = None, previous_keys: dict[str, str] | None = None,
+                 published: tuple[Path, dict[str, str], dict[str, str]] | None = None) -> None:
         catalog_path = templates / "i18n" / f"{config['language']}.yaml"
         try:
             self.messages = yaml.load(catalog_path.read_text(encoding="utf-8"), Loader=_LOADER)
@@ -59,8 +62,11 @@ class SiteWriter:
         self.site_dir = site_dir
         self.config = config
         self.base_url = config["base_url"].rstrip("/") + "/"
-        self.previous = previous or {}
+        self.previous = previous if previous is not None else {}  # kept true as files are linked in
         self.previous_keys = previous_keys or {}
+        # the published site (folder, path -> digest, path -> key): the site folder is the
+        # generation before it, so a page this build leaves as published is linked from there
+        self.published_dir, self.published, self.published_keys = published or (None, {}, {})
         self.salt = render_salt(templates, config)
         self.jobs: list[PageJob] = []
         self.pages: list[str] = []
@@ -70,6 +76,7 @@ class SiteWriter:
         self._family: list[str] | None = None  # the pages written by the family being planned
         self._family_files: list[str] = []  # and its other files (feeds, e-mails, charts)
         self._fragments: dict[tuple[str, str, str], Markup] = {}
+        self.rendered = 0  # pages rendered from their templates (the others were kept or linked)
 
     def _environment(self, loader: jinja2.BaseLoader) -> Environment:
         env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
@@ -140,19 +147,21 @@ class SiteWriter:
         no context is built and no page key computed for them."""
         record, members, others = FAMILY + name, FAMILY_PAGES + name, FAMILY_FILES + name
         key = digest(self.salt, declared)
-        held, held_files = self.previous_keys.get(members), self.previous_keys.get(others, "")
-        if self.previous_keys.get(record) == key and held is not None:
+        for keys, take in ((self.previous_keys, self._held), (self.published_keys, self._link_published)):
+            held, held_files = keys.get(members), keys.get(others, "")
+            if keys.get(record) != key or held is None:
+                continue
             pages, files = (held.split("\n") if held else []), (held_files.split("\n") if held_files else [])
-            if all(rel in self.previous and (self.site_dir / rel).exists() for rel in pages + files):
-                for rel in pages + files:
-                    self.kept[rel] = self.previous[rel]
-                    if rel in self.previous_keys:
-                        self.kept_keys[rel] = self.previous_keys[rel]
-                self.pages += pages
-                self.kept_keys.update({record: key, members: held})
-                if held_files:
-                    self.kept_keys[others] = held_files
-                return
+            kept = {rel: take(rel) for rel in pages + files}
+            if None in kept.values():
+                continue
+            self.kept.update(kept)  # type: ignore[arg-type]
+            self.kept_keys.update((rel, keys[rel]) for rel in kept if rel in keys)
+            self.pages += pages
+            self.kept_keys.update({record: key, members: held})
+            if held_files:
+                self.kept_keys[others] = held_files
+            return
         self._family, self._family_files = [], []
         try:
             plan()
@@ -161,6 +170,39 @@ class SiteWriter:
                 self.kept_keys[others] = "\n".join(self._family_files)
         finally:
             self._family = None
+
+    def copy_made_from(self, rel: str, key: str) -> str | None:
+        """The digest of REL once the site folder holds its copy made from KEY, taken from
+        the folder itself or linked from the published site; None if neither has it."""
+        if self.previous_keys.get(rel) == key:
+            held = self._held(rel)
+            if held is not None:
+                return held
+        return self._link_published(rel) if self.published_keys.get(rel) == key else None
+
+    def _held(self, rel: str) -> str | None:
+        return self.previous[rel] if rel in self.previous and (self.site_dir / rel).exists() else None
+
+    def _link_published(self, rel: str) -> str | None:
+        """Put the published copy of REL in the site folder (a hard link: no file is ever
+        rewritten in place, see write_if_changed); its digest, or None if it is missing."""
+        sha = self.published.get(rel)
+        if sha is None or self.published_dir is None:
+            return None
+        target = self.site_dir / rel
+        if self.previous.get(rel) == sha and target.exists():
+            return sha
+        source = self.published_dir / rel
+        if not source.is_file():
+            return None
+        target.unlink(missing_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(source, target)
+        self.previous[rel] = sha
+        return sha
 
     def render(self, job: PageJob) -> bytes:
         return self.env.get_template(job.template).render(
@@ -276,9 +318,9 @@ def outdated_pages(writer: SiteWriter, planned: list[PageJob]) -> tuple[list[int
     keys: dict[str, str] = {}
     for i, job in enumerate(planned):
         key = keys[job.rel] = page_key(writer, job)
-        if writer.previous_keys.get(job.rel) == key and job.rel in writer.previous \
-                and (writer.site_dir / job.rel).exists():
-            manifest[job.rel] = writer.previous[job.rel]
+        held = writer.copy_made_from(job.rel, key)
+        if held is not None:
+            manifest[job.rel] = held
         else:
             outdated.append(i)
     return outdated, manifest, keys
@@ -291,6 +333,7 @@ def render_planned(writer: SiteWriter, jobs: int) -> tuple[dict[str, str], dict[
     texts = [job for job in planned if not job.template]  # files written as they are (robots.txt, e-mails)
     planned = [job for job in planned if job.template]
     outdated, manifest, keys = outdated_pages(writer, planned)
+    writer.rendered += len(outdated)
     for job in texts:
         manifest[job.rel] = write_if_changed(writer.site_dir, job.rel, job.context["text"].encode("utf-8"),
                                              writer.previous)
