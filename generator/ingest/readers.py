@@ -27,6 +27,7 @@ import yaml
 from ..core.model import REJECTED, SKIPPED, Document, FileOutcome, Line
 from .dates import parse_date
 from .lines import analyse_page, without_spent_furniture
+from .repair import fix_decoding, normalise_line_ends, repair_field, repair_lines, repair_text
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ NOT_ARTICLE_EXTENSIONS = {
     ".ppt", ".pptx", ".odt", ".css", ".js",
 }
 _PARAGRAPH_SPLIT = re.compile(r"\s*\n\s*\n\s*|[ \t\u00a0]{3,}")
-_MOJIBAKE = re.compile(r"[ÃÂ][\u0080-\u00bf]|â€")
 _SPACES = re.compile(r"\s+")
 
 
@@ -47,11 +47,14 @@ class Rejected(Exception):
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Text and encoding name: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252."""
+    """Text and encoding name: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252.
+
+    The text as it was written: its line ends and any mojibake are repair.py's.
+    """
     if not data.strip():
         raise Rejected("empty file")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = data.decode("utf-16", errors="replace").replace("\r\n", "\n")
+        text = data.decode("utf-16", errors="replace")
         check_is_text(text)
         return text, "utf-16"
     if b"\x00" in data[:8192]:
@@ -67,12 +70,6 @@ def decode(data: bytes) -> tuple[str, str]:
                 text, encoding = data.decode("cp1252"), "cp1252"
             except UnicodeDecodeError:
                 text, encoding = data.decode("latin-1"), "latin-1"
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if ("Ã" in text or "â€" in text) and len(_MOJIBAKE.findall(text[:8192])) >= 3:  # UTF-8 once read as cp1252
-        try:
-            text, encoding = text.encode("cp1252").decode("utf-8"), encoding + "+mojibake-repaired"
-        except UnicodeError:
-            pass
     check_is_text(text)
     return text, encoding
 
@@ -88,6 +85,9 @@ def check_is_text(text: str) -> None:
     visible = len(sample) - sum(map(len, _SPACES.findall(sample)))
     letters = len(_NOT_LETTERS.sub("", sample))
     markup = sample.lstrip()[:1] in ("<", "{", "[")  # HTML/JSON: markup outweighs letters
+    if controls > 0.01 * len(sample):
+        # UTF-8 read as latin-1 has C1 controls in its mojibake ("â\x80\x99"): text once repaired
+        controls = len(_CONTROL.findall(fix_decoding(sample)))
     if controls > 0.01 * len(sample) or (visible and not markup and letters < 0.4 * visible):
         raise Rejected("not readable text (binary or unknown encoding)")
 
@@ -577,16 +577,27 @@ def read_file(seeds: Path, rel: str, max_bytes: int, data: bytes | None = None) 
             data = path.read_bytes()
         except OSError as exc:
             return FileOutcome(rel, REJECTED, f"cannot read file: {exc.strerror or exc}")
+    repaired: Counter[str] = Counter()
     try:
         text, encoding = decode(data)
+        text = normalise_line_ends(text, repaired)
         reader = sniff_reader(ext, text)
         if reader is None:
             return FileOutcome(rel, SKIPPED, f"unsupported file type ({ext[1:] or 'no extension'})")
+        if reader is read_text:  # all of it is plain text, repaired before its lines are analysed
+            text = repair_text(text, repaired)
         docs = reader(rel, text)
     except Rejected as exc:
         return FileOutcome(rel, REJECTED, str(exc))
     except RecursionError:
         return FileOutcome(rel, REJECTED, "structure nested too deeply to read")
-    for doc in docs:
+    # The one place every reader's text passes: what a reader took out of markup or records is
+    # plain text now, so an entity, a tag or mojibake left in it is damage (see repair.py).
+    for i, doc in enumerate(docs):
+        counts = repaired if i == 0 else Counter()  # the file's line ends count once, on its first document
+        doc.title = repair_field(doc.title, counts)
+        doc.outlet = repair_field(doc.outlet, counts)
+        doc.lines = repair_lines(doc.lines, counts)
+        doc.repaired = dict(sorted(counts.items()))
         doc.encoding = encoding
     return docs
