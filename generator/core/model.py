@@ -23,11 +23,12 @@ class Document:
     """One article candidate as read from the seeds folder, then cleaned and extracted.
 
     A file usually holds one document; a .csv/.json/.jsonl file holds one per record, told
-    apart by `record` (its 0-based index in the file); a feed, one per item, by its position.
+    apart by `record` (its 0-based index in the file); a feed, one per item, by its position; an e-mail alert, one per
+    article it lists, and a mailbox, one per article of its messages, in order.
     """
 
     file: str  # path relative to the seeds folder, with forward slashes
-    kind: str  # reader that produced it: aggregator, plain, html, record, markdown, feed
+    kind: str  # reader that produced it: aggregator, plain, html, record, markdown, feed, email
     record: int | None = None
     lines: list[str] = field(default_factory=list)  # body paragraphs, one per line
     title: str | None = None

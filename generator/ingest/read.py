@@ -60,6 +60,8 @@ def read_clean_extract(seeds: Path, max_bytes: int, min_words: int,
         outcome = read_file(seeds, rel, max_bytes, data)
         if not isinstance(outcome, FileOutcome):
             for doc in outcome:
+                if doc.status != ARTICLE:  # a reader's rejected record (a broken message of a mailbox) keeps its reason
+                    continue
                 if doc.page is None:  # a text page waits for the layout stage
                     strip_boilerplate(doc)
                     extract_metadata(doc, min_words)

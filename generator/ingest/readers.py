@@ -263,7 +263,7 @@ def read_html(path: str, text: str) -> list[Document]:
         raise Rejected("no article text found in the HTML page")
     body = data.get("text") or ""
     doc = Document(file=path, kind="html", lines=text_lines(body))
-    doc.outlet = _clean_field(data.get("sitename"))
+    doc.outlet = clean_field(data.get("sitename"))
     try:
         tree = lxml_html.fromstring(text)
     except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
@@ -273,16 +273,16 @@ def read_html(path: str, text: str) -> list[Document]:
         lead = standfirst(tree, body)
         if lead:
             doc.lines.insert(0, lead)
-    doc.title = doc.title or _clean_field(data.get("title"))
+    doc.title = doc.title or clean_field(data.get("title"))
     doc.date = parse_date(str(data.get("date") or "")[:10]) if data.get("date") else None
-    doc.url = _clean_field(data.get("url"))
+    doc.url = clean_field(data.get("url"))
     lang = data.get("language")
     if isinstance(lang, str) and re.fullmatch(r"[a-z]{2}", lang.strip().lower()[:2]):
         doc.lang = lang.strip().lower()[:2]
     return [doc]
 
 
-def _clean_field(value: Any) -> str | None:
+def clean_field(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, dict):  # NewsAPI: "source": {"id": ..., "name": ...}
@@ -319,7 +319,7 @@ def _field(record: dict[str, Any], name: str) -> Any:
     return None
 
 
-def _outlet_from_url(url: str | None) -> str | None:
+def outlet_from_url(url: str | None) -> str | None:
     m = re.match(r"^[a-z]+://(?:www\d?\.)?([^/:?#]+)", url or "", re.I)
     return m.group(1).lower() if m else None
 
@@ -330,13 +330,13 @@ def document_from_record(path: str, index: int | None, record: dict[str, Any],
     text = _field(record, "text")
     text = text if isinstance(text, str) else ""
     doc = Document(file=path, kind=kind, record=index, lines=paragraphs(text))
-    doc.title = _clean_field(_field(record, "title"))
-    doc.url = _clean_field(_field(record, "url"))
-    doc.outlet = _clean_field(_field(record, "outlet")) or _outlet_from_url(doc.url)
-    raw_date = _clean_field(_field(record, "date"))
+    doc.title = clean_field(_field(record, "title"))
+    doc.url = clean_field(_field(record, "url"))
+    doc.outlet = clean_field(_field(record, "outlet")) or outlet_from_url(doc.url)
+    raw_date = clean_field(_field(record, "date"))
     if raw_date:
         doc.date = parse_date(raw_date[:10]) or parse_date(re.sub(r"\s+\d{1,2}:\d{2}.*$", "", raw_date))
-    lang = _clean_field(_field(record, "lang"))
+    lang = clean_field(_field(record, "lang"))
     if lang and re.fullmatch(r"[a-z]{2}", lang.lower()[:2]):
         doc.lang = lang.lower()[:2]
     return doc
@@ -414,7 +414,7 @@ def feed_root(text: str) -> str | None:
 def _entry_date(entry: Any, name: str) -> str | None:
     """The entry's `published` or `updated` date as the feed wrote it, in its own time zone."""
     # dict.get: feedparser's own get() answers `updated` with the published date when there is none
-    raw = _clean_field(dict.get(entry, name))
+    raw = clean_field(dict.get(entry, name))
     if raw:
         try:  # RFC 822 (RSS): its calendar day as written, not the UTC one feedparser computes
             return parse_date(email.utils.parsedate_to_datetime(raw).date().isoformat())
@@ -445,7 +445,7 @@ def _entry_title(entry: Any) -> str | None:
             title = lxml_html.fragment_fromstring(title, create_parent="div").text_content()
         except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
             pass
-    return _clean_field(title)
+    return clean_field(title)
 
 
 def document_from_entry(path: str, index: int, entry: Any, outlet: str | None, lang: str | None) -> Document:
@@ -458,8 +458,8 @@ def document_from_entry(path: str, index: int, entry: Any, outlet: str | None, l
     if not doc.lines and entry.get("summary_detail"):
         doc.lines, doc.excerpt = _entry_lines(entry["summary_detail"]), True
     doc.title = _entry_title(entry)
-    doc.url = _clean_field(entry.get("link"))
-    doc.outlet = outlet or _outlet_from_url(doc.url)
+    doc.url = clean_field(entry.get("link"))
+    doc.outlet = outlet or outlet_from_url(doc.url)
     doc.date = _entry_date(entry, "published") or _entry_date(entry, "updated")
     updated = _entry_date(entry, "updated")
     doc.updated = updated if updated and doc.date and updated > doc.date else None
@@ -492,8 +492,8 @@ def read_feed(path: str, text: str) -> list[Document]:
         raise Rejected(f"truncated feed (no closing </{root}>): {error}")
     if not parsed.entries:
         raise Rejected(f"feed is not readable XML: {error}" if error is not None else "feed holds no items")
-    outlet = _clean_field(parsed.feed.get("title"))
-    lang = _clean_field(parsed.feed.get("language"))
+    outlet = clean_field(parsed.feed.get("title"))
+    lang = clean_field(parsed.feed.get("language"))
     lang = lang.lower()[:2] if lang and re.fullmatch(r"[a-z]{2}", lang.lower()[:2]) else None
     docs = [document_from_entry(path, i, entry, outlet, lang) for i, entry in enumerate(parsed.entries)]
     if error is not None:  # feedparser's lenient parser read it (an undefined entity, a stray character)
@@ -522,6 +522,8 @@ def read_markdown(path: str, text: str) -> list[Document]:
 
 
 # --------------------------------------------------------------------------- dispatch
+from .mail import mail_kind, read_eml, read_mbox  # noqa: E402  (mail.py reads with this module's helpers)
+
 Reader = Callable[[str, str], list[Document]]
 READERS: dict[str, Reader] = {
     ".txt": read_text, ".text": read_text, "": read_text,
@@ -529,13 +531,18 @@ READERS: dict[str, Reader] = {
     ".json": read_json, ".jsonl": read_jsonl, ".ndjson": read_jsonl, ".csv": read_csv,
     ".md": read_markdown, ".markdown": read_markdown,
     ".xml": read_feed, ".rss": read_feed, ".atom": read_feed,
+    ".eml": read_eml, ".mbox": read_mbox,
 }
+MAIL_READERS: dict[str, Reader] = {"eml": read_eml, "mbox": read_mbox}
 
 
 def sniff_reader(ext: str, text: str) -> Reader | None:
     """Choose a reader by content first (an .html saved as .txt is still HTML), then extension."""
     if feed_root(text):  # before HTML: an item's content may hold a whole page
         return read_feed
+    mail = mail_kind(text)
+    if mail:  # an e-mail saved under any name starts with its headers
+        return MAIL_READERS[mail]
     start = text.lstrip()[:500].lower()
     if start.startswith(("<!doctype html", "<html")) or (start.startswith("<") and "<body" in text[:20000].lower()):
         return read_html
