@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from . import __version__
-from .core.executor import map_batches
+from .core.executor import distributed, map_batches
 from .core.model import ARTICLE, Article, BuildError, Document, FileOutcome
 from .core.store import digest, remove_legacy_files, store_path
 from .core.versions import stage_version
@@ -131,7 +131,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     # frequent run) does not load them and their libraries (0.35 s of 1 s)
     from .corpus.curate import apply_curation
     from .corpus.dedup import make_articles
-    from .corpus.entities import assign_entities
+    from .corpus.entities import assign_entities, start_model_server
     from .corpus.layout import decide_layouts
     from .corpus.stories import assign_stories
     from .ingest.read import read_seeds
@@ -158,6 +158,9 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
 
     remove_legacy_files(paths.cache)
     store = store_path(paths.cache)  # every stage's stored results (core/store.py)
+    # an incremental build tags few texts: the models load in a child meanwhile (entities.py)
+    models = start_model_server(store) if published is not None and jobs > 1 and not keep_models \
+        and not distributed() else None
     files = list_seed_files(paths.seeds)
     progress.start("read + extract", len(files))
     results = read_seeds(paths.seeds, files, config["clean"], store, mapper(200))
@@ -178,7 +181,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
 
     progress.start("entities", len(articles))
     corrections = assign_entities(articles, config["entities"], store, mapper(64),
-                                  mapper(500, False), keep_models)
+                                  mapper(500, False), keep_models, models)
     lap("entities")
 
     progress.start("curation", None)

@@ -49,7 +49,7 @@ def kept_from_workers(fd: int) -> Iterator[None]:
         _PARENT_ONLY_FDS.discard(fd)
 
 
-def _init_worker() -> None:
+def init_worker() -> None:
     for fd in _PARENT_ONLY_FDS:
         try:
             os.close(fd)
@@ -111,7 +111,7 @@ def map_batches(func: Callable[..., list[R]], items: Sequence[T], jobs: int,
         context = None
         task = func
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=init_worker) as pool:
             for batch, results in zip(batches, pool.map(task, batches)):
                 out.extend(results if then is None else then(batch, results))
                 if on_batch:

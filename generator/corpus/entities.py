@@ -10,18 +10,22 @@ with a PhraseMatcher.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import importlib.metadata
 import logging
+import multiprocessing
 import os
 import re
+import signal
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.executor import MIN_ITEMS_FOR_POOL, init_worker
 from ..core.model import ENTITY_TYPES, Article, BuildError
 from ..core.patterns import compiled_from
 from ..core.store import StageCache, digest
@@ -254,6 +258,66 @@ def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
     return out
 
 
+class ModelServer:
+    """The spaCy models loaded in a child process while the build's first stages run, which then
+    tags the few texts an incremental build has for NER (an edit: one). Loading takes 1.5 to 2.5 s
+    and holds the interpreter's lock throughout, so a thread would not overlap it; a process on
+    the second core does. Started before the corpus is in memory: the child shares little."""
+
+    def __init__(self, store: Path | None) -> None:
+        context = multiprocessing.get_context("fork")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve_models, args=(child, store), name="ner-models", daemon=True)
+        self.process.start()
+        child.close()
+
+    def tag(self, lang: str, texts: list[str]) -> list[list[tuple]]:
+        """ner_batch(lang, texts), in the child."""
+        try:
+            self.connection.send((lang, texts))
+            status, value = self.connection.recv()
+        except (EOFError, OSError):
+            raise BuildError("the NER process ended unexpectedly") from None
+        if status != "ok":
+            raise BuildError(value)
+        return value
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.send(None)
+        self.connection.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def start_model_server(store: Path | None) -> ModelServer | None:
+    """A ModelServer, where processes can be forked (else None: NER loads the models here)."""
+    return ModelServer(store) if "fork" in multiprocessing.get_all_start_methods() else None
+
+
+def _serve_models(connection: Any, store: Path | None) -> None:
+    init_worker()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the build's to handle: it ends this process
+    gc.freeze()  # what the build held at the fork is never walked, so never copied
+    failure = None
+    try:
+        with compiled_from(store):
+            for lang in MODELS:
+                load_model(lang)
+    except BuildError as exc:  # a model not installed: said in answer to the first request
+        failure = str(exc)
+    try:
+        while (request := connection.recv()) is not None:
+            if failure:
+                connection.send(("error", failure))
+            else:
+                connection.send(("ok", ner_batch(*request)))
+    except (EOFError, OSError):  # the build ended
+        pass
+
+
 _STREET_BEFORE = re.compile(rf"(?:{'|'.join(_STREET_NOUNS)})\s+"
                             r"(?:de\s+la\s+|de\s+l['’]|du\s+|des\s+|de\s+|d['’”])?$", re.I)
 
@@ -273,10 +337,11 @@ Mapper = Callable[[Callable[[Sequence[str]], list], Sequence[str]], list]
 
 
 def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
-            keep_models: bool = False) -> dict[int, list[Found]]:
+            keep_models: bool = False, server: ModelServer | None = None) -> dict[int, list[Found]]:
     """Each article's entities after per-article normalisation, from the cache or the model.
 
-    With keep_models (build-site serve) the models stay loaded for the next build.
+    With keep_models (build-site serve) the models stay loaded for the next build; SERVER,
+    when given, tags texts too few for a pool of workers.
     """
     by_lang: dict[str, list[int]] = defaultdict(list)
     for i, art in enumerate(articles):
@@ -291,12 +356,15 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
         todo = [j for j, k in enumerate(keys) if k not in cached]
         log.info("NER %s: %d articles, %d cached", lang, len(indexes), len(indexes) - len(todo))
         if todo:
-            with compiled_from(cache.path):  # spaCy's French tokenizer pattern: 3 s to compile
-                load_model(lang)  # in this process, before the pool forks: workers share it
-            results = map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo])
-            if not keep_models:
-                load_model.cache_clear()  # the model's hundreds of MB are not needed past this point
-                gc.collect()
+            if server is not None and len(todo) < MIN_ITEMS_FOR_POOL:
+                results = server.tag(lang, [texts[j] for j in todo])
+            else:
+                with compiled_from(cache.path):  # spaCy's French tokenizer pattern: 3 s to compile
+                    load_model(lang)  # in this process, before the pool forks: workers share it
+                results = map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo])
+                if not keep_models:
+                    load_model.cache_clear()  # the model's hundreds of MB are not needed past this point
+                    gc.collect()
             fresh = {keys[j]: r for j, r in zip(todo, results)}
             cache.put_many(fresh)
             cached.update(fresh)
@@ -517,28 +585,32 @@ def _resolver(joins: dict[str, str]) -> Callable[[str], str]:
 
 
 def assign_entities(articles: list[Article], settings: dict[str, Any], cache_path: Path | None,
-                    ner_map: Mapper, map_batches: Mapper | None = None, keep_models: bool = False) -> dict[str, int]:
+                    ner_map: Mapper, map_batches: Mapper | None = None, keep_models: bool = False,
+                    server: ModelServer | None = None) -> dict[str, int]:
     """Fill art.entities for every article (in place); returns how many entities each of the
     editor's corrections (aliases, types, ignore, canonical) changed.
 
     `ner_map` runs NER batches (and may advance a progress bar); `map_batches`, the other
     per-article work; both may spread it over processes. With keep_models the spaCy models
-    stay loaded afterwards (build-site serve).
+    stay loaded afterwards (build-site serve); SERVER (closed here) has them loaded already.
     """
     map_batches = map_batches or ner_map
     cache = StageCache(cache_path, "ner", "ner")  # keyed by model and stage version per text
     try:
-        corrections = _assign_entities(articles, settings, cache, ner_map, map_batches, keep_models)
+        corrections = _assign_entities(articles, settings, cache, ner_map, map_batches, keep_models, server)
         cache.prune()
         return corrections
     finally:
         cache.close()
+        if server is not None:
+            server.close()
 
 
 def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: StageCache,
-                     ner_map: Mapper, map_batches: Mapper, keep_models: bool = False) -> dict[str, int]:
+                     ner_map: Mapper, map_batches: Mapper, keep_models: bool = False,
+                     server: ModelServer | None = None) -> dict[str, int]:
     reference = load_reference(cache)  # before NER: its workers clean names with it
-    per_article = run_ner(articles, cache, ner_map, keep_models)
+    per_article = run_ner(articles, cache, ner_map, keep_models, server)
     editor = Corrections.from_settings(settings)
     texts = [article_text(art) for art in articles]
     outlets = [o for art in articles for o in [art.outlet, *art.also_published_by] if o]
