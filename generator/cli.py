@@ -134,7 +134,7 @@ def print_summary(result: BuildResult, output: Path) -> None:
 
     print(f"{count(s['files'], 'file')} read: {count(s['articles'], 'article')}, "
           f"{count(s['duplicates'], 'duplicate')}, {s['rejected']} rejected, {s['skipped']} skipped; "
-          f"{count(s['pages_written'], 'page')}; {count(s['pages_rendered'], 'file')} rendered, "
+          f"{count(s['pages_written'], 'page')}; {count(s['files_rendered'], 'file')} rendered, "
           f"{s['files_changed']} changed", file=sys.stderr)
     print("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in result.seconds.items()),
           file=sys.stderr)

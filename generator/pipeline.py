@@ -205,7 +205,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         if published is not None and published.get("render") == built["render"]:
             # the same site: keep the published one
             built.update({k: published[k] for k in ("site", "site_keys", "pages")})
-            pages_rendered = 0
+            files_rendered = 0
             in_staging = {"content": content, "site": held["site"], "site_keys": held["site_keys"]}
         else:
             rendered = render_site(pages, staging / "site", paths.templates, paths.static, config,
@@ -213,12 +213,12 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
                                    cache_dir=paths.cache, published_site=None if published is None else
                                    (paths.output / "site", published["site"], published.get("site_keys", {})))
             built.update(site=rendered.manifest, site_keys=rendered.keys, pages=rendered.pages)
-            pages_rendered = rendered.rendered
+            files_rendered = rendered.rendered
             in_staging = {"content": content, "site": rendered.manifest, "site_keys": rendered.keys}
         lap("render")
         changed = count_changes(published, built)
         stats = summarise(files, outcomes, docs, articles, built["pages"], changed, seconds)
-        stats["pages_rendered"] = pages_rendered
+        stats["files_rendered"] = files_rendered
         stats["layouts"] = layouts
         stats["curation"] = curation
         stats["entity_corrections"] = corrections

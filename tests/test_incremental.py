@@ -175,14 +175,14 @@ def test_an_edit_after_a_build_that_changed_every_page_renders_only_what_the_edi
                       .replace("page_size: 5", "page_size: 4"), encoding="utf-8")
     assert run_build(seeds, out, "--quiet", config=config).returncode == 0
     pages = _report(out)["stats"]["pages_written"]
-    assert _report(out)["stats"]["pages_rendered"] >= pages  # the settings are in every file's key
+    assert _report(out)["stats"]["files_rendered"] >= pages  # the settings are in every file's key
 
     name = _single_source_article(out)
     with open(seeds / name, "a", encoding="utf-8") as handle:
         handle.write("\n\nCette phrase a été ajoutée par la rédaction après coup.\n")
     result = run_build(seeds, out, "--quiet", config=config)
     assert result.returncode == 0, result.stderr
-    rendered = _report(out)["stats"]["pages_rendered"]
+    rendered = _report(out)["stats"]["files_rendered"]
     assert 0 < rendered < pages / 2, (rendered, pages)  # all of them were it rendered into the older generation
     slug = next(e["article"] for e in _report(out)["inputs"] if e["file"] == name)
     assert "ajoutée par la rédaction" in (out / "site" / "articles" / slug / "index.html").read_text(encoding="utf-8")

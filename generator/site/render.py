@@ -46,7 +46,7 @@ class RenderResult:
     pages: int  # HTML pages
     manifest: dict[str, str]  # every file of the site: path -> digest of its bytes
     keys: dict[str, str]  # every rendered page: path -> digest of what it was rendered from
-    rendered: int = 0  # pages rendered by this build (the others were the same as before)
+    rendered: int = 0  # files rendered by this build from their templates (the others were kept or linked)
 
 
 def render_site_from_content(content_dir: Path, site_dir: Path, templates: Path, static: Path,

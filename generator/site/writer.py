@@ -76,7 +76,7 @@ class SiteWriter:
         self._family: list[str] | None = None  # the pages written by the family being planned
         self._family_files: list[str] = []  # and its other files (feeds, e-mails, charts)
         self._fragments: dict[tuple[str, str, str], Markup] = {}
-        self.rendered = 0  # pages rendered from their templates (the others were kept or linked)
+        self.rendered = 0  # files rendered from their templates (the others were kept or linked)
 
     def _environment(self, loader: jinja2.BaseLoader) -> Environment:
         env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
