@@ -222,10 +222,12 @@ HOSTILE = [
 def test_hostile_text_is_shown_as_text_never_run(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
-    body = " ".join(HOSTILE) + " " + "Le conseil a voté le budget de la ville pour l'année prochaine. " * 3
+    prose = "Le conseil a voté le budget de la ville pour l'année prochaine après un long débat. " * 3
+    body = " ".join(HOSTILE) + " " + prose + "\n\n" + prose
     (seeds / "a.txt").write_text(f"Titre <script>alert('t')</script> {{{{ 7*7 }}}}\n"
                                  f"Publié dans <b>Le Média</b> le 02 - 03 - 2021\n\n{body}\n", encoding="utf-8")
-    (seeds / "b.jsonl").write_text(json.dumps({"title": "<img src=x onerror=alert(2)> Record", "text": body + " bis",
+    other = " ".join(HOSTILE) + " Les habitants du quartier ont inauguré la nouvelle bibliothèque municipale. " * 4
+    (seeds / "b.jsonl").write_text(json.dumps({"title": "<img src=x onerror=alert(2)> Record", "text": other,
                                                "outlet": "{{ config }}", "date": "2021-03-04"}) + "\n")
     assert run_build(seeds, tmp_path / "out", "--quiet").returncode == 0
     site = tmp_path / "out" / "site"
@@ -235,10 +237,11 @@ def test_hostile_text_is_shown_as_text_never_run(tmp_path: Path) -> None:
         assert ">49<" not in text and "<b>Le Média</b>" not in text
     article = next(p for p in (site / "articles").rglob("index.html") if "titre" in str(p))
     text = article.read_text(encoding="utf-8")
-    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in text  # shown as typed, escaped
-    assert "Titre &lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt; {{ 7*7 }}" in text
-    assert "[clic](javascript:alert(1))" in text and "&amp;lt;b&amp;gt;entité" in text
-    assert "{{ 7*7 }}" in text and "{% raw %}" in text
+    # tags and entities left in plain text are damage (ingest/repair.py): taken out, their text kept
+    assert "Titre alert(&#39;t&#39;) {{ 7*7 }}" in text and "script&gt;" not in text
+    assert "&lt;b&gt;" not in text and "entité Le conseil" in text.replace("<p>", "")
+    # what is not markup is shown as typed: template syntax, a Markdown link, never run or followed
+    assert "[clic](javascript:alert(1))" in text and "{{ 7*7 }}" in text and "{% raw %}" in text
 
 
 def test_merged_story_page_says_who_else_published_it(corpus_site: Path) -> None:
