@@ -32,7 +32,7 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # the corpus-wide entity passes (verbatim matches, joins, types)
     "entities": (("corpus/entities.py", "corpus/reference.py", "corpus/data/*"), ("spacy",)),
     # story tokens and similarities
-    "stories": (("corpus/stories.py",), ("scikit-learn", "spacy")),
+    "stories": (("corpus/stories.py",), ("spacy",)),
     # one content page's YAML frontmatter
     "content": (("output/content.py",), ("pyyaml",)),
     # one content page as the pages show it (its view: fields, body HTML, lead)

@@ -15,6 +15,7 @@ import functools
 import heapq
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import logging
 import re
@@ -159,14 +160,23 @@ def cached_features(items: list[StoryInput], cache: StageCache | None, mapper: A
 
 
 def _tfidf(docs: Sequence[str | list[str]], sublinear: bool = True) -> sparse.csr_matrix:
-    """L2-normalised TF-IDF rows of token strings or lists (scikit-learn, tokens as given)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    if not any(docs):
-        return sparse.csr_matrix((len(docs), 1))
-    vectorizer = TfidfVectorizer(analyzer=lambda doc: doc.split() if isinstance(doc, str) else doc,
-                                 sublinear_tf=sublinear, norm="l2", dtype=np.float32)
-    return vectorizer.fit_transform(docs).tocsr()
+    """L2-normalised TF-IDF rows of token strings or lists (tokens as given), weighted as
+    scikit-learn's TfidfVectorizer does (smoothed idf, log tf) but counted in C loops: importing
+    scikit-learn and its token loop in Python were most of this stage in an incremental build."""
+    tokens = [doc.split() if isinstance(doc, str) else doc for doc in docs]
+    flat = list(itertools.chain.from_iterable(tokens))
+    vocab = {token: i for i, token in enumerate(dict.fromkeys(flat))}  # 4M tokens at 10,000 articles
+    rows = np.repeat(np.arange(len(docs)), [len(t) for t in tokens])
+    m = sparse.csr_matrix((np.ones(len(flat)), (rows, np.fromiter(map(vocab.__getitem__, flat), np.int64, len(flat)))),
+                          shape=(len(docs), max(1, len(vocab))))  # repeated tokens summed: counts
+    m.sort_indices()
+    idf = np.log((1 + len(docs)) / (1 + np.bincount(m.indices, minlength=m.shape[1]))) + 1
+    if sublinear:
+        m.data = np.log(m.data) + 1
+    m.data *= idf[m.indices]
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    m.data /= np.repeat(np.where(norms > 0, norms, 1), np.diff(m.indptr))
+    return m.astype(np.float32)
 
 
 def _day(date: str | None) -> int | None:

@@ -9,6 +9,7 @@ in time.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import itertools
 import re
 from collections import Counter
@@ -60,7 +61,8 @@ def compute_stats(views: list[dict[str, Any]]) -> dict[str, Any]:
         pairs.update(itertools.combinations(sorted(keys), 2))
 
     def top(counter: Counter[Any], n: int) -> list[tuple[Any, int]]:
-        return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        # a selection, not a sort: 100 new articles at 10,000 meet millions of pairs (2.3 s sorted)
+        return heapq.nsmallest(n, counter.items(), key=lambda kv: (-kv[1], kv[0]))
 
     return {
         "articles": len(views), "dated": sum(weeks.values()), "undated": len(views) - sum(weeks.values()),

@@ -81,7 +81,7 @@ class SiteWriter:
     def _environment(self, loader: jinja2.BaseLoader) -> Environment:
         env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                          keep_trailing_newline=True)
+                          keep_trailing_newline=True, auto_reload=False)  # no template changes mid-build
         env.filters["t"] = self.translate
         env.globals.update(card=self.card, entry=self.entry, json_ld=json_ld,
                            news_article=lambda view: news_article(view, self.config, self.absolute),
