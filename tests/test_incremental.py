@@ -1,11 +1,12 @@
 """Rebuilds: what changed is rewritten, the result equals a fresh build, nothing to do is quick."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
 
-from conftest import run_build
+from conftest import content_pages, run_build
 from test_site import _differences, broken_links
 
 import filecmp
@@ -190,3 +191,37 @@ def test_an_edit_after_a_build_that_changed_every_page_renders_only_what_the_edi
     assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
     for folder in ("content", "site"):
         assert _differences(filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])) == [], folder
+
+
+def _numbered_pages(site: Path) -> dict[str, dict[int, bytes]]:
+    """Each paginated listing folder ('' for the home): its numbered pages' bytes by number."""
+    listings: dict[str, dict[int, bytes]] = {}
+    for path in site.rglob("index.html"):
+        if path.parent.parent.name == "page" and path.parent.name.isdigit():
+            folder = path.parent.parent.parent.relative_to(site).as_posix()
+            listings.setdefault("" if folder == "." else folder, {})[int(path.parent.name)] = path.read_bytes()
+    return listings
+
+
+def test_a_new_article_of_the_day_changes_no_numbered_page(corpus_site: Path, tmp_path: Path) -> None:
+    """Pages count from the oldest: an article newer than every other lands on front pages
+    only; each numbered page of every listing keeps its bytes (the newest numbered page
+    changes only when the front page's overflow makes a new one)."""
+    config = corpus_site.parent / "site.yaml"
+    seeds, out = tmp_path / "seeds", tmp_path / "out"
+    shutil.copytree(corpus_site.parent / "seeds", seeds)
+    shutil.copytree(corpus_site, out)
+    before = _numbered_pages(out / "site")
+    dates = [dt.date.fromisoformat(str(fm["date"])) for fm, _ in content_pages(out) if fm["date"]]
+    today = (max(dates) + dt.timedelta(days=1)).strftime("%d - %m - %Y")
+    (seeds / "zzz_today.txt").write_text(ADDED.replace("04 - 03 - 2021", today), encoding="utf-8")
+    result = run_build(seeds, out, "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+    assert "articles/le-port-de-marseille-rouvre-son-terminal-nord/" in (out / "site" / "index.html").read_text(encoding="utf-8")
+    after = _numbered_pages(out / "site")
+    assert "" in before  # the home has numbered pages
+    for folder, numbered in before.items():
+        grew = len(after[folder]) == len(numbered) + 1
+        assert len(after[folder]) == len(numbered) or grew, folder
+        kept = [n for n in numbered if not (grew and n == max(numbered))]
+        assert [n for n in kept if after[folder][n] != numbered[n]] == [], folder

@@ -5,6 +5,7 @@ import filecmp
 import html.parser
 import json
 import shutil
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -75,14 +76,25 @@ def test_article_page_shows_what_the_reader_needs(corpus_site: Path) -> None:
     assert "data-pagefind-body" in text
 
 
-def test_home_is_newest_first_and_paginated(corpus_site: Path) -> None:
+def test_home_is_newest_first_and_paginated_from_the_oldest(corpus_site: Path) -> None:
+    """Following "older" from the home page walks every story newest first; the numbered pages
+    count from the oldest (page 1 holds the oldest five, page_size: 5), so a page keeps its
+    stories as the digest grows, and the front page holds the newest five to nine."""
     site = corpus_site / "site"
-    dates = []
-    for page in ("index.html", "page/2/index.html"):
-        text = (site / page).read_text(encoding="utf-8")
-        dates += [chunk.split('"', 1)[0] for chunk in text.split('<time datetime="')[1:]]
-    assert dates == sorted(dates, reverse=True) and len(dates) == 10
-    assert 'href="../../index.html"' in (site / "page/2/index.html").read_text(encoding="utf-8")
+    dates, sizes, walked, rel = [], [], [], "index.html"
+    while rel:
+        walked.append(rel)
+        text = (site / rel).read_text(encoding="utf-8")
+        leads = [entry.split('<div class="story-more">')[0] for entry in text.split('<div class="story-entry">')[1:]]
+        sizes.append(len(leads))
+        dates += [lead.split('<time datetime="', 1)[1].split('"', 1)[0] for lead in leads if '<time datetime="' in lead]
+        older = re.search(r'<a rel="next" href="([^"]+)"', text)
+        rel = str((site / rel).parent.joinpath(older.group(1)).resolve().relative_to(site.resolve())) if older else ""
+    numbered = sorted(site.glob("page/*/index.html"))
+    assert len(numbered) >= 2 and walked == ["index.html"] + [f"page/{n}/index.html" for n in range(len(numbered), 0, -1)]
+    assert dates == sorted(dates, reverse=True)
+    assert 5 <= sizes[0] <= 9 and set(sizes[1:]) == {5}, sizes
+    assert 'href="../../index.html"' in (site / f"page/{len(numbered)}/index.html").read_text(encoding="utf-8")
 
 
 def test_feeds_parse_and_hold_the_articles(corpus_site: Path) -> None:

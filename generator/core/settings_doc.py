@@ -32,7 +32,7 @@ DESCRIPTIONS: dict[str, str] = {
     "paths.cache": "folder of the build store, `build.sqlite` (every stage's results, keyed by content hash and "
                    "code, data or model version); empty: `<output>/.cache`; safe to delete",
     "jobs": "worker processes; `0` = one per core; `--jobs` overrides it",
-    "page_size": "articles per listing page",
+    "page_size": "articles (on the home page: stories) per listing page; a front page holds up to twice as many less one, since later pages are numbered from the oldest and keep their articles",
     "clean": "boilerplate and junk rules",
     "clean.repeated_line_min_docs": "a line recurring in this many documents about different stories is boilerplate",
     "clean.repeated_sentence_share": "a line that reads as a sentence must recur in this share of all documents "

@@ -32,13 +32,36 @@ from .writer import SiteWriter, copy_static, render_planned, search_key, view_ke
 FEED_ITEMS = 20
 
 
-def paginate(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+def paginate(items: list[Any], size: int) -> list[tuple[int, list[Any]]]:
+    """The pages of a newest-first listing, newest first, as (number, items); number 0 is the
+    front page. Numbered pages count from the oldest end: page 1 always holds the oldest SIZE
+    items, page 2 the next SIZE, and the front page the newest SIZE to 2*SIZE-1. So a page's
+    address keeps its articles as the listing grows: a new article changes the front page (and
+    adds a page once per SIZE of them), never every page after it, as numbering from the
+    newest end would (a day of new articles re-rendered every page of every listing they join)."""
+    full = len(items) // size
+    if full <= 1:
+        return [(0, items)]
+    front = len(items) - (full - 1) * size
+    pages = [(0, items[:front])]
+    for number in range(full - 1, 0, -1):
+        start = front + (full - 1 - number) * size
+        pages.append((number, items[start:start + size]))
+    return pages
 
 
 def page_path(folder: str, number: int) -> str:
-    """'people/x/' page 1 -> 'people/x/index.html'; page 3 -> 'people/x/page/3/index.html'."""
-    return f"{folder}index.html" if number == 1 else f"{folder}page/{number}/index.html"
+    """'people/x/' front page (0) -> 'people/x/index.html'; page 3 -> 'people/x/page/3/index.html'."""
+    return f"{folder}index.html" if number == 0 else f"{folder}page/{number}/index.html"
+
+
+def pagers(folder: str, pages: list[tuple[int, list[Any]]]) -> list[dict[str, Any]]:
+    """The pager of each page: its number (0: the front page) and its newer and older pages."""
+    numbers = [number for number, _ in pages]
+    return [{"number": number, "paged": len(numbers) > 1,
+             "newer": page_path(folder, numbers[i - 1]) if i > 0 else None,
+             "older": page_path(folder, numbers[i + 1]) if i + 1 < len(numbers) else None}
+            for i, number in enumerate(numbers)]
 
 
 @dataclass
@@ -124,10 +147,11 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
                   stories: list[dict[str, Any]] | None = None, search_bundles: list[str] | None = None) -> None:
     """Every page but the articles: home, taxonomies and their feeds, archives, search, feeds."""
     # the home page lists stories: each story's lead article, its other articles folded under it
-    chunks = paginate(story_entries(home_order(views), config["ranking"]["coverage"]), size)  # pinned first
-    for n, chunk in enumerate(chunks, 1):
-        writer.write("index.html", page_path("", n), entries=chunk, pager=pager("", n, len(chunks)),
-                     heading=config["title"], count=len(views))
+    pages = paginate(story_entries(home_order(views), config["ranking"]["coverage"]), size)  # pinned first
+    for (number, chunk), pager in zip(pages, pagers("", pages)):
+        counted = {"count": len(views)} if number == 0 else {}  # as on a term's pages
+        writer.write("index.html", page_path("", number), entries=chunk, pager=pager,
+                     heading=config["title"], **counted)
     for taxonomy, by_slug in terms.items():
         ordered = sorted(by_slug.values(), key=lambda t: (letter_of(t.name), t.name.casefold(), t.slug))
         letters = sorted({letter_of(t.name) for t in ordered})
@@ -165,19 +189,15 @@ def term_declaration(term: Term, size: int) -> str:
 
 
 def plan_term_pages(writer: SiteWriter, term: Term, taxonomy: str, config: dict[str, Any], size: int) -> None:
-    term_chunks = paginate(term.articles, size)
-    for n, chunk in enumerate(term_chunks, 1):
-        writer.write("term.html", page_path(term.folder, n), term=term, taxonomy=taxonomy,
-                     articles=chunk, pager=pager(term.folder, n, len(term_chunks)))
+    pages = paginate(term.articles, size)
+    for (number, chunk), pager in zip(pages, pagers(term.folder, pages)):
+        # the count is on the front page only: the numbered pages keep their bytes as the term grows
+        counted = {"count": len(term.articles)} if number == 0 else {}
+        writer.write("term.html", page_path(term.folder, number), term=term.ref, taxonomy=taxonomy,
+                     articles=chunk, pager=pager, **counted)
     writer.write("feed.xml", f"{term.folder}feed.xml", title=f"{config['title']} · {term.name}",
                  feed_path=f"{term.folder}feed.xml", page=term.folder + "index.html",
                  entries=term.articles[:FEED_ITEMS])
-
-
-def pager(folder: str, number: int, total: int) -> dict[str, Any]:
-    return {"number": number, "total": total,
-            "newer": page_path(folder, number - 1) if number > 1 else None,
-            "older": page_path(folder, number + 1) if number < total else None}
 
 
 def write_archives(writer: SiteWriter, views: list[dict[str, Any]], size: int, language: str) -> None:
@@ -200,10 +220,11 @@ def write_archives(writer: SiteWriter, views: list[dict[str, Any]], size: int, l
     writer.write("archive.html", "archive/index.html", years=years)
 
     def plan_period(folder: str, heading: str, months: list[dict[str, Any]], members: list[dict[str, Any]]) -> None:
-        chunks = paginate(members, size)
-        for n, chunk in enumerate(chunks, 1):
-            writer.write("period.html", page_path(folder, n), heading=heading, months=months,
-                         articles=chunk, pager=pager(folder, n, len(chunks)))
+        pages = paginate(members, size)
+        for (number, chunk), pager in zip(pages, pagers(folder, pages)):
+            # a year's months and their counts on its front page only, as a term's count
+            writer.write("period.html", page_path(folder, number), heading=heading,
+                         months=months if number == 0 else [], articles=chunk, pager=pager)
 
     # a period's pages show its heading, its months and its articles: planned only when one changed
     for year in years:

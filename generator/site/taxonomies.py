@@ -34,6 +34,24 @@ class Term:
     def folder(self) -> str:
         return f"{self.taxonomy}/{self.slug}/"
 
+    @property
+    def ref(self) -> TermRef:
+        return TermRef(self.name, self.slug, self.taxonomy)
+
+
+@dataclass(frozen=True)
+class TermRef:
+    """What each page of a term shows of it: its name and address. Its articles are given
+    page by page, so a numbered page keeps its key (and is not rendered) while the term grows."""
+
+    name: str
+    slug: str
+    taxonomy: str
+
+    @property
+    def folder(self) -> str:
+        return f"{self.taxonomy}/{self.slug}/"
+
 
 def collect_terms(views: list[dict[str, Any]]) -> dict[str, dict[str, Term]]:
     """Taxonomy -> term slug -> Term. Names that slug alike are one term (one page, never two
