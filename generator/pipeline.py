@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
 from .core.executor import distributed, map_batches
@@ -22,6 +22,9 @@ from .corpus.permalinks import slug_history, slugs_of_content
 from .ingest.read import list_seed_files, seed_entries
 from .output.publish import build_lock, open_staging, publish, published_manifest, remove_leftovers
 from .output.report import build_report, write_report
+
+if TYPE_CHECKING:
+    from .corpus.entities import ModelServer
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +103,18 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
             return BuildResult(stats=report["stats"], seconds={}, unchanged=True)
         if history is None:
             history = published_history(paths.output, published)
-        with rare_collections(collect_after=keep_models):  # a process that goes on (serve)
-            return _build(config, paths, jobs, progress or NoProgress(), fingerprint, published, history, keep_models)
+        from .corpus.entities import start_model_server  # here: a build with nothing to do never loads it
+
+        # an incremental build tags few texts: the models load in a child meanwhile (entities.py)
+        models = start_model_server(store_path(paths.cache)) \
+            if published is not None and jobs > 1 and not keep_models and not distributed() else None
+        try:
+            with rare_collections(collect_after=keep_models):  # a process that goes on (serve)
+                return _build(config, paths, jobs, progress or NoProgress(), fingerprint, published, history,
+                              keep_models, models)
+        finally:
+            if models is not None:  # closed by the entities stage, or here if a stage before it failed
+                models.close()
 
 
 # Python's default collector passes over the young objects every 700 allocations and over all
@@ -126,12 +139,12 @@ def rare_collections(collect_after: bool) -> Iterator[None]:
 
 def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progress,
            fingerprint: str, published: dict[str, Any] | None, history: History,
-           keep_models: bool = False) -> BuildResult:
+           keep_models: bool = False, models: ModelServer | None = None) -> BuildResult:
     # the stages are imported here: a build that finds nothing changed (the editor's most
     # frequent run) does not load them and their libraries (0.35 s of 1 s)
     from .corpus.curate import apply_curation
     from .corpus.dedup import make_articles
-    from .corpus.entities import assign_entities, start_model_server
+    from .corpus.entities import assign_entities
     from .corpus.layout import decide_layouts
     from .corpus.stories import assign_stories
     from .ingest.read import read_seeds
@@ -158,9 +171,6 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
 
     remove_legacy_files(paths.cache)
     store = store_path(paths.cache)  # every stage's stored results (core/store.py)
-    # an incremental build tags few texts: the models load in a child meanwhile (entities.py)
-    models = start_model_server(store) if published is not None and jobs > 1 and not keep_models \
-        and not distributed() else None
     files = list_seed_files(paths.seeds)
     progress.start("read + extract", len(files))
     results = read_seeds(paths.seeds, files, config["clean"], store, mapper(200))

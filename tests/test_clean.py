@@ -9,7 +9,7 @@ from generator.ingest.clean import boilerplate_rule, strip_repeated_lines
 from generator.core.settings import DEFAULTS
 from generator.corpus.layout import decide_layouts
 from generator.core.model import Document
-from generator.ingest.readers import read_file
+from generator.ingest.dispatch import read_file
 
 
 @pytest.mark.parametrize("line, rule", [

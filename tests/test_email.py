@@ -21,7 +21,7 @@ import pytest
 
 from conftest import CORPUS, content_pages, need_shared, run_build
 from generator.core.model import FileOutcome
-from generator.ingest.readers import read_file
+from generator.ingest.dispatch import read_file
 from test_feeds import PARIS, lead, mosaique_articles, semeval_articles, words
 
 SENT = dt.datetime(2020, 3, 26, 0, 30, tzinfo=PARIS)  # half past midnight in Paris: the day before in UTC

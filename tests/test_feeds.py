@@ -20,7 +20,7 @@ import pytest
 
 from conftest import CORPUS, content_pages, need_shared, run_build
 from generator.core.model import FileOutcome
-from generator.ingest.readers import read_file
+from generator.ingest.dispatch import read_file
 
 PARIS = dt.timezone(dt.timedelta(hours=2))
 MOIS = {m: i for i, m in enumerate("janvier février mars avril mai juin juillet août septembre octobre "

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT, run_build
-from generator.ingest.readers import Rejected, decode, read_file
+from generator.ingest.dispatch import read_file
+from generator.ingest.readers import Rejected, decode
 from generator.ingest.repair import repair_text
 
 ARTICLE = ("Le gouvernement a présenté mercredi un plan de rénovation des écoles primaires. "

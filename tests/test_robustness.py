@@ -20,7 +20,7 @@ from generator.core.settings import DEFAULTS
 from generator.corpus.layout import decide_layouts
 from generator.core.model import FileOutcome
 from generator.pipeline import BuildPaths, build
-from generator.ingest.readers import READERS, read_file
+from generator.ingest.dispatch import READERS, read_file
 from test_site import broken_links
 
 SEED_RAW = (PROJECT / "seeds" / "000_ab709a61b5646eb0.txt").read_bytes()

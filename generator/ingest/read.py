@@ -17,7 +17,7 @@ from ..core.store import StageCache, digest
 from ..core.versions import stage_version
 from .clean import strip_boilerplate
 from .extract import detect_document_language, extract_metadata
-from .readers import read_file
+from .dispatch import read_file
 
 log = logging.getLogger(__name__)
 
