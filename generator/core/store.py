@@ -6,6 +6,7 @@ transactions survive a kill.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import pickle
 import sqlite3
@@ -31,11 +32,25 @@ def store_path(cache: Path) -> Path:
     return cache / STORE_FILE
 
 
+LEGACY_TABLES = ("markdown",)  # tables of the store no stage writes any more
+
+
 def remove_legacy_files(cache: Path) -> None:
-    """The per-stage files the store replaced (and their SQLite journals), left by older builds."""
+    """The per-stage files the store replaced (and their SQLite journals) and the store's
+    tables no stage reads any more, left by older builds."""
     for name in LEGACY_FILES:
         for suffix in ("", "-wal", "-shm"):
             (cache / (name + suffix)).unlink(missing_ok=True)
+    if not store_path(cache).is_file():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(str(store_path(cache)), timeout=60)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for table in tables.intersection(LEGACY_TABLES):
+                db.execute(f"DROP TABLE {table}")
+            db.commit()
+    except sqlite3.DatabaseError:  # a damaged store is rebuilt by the stage that opens it
+        pass
 
 
 class StageCache:
