@@ -6,6 +6,8 @@ fresh copy of the seeds per run:
   warm      the same command again, nothing changed
   new 1%    n/100 new articles (with their duplicates) added to the seeds folder, rebuild
   edit 1    one sentence appended to the body of one article's seed file, rebuild
+  day       (--stage day) the same new articles dated the day after the newest, as a day of
+            news arrives, added to a copy of a built digest (run_day_scenario)
 The new articles are real new stories: the corpus is generated for n + n/100 articles with
 make_seeds.py and the files of n/100 of its synthetic articles are held out (make_seeds draws
 its real-article pool whole into every corpus, so a second corpus with another --seed would
@@ -17,8 +19,10 @@ Pagefind run on our site, for reference.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import random
 import shutil
 import statistics
@@ -27,7 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from measure import CommandFailed, Measured, run_measured
+from measure import Measured, run_measured
 from rivals import (MAPPING, ToolMissing, check_pelican, count_outputs, hugo_binary, hugo_command, pagefind_command,
                     pelican_command, write_hugo_site, write_pelican_site)
 
@@ -205,6 +209,54 @@ def run_scenarios(ours: Ours, base: Path, new: Path, runs: int, keep: Path, log:
     out["edit"]["file"] = edited
     out["edit"]["edit_in_content"] = edit_visible
     return out
+
+
+# a make_seeds aggregator scrape states its date on this line ("Publié dans Euronews le 22 - 01 - 2021")
+_PUBLISHED_ON = re.compile(r"^(Publié dans .{1,80}? le )\d{2} - \d{2} - \d{4}", re.M)
+
+
+def newest_date(content: Path) -> dt.date:
+    dates = [line[6:].strip().strip("'\"") for page in content.glob("*.md")
+             for line in page.read_text(encoding="utf-8").split("\n---", 1)[0].splitlines() if line.startswith("date: ")]
+    return max(dt.date.fromisoformat(d) for d in dates if d and d != "null")
+
+
+def run_day_scenario(ours: Ours, base: Path, new: Path, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """A day of news: the n/100 new articles dated the day after the newest of the corpus, as a
+    press review receives them, added to a built digest. One cold build; each run adds the day
+    to a copy of its output folder (its store, published site and spare), the seeds folder kept
+    (so no other file looks touched), and the day's files are taken out again after the run."""
+    work = Path(tempfile.mkdtemp(prefix="bench-day-"))
+    try:
+        seeds, output, config = work / "seeds", work / "out", work / "site.yaml"
+        link_tree(base, seeds)
+        config.write_text(SITE_YAML, encoding="utf-8")
+        log("day: cold build of the base corpus")
+        ours.build(seeds, output, config)
+        day = newest_date(output / "content") + dt.timedelta(days=1)
+        texts = {path.name: _PUBLISHED_ON.sub(lambda m: m.group(1) + day.strftime("%d - %m - %Y"),
+                                               path.read_text(encoding="utf-8")) for path in sorted(new.iterdir())}
+        samples = []
+        for r in range(runs):
+            copy = work / f"out-{r}"
+            shutil.copytree(output, copy, symlinks=True)  # hard links inside are copied as files: no sharing
+            for name, text in texts.items():
+                (seeds / f"day_{name}").write_text(text, encoding="utf-8")
+            log(f"day run {r + 1}/{runs}: {len(texts)} files dated {day}")
+            m, report = ours.build(seeds, copy, config)
+            samples.append((m, scenario_sample(m, report, copy / "site")))
+            samples[-1][1]["files_rendered"] = report["stats"].get("files_rendered")
+            for name in texts:
+                (seeds / f"day_{name}").unlink()
+            shutil.rmtree(copy)
+        res = summarise([m for m, _ in samples], [s for _, s in samples])
+        stages = list(dict.fromkeys(st for _, s in samples for st in s["seconds"]))
+        res["stage_seconds"] = {st: round(med([s["seconds"].get(st, 0.0) for _, s in samples]), 3) for st in stages}
+        res["files_added"], res["date"] = len(texts), day.isoformat()
+        res["dated_files"] = sum(1 for t in texts.values() if day.strftime("%d - %m - %Y") in t)
+        return res
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def render_child(content: str, site: str, project: str) -> None:

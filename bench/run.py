@@ -9,6 +9,7 @@
     python bench/run.py --n 10000 --stage build       # the whole build-site command, cold
     python bench/run.py --n 10000 --stage dask        # cold, local processes vs --dask local
     python bench/run.py --n 10000 --stage stories     # story clustering: cold, cached, one edit
+    python bench/run.py --n 10000 --stage day         # a day of news (new articles dated the next day)
     python bench/run.py --n 10000 --stage all         # the four stages above
 
 The full comparison (bench/compare.py) measures build-site through its CLI cold, warm with
@@ -334,7 +335,8 @@ def bench_compare(n: int, runs: int, cache: Path, jobs: int | None, skip: set[st
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10000, help="distinct articles (default 10000)")
-    ap.add_argument("--stage", choices=("compare", "ingest", "dedup", "entities", "build", "stories", "dask", "all"),
+    ap.add_argument("--stage", choices=("compare", "ingest", "dedup", "entities", "build", "stories", "dask", "day",
+                                        "all"),
                     default="compare", help="default: the full comparison; all: the four stage benchmarks")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, help="--jobs for build-site (and the NER workers)")
@@ -360,6 +362,13 @@ def main() -> None:
         return
     if args.stage == "compare":
         bench_compare(args.n, args.runs, args.cache, args.jobs, set(args.skip), args.json)
+        return
+    if args.stage == "day":
+        import compare
+
+        base, new = compare.split_corpus(args.n, args.cache, corpus)
+        result = compare.run_day_scenario(compare.Ours(sys.executable, PROJECT, args.jobs), base, new, args.runs, log)
+        print(json.dumps(result, ensure_ascii=False))
         return
     seeds = corpus(args.n, args.cache)
     stages = ["ingest", "dedup", "entities", "build"] if args.stage == "all" else [args.stage]
