@@ -60,3 +60,15 @@ def test_an_edit_indexes_only_its_shard_again(tmp_path: Path) -> None:
                 assert sentence in fragments_text(site / "pagefind" / name)  # ...with the edit
             else:
                 assert after[name] == before[name], name  # the very same files
+
+
+def test_the_newest_year_is_indexed_by_month_where_a_day_of_news_lands() -> None:
+    """A day's new articles are dated in the newest year: its months are shards of their own,
+    so that day re-indexes a month of articles, not a year of them; older years stay whole."""
+    from generator.site.search import plan_shards
+
+    views = [{"url": f"articles/a{i}/index.html", "date": date} for i, date in enumerate(
+        ["2019-03-01", "2019-11-20", "2021-01-05", "2021-01-30", "2021-06-02", None])]
+    shards = plan_shards(views, lambda view: view["url"])
+    assert [s.name for s in shards] == ["2021-06", "2021-01", "2019", "undated"]
+    assert [len(s.pages) for s in shards] == [1, 2, 2, 1]

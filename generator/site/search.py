@@ -1,12 +1,13 @@
 """The search index in shards: one Pagefind bundle per period, merged by the search page.
 
 Pagefind cannot update an index in place, and indexing every article page again for one new
-article costs most of a daily rebuild. So the article pages are split by date into shards (a
-year, or a month of a year that holds more than SHARD_ARTICLES articles; undated articles in
-one shard of their own), each indexed into its own bundle, pagefind/<shard>/. The search page
-loads the newest shard and merges the others (Pagefind's mergeIndex), so results and filters
-span every shard. A shard is indexed again only when its list of articles or what Pagefind
-reads from one of them (title, body, outlet and entity filters) changed.
+article costs most of a daily rebuild. So the article pages are split by date into
+shards (a year, or a month of a year that holds more than SHARD_ARTICLES articles or is the
+newest, where each day's new articles land; undated articles in one shard of their own), each
+indexed into its own bundle, pagefind/<shard>/. The search page loads the newest shard and
+merges the others (Pagefind's mergeIndex), so results and filters span every shard. A shard
+is indexed again only when its list of articles or what Pagefind reads from one of them
+(title, body, outlet and entity filters) changed.
 """
 from __future__ import annotations
 
@@ -52,10 +53,13 @@ def plan_shards(views: list[dict[str, Any]], page_key: Callable[[dict[str, Any]]
     by_year: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for view in views:
         by_year[view["date"][:4] if view["date"] else "undated"].append(view)
+    newest = max((year for year in by_year if year != "undated"), default=None)
     periods: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for year, members in by_year.items():
+        # the newest year by month too: a day of news is indexed with its month, not its year
+        by_month = year != "undated" and (len(members) > SHARD_ARTICLES or year == newest)
         for view in members:
-            periods[view["date"][:7] if year != "undated" and len(members) > SHARD_ARTICLES else year].append(view)
+            periods[view["date"][:7] if by_month else year].append(view)
     try:
         version = importlib.metadata.version("pagefind")
     except importlib.metadata.PackageNotFoundError:
