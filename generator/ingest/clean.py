@@ -48,6 +48,24 @@ _RULES: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
         r"accept cookies|reject all|tout refuser|j'accepte|manage (?:preferences|cookies|consent|options)|"
         r"g[ée]rer (?:mes|les) (?:pr[ée]f[ée]rences|cookies|choix)|param[ée]trer les cookies|"
         r"cookie (?:settings|policy|preferences)|privacy settings)\b", re.I), ()),
+    # where a paywall cuts the text: what is above it is only the start of the article (PAYWALL_CUT)
+    ("paywall", re.compile(
+        r"^(?:il vous reste \d+(?:[.,]\d+)?\s?% de cet article à lire|"
+        r"la suite (?:de cet article )?est réservée aux (?:abonnés|membres)|"
+        r"(?:cet article|ce contenu|la suite) est réservée? aux (?:abonnés|membres)|"
+        r"(?:pour lire la suite|abonnez-vous pour (?:lire|continuer|accéder)|"
+        r"lisez la suite|continuez votre lecture)[^.!?]{0,60}(?:abonn|connect)|"
+        r"subscribe (?:now )?to (?:continue|keep) reading|"
+        r"to (?:continue|keep) reading,? (?:please )?(?:subscribe|sign in|log in)|"
+        r"this (?:article|story|content) is (?:only )?(?:available|reserved|exclusive) (?:only )?(?:to|for) "
+        r"(?:subscribers|members)|you(?:'ve| have) reached your (?:free )?article limit)", re.I),
+     ("reste", "réservé", "suite", "lecture", "subscri", "reading", "members", "limit")),
+    # a paywall's labels and prompts (a teaser's "Article réservé aux abonnés", "Déjà abonné ?")
+    ("subscriber_label", re.compile(
+        r"^(?:(?:article|contenu) )?(?:réservée? aux abonnés|abonnés?|premium|"
+        r"(?:for )?subscribers? only|exclusive (?:to|for) subscribers)\s*$|"
+        r"^(?:déjà abonné|vous êtes abonné|already a subscriber|already subscribed)\s*\?", re.I),
+     ("abonn", "premium", "subscri")),
     ("newsletter", re.compile(
         r"^(?:abonnez-vous|inscrivez-vous à (?:notre|la) newsletter|recevez notre newsletter|"
         r"subscribe to (?:our|the) newsletter|sign up for (?:our|the) newsletter)", re.I), ()),
@@ -84,9 +102,15 @@ def boilerplate_rule(line: str) -> str | None:
     return None
 
 
+PAYWALL_CUT = "paywall"  # the rule of a line where a paywall cut the article: its text is an excerpt
+
+
 def strip_boilerplate(doc: Document) -> None:
-    """Drop boilerplate lines of one document by the per-line rules (in place)."""
-    kept = (ln for ln in doc.lines if boilerplate_rule(ln) is None)
+    """Drop boilerplate lines of one document by the per-line rules (in place); a document a
+    paywall cut is an excerpt (it merges into a full copy; alone, it is published as one)."""
+    rules = [boilerplate_rule(ln) for ln in doc.lines]
+    doc.excerpt = doc.excerpt or PAYWALL_CUT in rules
+    kept = (ln for ln, rule in zip(doc.lines, rules) if rule is None)
     doc.lines = [tidy for tidy in (" ".join(ln.split()) for ln in kept) if tidy]
 
 

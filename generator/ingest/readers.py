@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..core.model import Document, Line
+from .clean import PAYWALL_CUT
 from .dates import parse_date
 from .lines import analyse_page, without_spent_furniture
 from .repair import fix_decoding
@@ -153,9 +154,11 @@ def read_text(path: str, text: str) -> list[Document]:
     reason = not_prose_reason(page)
     if reason:
         raise Rejected(reason)
-    page = without_spent_furniture(page + analyse_page(lines[JUNK_SAMPLE_LINES:]))
+    page += analyse_page(lines[JUNK_SAMPLE_LINES:])
+    cut = any(line.rule == PAYWALL_CUT for line in page)  # a paywall's stub: an excerpt (clean.py)
+    page = without_spent_furniture(page)
     kind = "aggregator" if any(line.meta and line.dates for line in page) else "plain"
-    return [Document(file=path, kind=kind, page=page)]  # lines: the layout stage picks the body
+    return [Document(file=path, kind=kind, page=page, excerpt=cut)]  # lines: the layout stage picks the body
 
 
 # --------------------------------------------------------------------------- HTML pages
