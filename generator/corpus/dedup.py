@@ -273,9 +273,20 @@ def _completeness(doc: Document) -> tuple[int, int, int]:
     return (words, len(doc.lines), 0 if doc.title_derived else 1)
 
 
+REVISION_MIN_SHARE = 0.8  # a revision shorter than this share of the longest copy is a summary, not the text
+
+
 def choose_canonical(members: list[Document]) -> Document:
-    """The member whose body the page shows: the most complete one, ties broken by key."""
-    return min(members, key=lambda d: (tuple(-x for x in _completeness(d)), d.key))
+    """The member whose body the page shows: the latest revision an input states ("Mis à jour
+    le ...", dateModified) when it holds most of the text, else the most complete member;
+    ties broken by key."""
+    ranked = sorted(members, key=lambda d: (tuple(-x for x in _completeness(d)), d.key))
+    revised = [d for d in ranked if d.updated]
+    if revised:
+        latest = max(revised, key=lambda d: d.updated or "")  # the first of the latest: the most complete
+        if _completeness(latest)[0] >= REVISION_MIN_SHARE * _completeness(ranked[0])[0]:
+            return latest
+    return ranked[0]
 
 
 def merge_cluster(members: list[Document]) -> Article:

@@ -271,8 +271,13 @@ def _title_index(page: list[Line], head: list[int], top_meta: list[int]) -> int 
     return None
 
 
+# a metadata line that states a revision ("Mis à jour le ...", "Publié le ..., modifié le ...")
+_REVISED = re.compile(r"\b(?:mis[e]? à jour|mise à jour|modifi[ée]e?|actualis[ée]e?|updated|edited|aktualisiert)\b", re.I)
+
+
 def _fill_metadata(doc: Document, page: list[Line], meta: list[int], known: Knowledge) -> None:
-    """Publication date (the earliest plausible one), outlet (the name on or beside it), URL."""
+    """Publication date (the earliest plausible one), revision date (the latest date of a line
+    that says so, when after it), outlet (the name on or beside it), URL."""
     dated = [(d, i) for i in meta for d in page[i].dates if d <= known.today]
     if dated and not doc.date:
         doc.date, at = min(dated)
@@ -280,6 +285,9 @@ def _fill_metadata(doc: Document, page: list[Line], meta: list[int], known: Know
         order = [at] + sorted((i for i in meta if i != at), key=lambda i: abs(i - at))
     else:
         order = meta
+    revised = max((d for d, i in dated if _REVISED.search(page[i].text)), default=None)
+    if revised and doc.date and revised > doc.date and not doc.updated:
+        doc.updated = revised
     if not doc.outlet:
         for i in order:
             outlet = _pick_outlet(page[i].parts, known) or _shape_outlet(page[i], known)

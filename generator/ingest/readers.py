@@ -275,11 +275,23 @@ def read_html(path: str, text: str) -> list[Document]:
             doc.lines.insert(0, lead)
     doc.title = doc.title or clean_field(data.get("title"))
     doc.date = parse_date(str(data.get("date") or "")[:10]) if data.get("date") else None
+    if tree is not None and doc.date:
+        updated = next((parse_date(v.strip()[:10]) for v in modified_dates(tree)), None)
+        doc.updated = updated if updated and updated > doc.date else None
     doc.url = clean_field(data.get("url"))
     lang = data.get("language")
     if isinstance(lang, str) and re.fullmatch(r"[a-z]{2}", lang.strip().lower()[:2]):
         doc.lang = lang.strip().lower()[:2]
     return [doc]
+
+
+_MODIFIED_META = ('//meta[@property="article:modified_time" or @name="article:modified_time" or '
+                  '@itemprop="dateModified" or @property="og:updated_time"]/@content')
+
+
+def modified_dates(tree: Any) -> list[str]:
+    """When the page says its article was last revised: JSON-LD dateModified, then meta tags."""
+    return [v for v in _jsonld_values(tree, "dateModified") + tree.xpath(_MODIFIED_META) if isinstance(v, str)]
 
 
 def clean_field(value: Any) -> str | None:

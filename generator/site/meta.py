@@ -45,6 +45,7 @@ def news_article(view: dict[str, Any], site: dict[str, Any], absolute: Callable[
     }
     if view["date"]:
         data["datePublished"] = view["date"]
+        data["dateModified"] = view.get("updated") or view["date"]
     if view["lang"]:
         data["inLanguage"] = view["lang"]
     data["description"] = view["lead"]

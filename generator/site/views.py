@@ -161,6 +161,7 @@ def make_views(pages: list[Page], language: str, bodies_html: list[str],
         views.append({
             "slug": fm["slug"], "title": fm["title"], "title_derived": bool(fm.get("title_derived")),
             "date": fm.get("date"), "date_human": human_date(fm.get("date"), language),
+            "updated": fm.get("updated"), "updated_human": human_date(fm.get("updated"), language),
             "outlet": fm.get("outlet"), "lang": fm.get("lang"), "source_url": original["url"],
             "original": original, "excerpt": excerpt or bool(fm.get("excerpt")),  # a feed's summary only
             "also_published_by": fm.get("also_published_by") or [], "also": also,
