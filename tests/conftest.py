@@ -126,3 +126,10 @@ def corpus_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_build(seeds, base / "out", "--quiet", config=config)
     assert result.returncode == 0, result.stderr
     return base / "out"
+
+
+def listing_in_order(folder: Path) -> list[Path]:
+    """A listing's pages as a reader goes through them, newest first: the front page, then the
+    numbered pages from the highest down to page 1 (they count from the oldest)."""
+    numbered = sorted((int(p.parent.name), p) for p in folder.glob("page/*/index.html") if p.parent.name.isdigit())
+    return [folder / "index.html"] + [p for _, p in reversed(numbered)]

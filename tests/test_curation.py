@@ -21,7 +21,7 @@ import lxml.html
 import pytest
 import yaml
 
-from conftest import PROJECT, TOOLS, content_pages, need_shared, run_build
+from conftest import PROJECT, TOOLS, content_pages, listing_in_order, need_shared, run_build
 from generator.core.settings import ConfigError, load_config
 from generator.site.editions import collect_editions, home_order, period_of, rank_views
 
@@ -353,12 +353,7 @@ def test_edition_groups_by_leading_entity_and_lists_top_entities(baseline: dict)
 
 def test_home_ranks_broader_coverage_first_within_a_day(baseline: dict) -> None:
     site = baseline["out"] / "site"
-    order = []
-    for n in range(1, 100):
-        path = site / ("index.html" if n == 1 else f"page/{n}/index.html")
-        if not path.exists():
-            break
-        order += card_slugs(html_of(path))
+    order = [slug for path in listing_in_order(site) for slug in card_slugs(html_of(path))]
     # the home page lists stories: a story ranks by its newest article and all its outlets
     members: dict[str, list[dict]] = defaultdict(list)
     for fm, _ in baseline["pages"].values():
