@@ -11,30 +11,16 @@ import email
 import email.policy
 import email.utils
 import re
-from collections import Counter
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from lxml import html as lxml_html
-from lxml.html import defs
 
 from ..core.model import REJECTED, Document
 from .dates import parse_date
+from .listings import PARAGRAPH_END, rendered_lines, teasers, unwrapped
 from .readers import Rejected, clean_field, extract_html, outlet_from_url, page_title, paragraphs, text_lines
 
-# A listing's teaser: a headline of at least this many words that is a whole line and a link,
-# then a snippet of SNIPPET_WORDS words, before the next link line.
-HEADLINE_MIN_WORDS = 3
-SNIPPET_WORDS = (5, 150)  # longer than that under a linked headline: the article itself
-LISTING_MIN_TEASERS = 2
-LISTING_MIN_SHARE = 0.5  # of the message's words in teasers: the rest is its header and footer
-OUTLET_LINE_MAX_WORDS = 6  # a short line right under the headline, no sentence: the outlet (news alerts)
-# redirect links of alert senders (Google: /url?url=..., /url?q=...): the article's address is a parameter
-REDIRECT_PARAMETERS = ("url", "q", "u", "target")
-PARAGRAPH_END = ("", None)
-_BREAKS = frozenset(defs.block_tags | {"br", "td", "th", "tr", "li"})
-_SKIPPED = frozenset({"script", "style", "head", "title", "noscript"})
 _HEADER = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,60}:[ \t]*\S?")
 _MESSAGE_HEADERS = ("from", "subject", "date", "message-id")
 _MBOXRD_FROM = re.compile(r"^>(>*From )", re.M)  # a body line "From ..." is written ">From ..." in a mailbox
@@ -58,55 +44,6 @@ def mail_kind(text: str) -> str | None:
     return kind if "from" in names and len(names & set(_MESSAGE_HEADERS)) >= 2 else None
 
 
-def _unwrapped(url: str) -> str:
-    """An alert's redirect link as the article's own address."""
-    parts = urlsplit(url)
-    for name in REDIRECT_PARAMETERS:
-        for value in parse_qs(parts.query).get(name, []):
-            if value.startswith(("http://", "https://")):
-                return value
-    return url
-
-
-def rendered_lines(markup: str) -> list[tuple[str, str | None]]:
-    """An HTML message's text as a mail client shows it, line by line: (text, href when the whole
-    line is one link)."""
-    try:
-        tree = lxml_html.fromstring(markup)
-    except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
-        return []
-    lines: list[tuple[str, str | None]] = []
-    pieces: list[tuple[str, str | None]] = []
-
-    def end_line() -> None:
-        text = " ".join("".join(t for t, _ in pieces).split())
-        if text:
-            hrefs = {h for t, h in pieces if t.strip()}
-            lines.append((text, hrefs.pop() if len(hrefs) == 1 and None not in hrefs else None))
-        pieces.clear()
-
-    def walk(element: Any, href: str | None) -> None:
-        tag = element.tag.lower() if isinstance(element.tag, str) else ""
-        if tag in _SKIPPED or not tag:  # a comment or processing instruction has no text to show
-            return
-        if tag in _BREAKS:
-            end_line()
-        if tag == "a" and element.get("href", "").startswith(("http://", "https://")):
-            href = _unwrapped(element.get("href"))
-        if element.text:
-            pieces.append((element.text, href))
-        for child in element:
-            walk(child, href)
-            if child.tail:
-                pieces.append((child.tail, href))
-        if tag in _BREAKS:
-            end_line()
-
-    walk(tree, None)
-    end_line()
-    return lines
-
-
 def text_part_lines(text: str) -> list[tuple[str, str | None]]:
     """A plain-text message's lines; in a paragraph holding one address on a line of its own (an
     alert's text version: headline, outlet, snippet, <address>), the first line links to it.
@@ -117,42 +54,12 @@ def text_part_lines(text: str) -> list[tuple[str, str | None]]:
         urls = [m.group(1) for m in map(_URL_LINE.match, lines) if m]
         if len(urls) == 1 and len(lines) > 1:
             lines = [line for line in lines if not _URL_LINE.match(line)]
-            out.append((lines[0], _unwrapped(urls[0])))
+            out.append((lines[0], unwrapped(urls[0])))
             out += [(line, None) for line in lines[1:]]
         else:
             out += [(line, None) for line in lines]
         out.append(PARAGRAPH_END)
     return out
-
-
-def teasers(lines: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
-    """The articles a listing message links to (title, url, outlet, snippet lines), or [] when it
-    is not a listing (one article, with perhaps a few links around it)."""
-    link_texts = Counter(text for text, href in lines if href is not None)
-    found: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
-    for text, href in lines:
-        if not text:  # PARAGRAPH_END
-            current = None
-        elif href is not None:
-            current = None
-            # a link text shown more than once ("Signaler comme non pertinent") is the message's furniture
-            if len(text.split()) >= HEADLINE_MIN_WORDS and link_texts[text] == 1:
-                current = {"title": text, "url": href, "outlet": None, "lines": []}
-                found.append(current)
-        elif current is not None:
-            current["lines"].append(text)
-    found = [t for t in found if t["lines"]]  # a linked line with nothing under it is a link, not a teaser
-    for teaser in found:
-        rest = teaser["lines"]
-        if len(rest) > 1 and len(rest[0].split()) <= OUTLET_LINE_MAX_WORDS and not re.search(r"[.!?:]$", rest[0]):
-            teaser["outlet"] = rest.pop(0)
-    sizes = [sum(len(x.split()) for x in t["lines"]) for t in found]
-    if len(found) < LISTING_MIN_TEASERS or any(not SNIPPET_WORDS[0] <= n <= SNIPPET_WORDS[1] for n in sizes):
-        return []
-    total = sum(len(text.split()) for text, _ in lines)
-    shown = sum(len(t["title"].split()) for t in found) + sum(sizes)
-    return found if shown >= LISTING_MIN_SHARE * total else []
 
 
 def _message_date(message: EmailMessage) -> str | None:

@@ -23,8 +23,9 @@ import yaml
 
 from ..core.model import Document, Line
 from .clean import PAYWALL_CUT
-from .dates import parse_date
+from .dates import find_dates, parse_date
 from .lines import analyse_page, without_spent_furniture
+from .listings import rendered_lines, teasers
 from .repair import fix_decoding
 
 log = logging.getLogger(__name__)
@@ -258,6 +259,9 @@ def read_html(path: str, text: str) -> list[Document]:
     """Saved web page: body with trafilatura, title/site/date from meta tags and JSON-LD."""
     from lxml import html as lxml_html
 
+    listed = section_excerpts(path, text)
+    if listed:
+        return listed
     data = extract_html(text)
     if data is None:
         raise Rejected("no article text found in the HTML page")
@@ -292,6 +296,29 @@ _MODIFIED_META = ('//meta[@property="article:modified_time" or @name="article:mo
 def modified_dates(tree: Any) -> list[str]:
     """When the page says its article was last revised: JSON-LD dateModified, then meta tags."""
     return [v for v in _jsonld_values(tree, "dateModified") + tree.xpath(_MODIFIED_META) if isinstance(v, str)]
+
+
+def section_excerpts(path: str, text: str) -> list[Document]:
+    """A section page (its teasers: a linked headline and a snippet each, most of its text) as
+    one excerpt per article it lists, linked to it; [] for any other page."""
+    from lxml import html as lxml_html
+
+    try:
+        tree = lxml_html.fromstring(text)
+    except (ValueError, SyntaxError):
+        return []
+    base = next((v.strip() for v in tree.xpath('//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content')
+                 if v.strip().startswith(("http://", "https://"))), None)
+    listed = teasers(rendered_lines(text, base))
+    site = next((clean_field(v) for v in tree.xpath('//meta[@property="og:site_name"]/@content')), None)
+    docs = []
+    for i, t in enumerate(listed):
+        # the short line under a headline (an alert's outlet) is, on a site's own page, its date or byline
+        dated = find_dates(t["outlet"]) if t["outlet"] else []
+        docs.append(Document(file=path, kind="html", record=i, lines=t["lines"], title=t["title"], url=t["url"],
+                             outlet=site or outlet_from_url(t["url"]), date=dated[0].date if dated else None,
+                             excerpt=True))
+    return docs
 
 
 def clean_field(value: Any) -> str | None:
