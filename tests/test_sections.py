@@ -72,3 +72,23 @@ def test_a_section_page_is_one_excerpt_per_teaser_and_a_full_copy_wins(tmp_path:
         assert fm["url"] == f"https://www.example-quotidien.fr/{path}"  # the relative link resolved
         page = (out / "site" / "articles" / fm["slug"] / "index.html").read_text(encoding="utf-8")
         assert "Extrait :" in page and "Mentions légales" not in page
+
+
+def test_a_page_of_headlines_without_snippets_is_rejected_as_a_listing(tmp_path: Path) -> None:
+    """Teasers that are not whole (headlines only): no article to read, and none is made up."""
+    articles = _articles(10)
+    links = "".join(f'<li><a href="{html.escape(a["url"])}">{html.escape(a["title"])}</a></li>' for a in articles)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "titres.html").write_text(f'<!DOCTYPE html><html lang="fr"><head><title>Les titres du jour</title></head>'
+                                       f'<body><h1>Les titres du jour</h1><ul>{links}</ul></body></html>', encoding="utf-8")
+    (seeds / "export.jsonl").write_text(json.dumps({"title": articles[0]["title"], "text": articles[0]["text"],
+                                                    "date": articles[0]["date"]}, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_build(seeds, out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    row = next(r for r in json.loads((out / "build-report.json").read_text(encoding="utf-8"))["inputs"]
+               if r["file"] == "titres.html")
+    assert row["status"] == "rejected" and row["reason"] == "listing page: 10 linked headlines and no article text"
+    assert [fm["title"] for fm, _ in content_pages(out)] == [articles[0]["title"]]

@@ -112,3 +112,17 @@ def teasers(lines: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
     return found if shown >= LISTING_MIN_SHARE * total else []
 
 
+HEADLINE_LIST_MIN = 8  # linked headlines of a list of links with no article (a section page without snippets)
+PARAGRAPH_WORDS = 30  # an unlinked line this long is article text: the page is not only a list
+
+
+def headline_list(lines: list[tuple[str, str | None]]) -> int:
+    """How many linked headlines a page that is only a list of them shows (most of its words in
+    them, no paragraph of text), else 0: a listing whose teasers are not whole."""
+    link_texts = Counter(text for text, href in lines if href is not None)
+    headlines = [text for text, href in lines
+                 if href is not None and len(text.split()) >= HEADLINE_MIN_WORDS and link_texts[text] == 1]
+    if len(headlines) < HEADLINE_LIST_MIN or any(len(text.split()) >= PARAGRAPH_WORDS for text, href in lines if href is None):
+        return 0
+    total = sum(len(text.split()) for text, _ in lines)
+    return len(headlines) if sum(len(h.split()) for h in headlines) >= LISTING_MIN_SHARE * total else 0

@@ -25,7 +25,7 @@ from ..core.model import Document, Line
 from .clean import PAYWALL_CUT
 from .dates import find_dates, parse_date
 from .lines import analyse_page, without_spent_furniture
-from .listings import rendered_lines, teasers
+from .listings import headline_list, rendered_lines, teasers
 from .repair import fix_decoding
 
 log = logging.getLogger(__name__)
@@ -300,7 +300,8 @@ def modified_dates(tree: Any) -> list[str]:
 
 def section_excerpts(path: str, text: str) -> list[Document]:
     """A section page (its teasers: a linked headline and a snippet each, most of its text) as
-    one excerpt per article it lists, linked to it; [] for any other page."""
+    one excerpt per article it lists, linked to it; [] for any other page. A page that is only
+    a list of headlines, without snippets, is rejected: there is no article to read in it."""
     from lxml import html as lxml_html
 
     try:
@@ -309,7 +310,10 @@ def section_excerpts(path: str, text: str) -> list[Document]:
         return []
     base = next((v.strip() for v in tree.xpath('//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content')
                  if v.strip().startswith(("http://", "https://"))), None)
-    listed = teasers(rendered_lines(text, base))
+    lines = rendered_lines(text, base)
+    listed = teasers(lines)
+    if not listed and headline_list(lines):
+        raise Rejected(f"listing page: {headline_list(lines)} linked headlines and no article text")
     site = next((clean_field(v) for v in tree.xpath('//meta[@property="og:site_name"]/@content')), None)
     docs = []
     for i, t in enumerate(listed):
