@@ -39,13 +39,17 @@ def unwrapped(url: str) -> str:
     return url
 
 
-def rendered_lines(markup: str, base: str | None = None) -> list[tuple[str, str | None]]:
-    """An HTML message's or page's text as it is shown, line by line: (text, href when the whole
-    line is one link); relative links are resolved against BASE (a saved page's address)."""
+def rendered_lines(markup: str) -> list[tuple[str, str | None]]:
+    """An HTML message's text as a mail client shows it (see shown_lines)."""
     try:
-        tree = lxml_html.fromstring(markup)
+        return shown_lines(lxml_html.fromstring(markup))
     except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
         return []
+
+
+def shown_lines(tree: Any, base: str | None = None) -> list[tuple[str, str | None]]:
+    """A parsed page's or message's text as it is shown, line by line: (text, href when the whole
+    line is one link); relative links are resolved against BASE (a saved page's address)."""
     lines: list[tuple[str, str | None]] = []
     pieces: list[tuple[str, str | None]] = []
 

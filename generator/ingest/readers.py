@@ -25,7 +25,7 @@ from ..core.model import Document, Line
 from .clean import PAYWALL_CUT
 from .dates import find_dates, parse_date
 from .lines import analyse_page, without_spent_furniture
-from .listings import headline_list, rendered_lines, teasers
+from .listings import headline_list, shown_lines, teasers
 from .repair import fix_decoding
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,11 @@ def read_html(path: str, text: str) -> list[Document]:
     """Saved web page: body with trafilatura, title/site/date from meta tags and JSON-LD."""
     from lxml import html as lxml_html
 
-    listed = section_excerpts(path, text)
+    try:
+        tree = lxml_html.fromstring(text)
+    except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
+        tree = None
+    listed = section_excerpts(path, tree) if tree is not None else []
     if listed:
         return listed
     data = extract_html(text)
@@ -268,10 +272,6 @@ def read_html(path: str, text: str) -> list[Document]:
     body = data.get("text") or ""
     doc = Document(file=path, kind="html", lines=text_lines(body))
     doc.outlet = clean_field(data.get("sitename"))
-    try:
-        tree = lxml_html.fromstring(text)
-    except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
-        tree = None
     if tree is not None:
         doc.title = page_title(tree, doc.outlet)
         lead = standfirst(tree, body)
@@ -298,22 +298,18 @@ def modified_dates(tree: Any) -> list[str]:
     return [v for v in _jsonld_values(tree, "dateModified") + tree.xpath(_MODIFIED_META) if isinstance(v, str)]
 
 
-def section_excerpts(path: str, text: str) -> list[Document]:
+def section_excerpts(path: str, tree: Any) -> list[Document]:
     """A section page (its teasers: a linked headline and a snippet each, most of its text) as
     one excerpt per article it lists, linked to it; [] for any other page. A page that is only
-    a list of headlines, without snippets, is rejected: there is no article to read in it."""
-    from lxml import html as lxml_html
-
-    try:
-        tree = lxml_html.fromstring(text)
-    except (ValueError, SyntaxError):
-        return []
+    a list of headlines, without snippets, is rejected: there is no article to read in it.
+    TREE is the page parsed (lxml)."""
     base = next((v.strip() for v in tree.xpath('//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content')
                  if v.strip().startswith(("http://", "https://"))), None)
-    lines = rendered_lines(text, base)
+    lines = shown_lines(tree, base)
     listed = teasers(lines)
-    if not listed and headline_list(lines):
-        raise Rejected(f"listing page: {headline_list(lines)} linked headlines and no article text")
+    headlines = 0 if listed else headline_list(lines)
+    if headlines:
+        raise Rejected(f"listing page: {headlines} linked headlines and no article text")
     site = next((clean_field(v) for v in tree.xpath('//meta[@property="og:site_name"]/@content')), None)
     docs = []
     for i, t in enumerate(listed):
