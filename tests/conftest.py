@@ -1,6 +1,7 @@
 """Shared fixtures: the real corpus in ../shared, and builds into temporary folders."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -43,6 +44,12 @@ def need_shared(path: Path) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def semeval_rows() -> list[dict]:
+    """Every article of ../shared/corpus/semeval_fr_full (title, text, outlet, date, url)."""
+    path = need_shared(CORPUS / "semeval_fr_full" / "articles.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def read_page(path: Path) -> tuple[dict, str]:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import CORPUS, content_pages, need_shared, run_build
+from conftest import content_pages, run_build, semeval_rows
 from generator.core.model import FileOutcome
 from generator.ingest.dispatch import read_file
 from test_feeds import PARIS, lead, mosaique_articles, semeval_articles, words
@@ -29,10 +29,8 @@ SENT = dt.datetime(2020, 3, 26, 0, 30, tzinfo=PARIS)  # half past midnight in Pa
 
 def alert_articles(n: int) -> list[dict[str, Any]]:
     """N real articles of N different outlets, as an alert would list them."""
-    path = need_shared(CORPUS / "semeval_fr_full" / "articles.jsonl")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     seen: dict[str, dict[str, Any]] = {}
-    for row in rows:
+    for row in semeval_rows():
         if row["text"].count(" ") > 60:
             seen.setdefault(row["outlet_name"], row)
     return [{"title": " ".join(r["title"].split()), "url": r["url"], "outlet": r["outlet_name"],

@@ -17,7 +17,7 @@ from typing import Any
 import ftfy.bad_codecs  # noqa: F401  registers "sloppy-windows-1252", the cp1252 browsers and Windows decode with
 import pytest
 
-from conftest import CORPUS, content_pages, need_shared, run_build
+from conftest import CORPUS, content_pages, need_shared, run_build, semeval_rows
 from generator.ingest.repair import repair_text
 from test_feeds import from_semeval, mosaique_articles, semeval_articles, words
 
@@ -50,8 +50,7 @@ def scrape(article: dict[str, Any], outlet: str) -> str:
 def corpus_texts() -> list[str]:
     """Every title and body of the French corpus and of fundus: correct text, as published."""
     texts = []
-    for line in need_shared(CORPUS / "semeval_fr_full" / "articles.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
+    for row in semeval_rows():
         texts += [row["title"], row["text"]]
     for line in need_shared(CORPUS / "fundus" / "gold.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)

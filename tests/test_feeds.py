@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from conftest import CORPUS, content_pages, need_shared, run_build
+from conftest import CORPUS, content_pages, need_shared, run_build, semeval_rows
 from generator.core.model import FileOutcome
 from generator.ingest.dispatch import read_file
 
@@ -28,9 +28,7 @@ MOIS = {m: i for i, m in enumerate("janvier février mars avril mai juin juillet
 
 
 def semeval_articles(outlet: str, n: int) -> list[dict[str, Any]]:
-    path = need_shared(CORPUS / "semeval_fr_full" / "articles.jsonl")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return [r for r in rows if r["outlet_name"] == outlet and r["date"]][:n]
+    return [r for r in semeval_rows() if r["outlet_name"] == outlet and r["date"]][:n]
 
 
 def mosaique_articles(n: int) -> list[dict[str, Any]]:

@@ -2,12 +2,11 @@
 excerpt linked to its source, and a full copy of the same article, when there is one, wins."""
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
 
-from conftest import CORPUS, content_pages, need_shared, run_build
+from conftest import CORPUS, content_pages, need_shared, run_build, semeval_rows
 from generator.core.settings import DEFAULTS
 from generator.ingest.read import read_clean_extract
 
@@ -29,9 +28,7 @@ def test_a_real_paywalled_page_is_an_excerpt_without_the_paywall_line() -> None:
 
 
 def _semeval_article() -> dict:
-    path = need_shared(CORPUS / "semeval_fr_full" / "articles.jsonl")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return next(r for r in rows if r["date"] and len(r["text"].split()) > 300 and r["outlet_name"])
+    return next(r for r in semeval_rows() if r["date"] and len(r["text"].split()) > 300 and r["outlet_name"])
 
 
 def test_stubs_alone_are_excerpts_and_a_full_copy_wins(tmp_path: Path) -> None:

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from pathlib import Path
 
-from conftest import CORPUS, content_pages, need_shared, run_build
+from conftest import content_pages, run_build, semeval_rows
+from test_feeds import lead
 
 NAV = ["Accueil", "Politique", "Économie", "International", "Culture", "Sports", "Société", "Planète"]
 
 
 def _articles(n: int) -> list[dict]:
-    path = need_shared(CORPUS / "semeval_fr_full" / "articles.jsonl")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return [r for r in rows if r["date"] and r["url"] and len(r["text"].split()) > 200
+    return [r for r in semeval_rows() if r["date"] and r["url"] and len(r["text"].split()) > 200
             and len(r["title"].split()) >= 4][:n]
 
 
-def _lead(text: str, words: int = 35) -> str:
-    kept: list[str] = []
-    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
-        kept.append(sentence)
-        if len(" ".join(kept).split()) >= words:
-            break
-    return " ".join(kept)
+def _lead(text: str) -> str:
+    return lead(text, 35)  # a teaser's snippet: the first sentences
 
 
 def _section_page(articles: list[dict]) -> str:

@@ -8,13 +8,11 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import CORPUS, content_pages, need_shared, run_build
+from conftest import CORPUS, content_pages, need_shared, run_build, semeval_rows
 
 
 def _semeval_article() -> dict:
-    path = need_shared(CORPUS / "semeval_fr_full" / "articles.jsonl")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return next(r for r in rows if r["date"] and r["outlet_name"] and len(r["text"].split()) > 250
+    return next(r for r in semeval_rows() if r["date"] and r["outlet_name"] and len(r["text"].split()) > 250
                 and len(re.split(r"(?<=[.!?])\s+", r["text"])) > 8)
 
 
