@@ -283,7 +283,7 @@ def choose_canonical(members: list[Document]) -> Document:
     ranked = sorted(members, key=lambda d: (tuple(-x for x in _completeness(d)), d.key))
     revised = [d for d in ranked if d.updated]
     if revised:
-        latest = max(revised, key=lambda d: d.updated or "")  # the first of the latest: the most complete
+        latest = max(revised, key=lambda d: d.updated)  # the first of the latest: the most complete
         if _completeness(latest)[0] >= REVISION_MIN_SHARE * _completeness(ranked[0])[0]:
             return latest
     return ranked[0]

@@ -19,7 +19,7 @@ from ..core import clock
 from ..core.model import ARTICLE, Document, Line, Part
 from ..ingest.clean import line_key, remove_lines, repeated_keys
 from ..ingest.extract import check_length, derive_title
-from ..ingest.lines import EXACT_RULES, TITLE_MAX_CHARS, analyse_line
+from ..ingest.lines import EXACT_RULES, REVISED, TITLE_MAX_CHARS, analyse_line
 
 # An outlet is known when the corpus shows it on this many different days: a headline repeated by
 # the copies of one story shows up on one or two.
@@ -271,10 +271,6 @@ def _title_index(page: list[Line], head: list[int], top_meta: list[int]) -> int 
     return None
 
 
-# a metadata line that states a revision ("Mis à jour le ...", "Publié le ..., modifié le ...")
-_REVISED = re.compile(r"\b(?:mis[e]? à jour|mise à jour|modifi[ée]e?|actualis[ée]e?|updated|edited|aktualisiert)\b", re.I)
-
-
 def _fill_metadata(doc: Document, page: list[Line], meta: list[int], known: Knowledge) -> None:
     """Publication date (the earliest plausible one), revision date (the latest date of a line
     that says so, when after it), outlet (the name on or beside it), URL."""
@@ -285,7 +281,7 @@ def _fill_metadata(doc: Document, page: list[Line], meta: list[int], known: Know
         order = [at] + sorted((i for i in meta if i != at), key=lambda i: abs(i - at))
     else:
         order = meta
-    revised = max((d for d, i in dated if _REVISED.search(page[i].text)), default=None)
+    revised = max((d for d, i in dated if REVISED.search(page[i].text)), default=None)
     if revised and doc.date and revised > doc.date and not doc.updated:
         doc.updated = revised
     if not doc.outlet:

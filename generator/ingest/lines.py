@@ -22,11 +22,14 @@ EXACT_RULES = {"ticker", "image_report", "source_footer", "paywall", "subscriber
 
 # --------------------------------------------------------------------------- one line
 _CONNECTOR = r"(?:le|la|on|at|à|dans|in|sur|de|du|am|um|the|el|il)"
+# the words of a metadata line that states a revision rather than the publication
+_REVISION_WORDS = (r"mis[e]? à jour|derni[èe]re mise à jour|modifi[ée]e?|actualis[ée]e?|updated|last updated|edited|"
+                   r"aktualisiert")
+REVISED = re.compile(rf"\b(?:{_REVISION_WORDS})\b", re.I)  # "Mis à jour le ...", "Publié le ..., modifié le ..."
 _KEYWORDS = re.compile(
-    r"^(?:(?:publi[ée]e?|mis[e]? en ligne|mis[e]? à jour|derni[èe]re mise à jour|modifi[ée]e?|actualis[ée]e?|"
-    r"updated|last updated|published|first published|posted|edited|date de publication|date|il y a|"
-    r"publicado|pubblicato|ver[öo]ffentlicht|aktualisiert|source|sources|via|cr[ée]dits?|credits?|from)"
-    r"(?:\s+" + _CONNECTOR + r")*\b\s*:?\s*)+", re.I)
+    r"^(?:(?:publi[ée]e?|mis[e]? en ligne|" + _REVISION_WORDS + r"|published|first published|posted|"
+    r"date de publication|date|il y a|publicado|pubblicato|ver[öo]ffentlicht|source|sources|via|cr[ée]dits?|"
+    r"credits?|from)(?:\s+" + _CONNECTOR + r")*\b\s*:?\s*)+", re.I)
 _SLOT_TEMPLATE = re.compile(r"^\s*(?:publi[ée]e? dans|paru dans|published in|posted in)\s+(?P<name>\S.{0,79}?)\s+"
                             r"(?:le|on)\s+\|(?P<rest>.*)$", re.I)
 _ONLY_CONNECTOR = re.compile(r"^" + _CONNECTOR + r"$", re.I)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -86,10 +87,17 @@ def shown_lines(tree: Any, base: str | None = None) -> list[tuple[str, str | Non
     return lines
 
 
+def _headline_test(lines: list[tuple[str, str | None]]) -> Callable[[str], bool]:
+    """Whether a linked line is a headline: long enough, and shown once (a link text shown more
+    than once, "Signaler comme non pertinent", "Lire la suite", is the page's furniture)."""
+    link_texts = Counter(text for text, href in lines if href is not None)
+    return lambda text: len(text.split()) >= HEADLINE_MIN_WORDS and link_texts[text] == 1
+
+
 def teasers(lines: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
     """The articles a listing message links to (title, url, outlet, snippet lines), or [] when it
     is not a listing (one article, with perhaps a few links around it)."""
-    link_texts = Counter(text for text, href in lines if href is not None)
+    is_headline = _headline_test(lines)
     found: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     for text, href in lines:
@@ -97,8 +105,7 @@ def teasers(lines: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
             current = None
         elif href is not None:
             current = None
-            # a link text shown more than once ("Signaler comme non pertinent") is the message's furniture
-            if len(text.split()) >= HEADLINE_MIN_WORDS and link_texts[text] == 1:
+            if is_headline(text):
                 current = {"title": text, "url": href, "outlet": None, "lines": []}
                 found.append(current)
         elif current is not None:
@@ -123,9 +130,8 @@ PARAGRAPH_WORDS = 30  # an unlinked line this long is article text: the page is 
 def headline_list(lines: list[tuple[str, str | None]]) -> int:
     """How many linked headlines a page that is only a list of them shows (most of its words in
     them, no paragraph of text), else 0: a listing whose teasers are not whole."""
-    link_texts = Counter(text for text, href in lines if href is not None)
-    headlines = [text for text, href in lines
-                 if href is not None and len(text.split()) >= HEADLINE_MIN_WORDS and link_texts[text] == 1]
+    is_headline = _headline_test(lines)
+    headlines = [text for text, href in lines if href is not None and is_headline(text)]
     if len(headlines) < HEADLINE_LIST_MIN or any(len(text.split()) >= PARAGRAPH_WORDS for text, href in lines if href is None):
         return 0
     total = sum(len(text.split()) for text, _ in lines)
