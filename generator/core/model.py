@@ -23,8 +23,9 @@ class Document:
     """One article candidate as read from the seeds folder, then cleaned and extracted.
 
     A file usually holds one document; a .csv/.json/.jsonl file holds one per record, told
-    apart by `record` (its 0-based index in the file); a feed, one per item, by its position; an e-mail alert, one per
-    article it lists, and a mailbox, one per article of its messages, in order.
+    apart by `record` (its 0-based index in the file); a feed, one per item, by its position; an
+    e-mail alert or a section page, one per article it lists, and a mailbox, one per article of
+    its messages, in order.
     """
 
     file: str  # path relative to the seeds folder, with forward slashes

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..core.model import ENTITY_TYPES
 from ..core.store import digest
+from .taxonomies import term_folder
 
 TOP = 10
 OUTLET_SLICES = 9  # the rest of the outlets are one "other outlets" slice
@@ -69,10 +70,10 @@ def compute_stats(views: list[dict[str, Any]]) -> dict[str, Any]:
         "weeks": timeline, "weeks_with_articles": sorted(weeks.items()),
         "outlets": sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0])),
         "with_outlet": sum(outlets.values()),
-        "entities": {t: [{"name": names[k], "url": f"{t}/{k[1]}/index.html", "count": n}
+        "entities": {t: [{"name": names[k], "url": term_folder(*k) + "index.html", "count": n}
                          for k, n in top(mentions[t], TOP)] for t in ENTITY_TYPES},
-        "pairs": [{"a": names[a], "a_url": f"{a[0]}/{a[1]}/index.html", "b": names[b],
-                   "b_url": f"{b[0]}/{b[1]}/index.html", "count": n}
+        "pairs": [{"a": names[a], "a_url": term_folder(*a) + "index.html", "b": names[b],
+                   "b_url": term_folder(*b) + "index.html", "count": n}
                   for (a, b), n in top(pairs, TOP) if n > 1],
     }
 

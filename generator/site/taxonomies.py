@@ -32,7 +32,7 @@ class Term:
 
     @property
     def folder(self) -> str:
-        return f"{self.taxonomy}/{self.slug}/"
+        return term_folder(self.taxonomy, self.slug)
 
     @property
     def ref(self) -> TermRef:
@@ -50,7 +50,12 @@ class TermRef:
 
     @property
     def folder(self) -> str:
-        return f"{self.taxonomy}/{self.slug}/"
+        return term_folder(self.taxonomy, self.slug)
+
+
+def term_folder(taxonomy: str, slug: str) -> str:
+    """The site folder of a term's pages ('people/emmanuel-macron/')."""
+    return f"{taxonomy}/{slug}/"
 
 
 def collect_terms(views: list[dict[str, Any]]) -> dict[str, dict[str, Term]]:
