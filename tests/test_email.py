@@ -105,8 +105,8 @@ def mail_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("email")
     seeds = base / "seeds"
     seeds.mkdir()
-    listed = alert_articles(10)
-    assert len(listed) == 10 and len({i["outlet"] for i in listed}) == 10
+    listed = alert_articles(11)
+    assert len(listed) == 11 and len({i["outlet"] for i in listed}) == 11
     mosaique = mosaique_articles(2)
     for article in mosaique:  # a newsletter sets its text in paragraphs
         sentences = article["text"].split(". ")
@@ -116,6 +116,7 @@ def mail_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
              "published": dt.datetime.fromisoformat(radio["date"]).replace(hour=7, tzinfo=PARIS)}
     (seeds / "alert.eml").write_bytes(alert(listed[:6]).as_bytes())
     (seeds / "alert-text.eml").write_bytes(alert(listed[6:9], with_html=False).as_bytes())
+    (seeds / "alert-one.eml").write_bytes(alert(listed[10:11]).as_bytes())  # an alert of one result
     (seeds / "newsletter.eml").write_bytes(newsletter(mosaique[0], "Mosaïque FM", with_title=True).as_bytes())
     (seeds / "subject-title.eml").write_bytes(newsletter(radio, "Radio-Canada", with_title=False).as_bytes())
     box = mailbox.mbox(seeds / "digest.mbox")
@@ -138,7 +139,7 @@ def mail_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_an_alert_is_one_excerpt_page_per_article_with_its_link(mail_build: dict[str, Any]) -> None:
     pages = mail_build["pages"]
-    for item in mail_build["listed"][:9]:  # the HTML alert's six and the text-only alert's three
+    for item in mail_build["listed"][:9] + mail_build["listed"][10:]:  # the HTML alerts' and the text-only one's
         fm, body = pages[item["title"]]
         assert fm["excerpt"] is True
         assert fm["url"] == item["url"]  # the article's own address, not the alert's redirect
@@ -150,7 +151,7 @@ def test_an_alert_is_one_excerpt_page_per_article_with_its_link(mail_build: dict
 
 def test_every_listed_article_is_accounted_for_by_its_position(mail_build: dict[str, Any]) -> None:
     report = mail_build["report"]
-    for name, n in (("alert.eml", 6), ("alert-text.eml", 3)):
+    for name, n in (("alert.eml", 6), ("alert-text.eml", 3), ("alert-one.eml", 1)):
         rows = report[name]["records"]
         assert [r["record"] for r in rows] == list(range(n)) and all(r["status"] == "article" for r in rows)
         assert len({r["article"] for r in rows}) == n

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from conftest import CORPUS, content_pages, need_shared, run_build, semeval_rows
-from generator.core.model import FileOutcome
+from generator.core.model import Document, FileOutcome
 from generator.ingest.dispatch import read_file
 
 PARIS = dt.timezone(dt.timedelta(hours=2))
@@ -253,3 +253,36 @@ def test_an_html_title_is_read_as_text(tmp_path: Path) -> None:
                                             encoding="utf-8")
     docs = read_file(tmp_path, "euronews.atom", 10**7)
     assert not isinstance(docs, FileOutcome) and [d.title for d in docs] == [title]
+
+
+def _sentences(text: str) -> list[str]:
+    return re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+
+
+def test_an_excerpt_joins_an_untitled_full_copy_and_never_bridges_two_articles() -> None:
+    """A feed's summary opens as its article does: it merges with a clean copy (no headline to
+    match) and, when two articles open alike but go on apart, joins one of them only."""
+    from generator.core.settings import DEFAULTS
+    from generator.corpus.dedup import cluster_duplicates, merge_cluster
+
+    first, other = [r for r in semeval_rows() if len(_sentences(r["text"])) >= 8][:2]
+    sentences, elsewhere = _sentences(first["text"]), _sentences(other["text"])
+    summary = Document(file="feed.xml", kind="feed", record=0, title=first["title"], excerpt=True,
+                       lines=[lead(first["text"])])
+    clean = Document(file="clean.txt", kind="plain", title=sentences[0][:60], title_derived=True,
+                     lines=sentences)
+    clusters, links = cluster_duplicates([summary, clean], DEFAULTS["dedup"])
+    assert [[d.key for d in c] for c in clusters] == [["clean.txt", "feed.xml#0"]]
+    assert links["feed.xml#0"].rule == "excerpt"
+    assert merge_cluster(clusters[0]).excerpt is False
+    # an article no longer than its summary: the full copy is still the body, not an excerpt
+    short = Document(file="short.txt", kind="plain", title=sentences[0][:60], title_derived=True,
+                     lines=list(summary.lines))
+    assert merge_cluster([summary, short]).excerpt is False
+
+    opening = len(lead(first["text"]).split(". "))
+    alike = Document(file="alike.txt", kind="plain", title=other["title"],
+                     lines=sentences[:opening] + elsewhere)  # the same opening, then another story
+    clusters, _ = cluster_duplicates([summary, clean, alike], DEFAULTS["dedup"])
+    assert sorted(len(c) for c in clusters) == [1, 2] and not any(
+        {"clean.txt", "alike.txt"} <= {d.key for d in c} for c in clusters)

@@ -42,13 +42,16 @@ class Link:
     """Why a document joined its cluster: the pair and the similarity figures that matched."""
 
     other: str  # key of the document it was found to duplicate
-    rule: str  # exact, jaccard or containment
+    rule: str  # exact, jaccard, containment or excerpt
     jaccard: float = 1.0
     containment: float = 1.0
 
     def describe(self, threshold: dict[str, Any]) -> str:
         if self.rule == "exact":
             return f"exact copy of {self.other} (same body after cleaning)"
+        if self.rule == "excerpt":
+            return (f"excerpt of {self.other}: opens as it does, containment {self.containment:.2f} "
+                    f"(rule: containment >= {threshold['containment']})")
         bar = threshold[self.rule]
         return (f"near-duplicate of {self.other}: jaccard {self.jaccard:.2f}, containment "
                 f"{self.containment:.2f} (rule: {self.rule} >= {bar})")
@@ -77,6 +80,15 @@ def shingle_set(words: list[str], k: int) -> np.ndarray:
 def _title_key(doc: Document) -> str:
     """Normalised real title, or '' for a derived or missing one."""
     return " ".join(normalise_words(doc.title)) if doc.title and not doc.title_derived else ""
+
+
+LEAD_WORDS = 12  # an excerpt (a feed's summary, an alert's snippet, a paywall stub) opens as its article does
+
+
+def _lead_key(doc: Document) -> str:
+    """The body's first LEAD_WORDS normalised words, or '' for a shorter body."""
+    words = normalise_words(doc.body[:40 * LEAD_WORDS])[:LEAD_WORDS]
+    return " ".join(words) if len(words) == LEAD_WORDS else ""
 
 
 def _identity(value: int) -> int:  # shingles are already hashed
@@ -240,7 +252,17 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
             same_title[title].append(i)
     extra = [(a, b) for members in same_title.values() if 1 < len(members) <= MAX_TITLE_GROUP
              for x, a in enumerate(members) for b in members[x + 1:]]
+    # An excerpt with the lead of a longer copy: a candidate too, whatever its title (a clean
+    # copy has none, a syndicated copy its own) and however short it is beside the article.
+    leads = [_lead_key(by_key[key]) for key in representatives]
+    same_lead: dict[str, list[int]] = defaultdict(list)
+    for i, lead in enumerate(leads):
+        if lead:
+            same_lead[lead].append(i)
+    extra += [(min(a, b), max(a, b)) for members in same_lead.values() if 1 < len(members) <= MAX_TITLE_GROUP
+              for a in members if by_key[representatives[a]].excerpt for b in members if b != a]
     checked = 0
+    excerpt_of: dict[int, list[tuple[float, float, int]]] = defaultdict(list)  # excerpt -> (con, jac, full copy)
     for i, j in sorted(set(map(tuple, pairs.tolist())) | set(extra)):
         checked += 1
         jac, con = similarity(shingles[i], shingles[j])
@@ -248,16 +270,30 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
         rule = None
         if jac >= settings["jaccard"]:
             rule = "jaccard"
-        elif (con >= settings["containment"] and sizes[0] >= settings["min_shingles"]
-              and (sizes[0] >= settings["min_length_ratio"] * sizes[1]
-                   or (titles[i] and titles[i] == titles[j]))):
-            # A whole short brief quoted inside a long article is not a copy of it,
-            # unless both carry the same headline (a syndicated copy cut to its lead).
-            rule = "containment"
+        elif con >= settings["containment"] and sizes[0] >= settings["min_shingles"]:
+            shorter, longer = (i, j) if len(shingles[i]) <= len(shingles[j]) else (j, i)
+            if sizes[0] >= settings["min_length_ratio"] * sizes[1] or (titles[i] and titles[i] == titles[j]):
+                # A whole short brief quoted inside a long article is not a copy of it, unless
+                # both carry the same headline (a syndicated copy cut to its lead).
+                rule = "containment"
+            elif by_key[representatives[shorter]].excerpt and leads[i] and leads[i] == leads[j]:
+                # an excerpt (a feed's summary, an alert's snippet) opening as the article does
+                excerpt_of[shorter].append((con, jac, longer))
         a, b = representatives[i], representatives[j]
         if rule and uf.union(a, b):
             links.setdefault(b, Link(a, rule, jac, con))
             links.setdefault(a, Link(b, rule, jac, con))
+    # An excerpt joins one full copy only, its best, and none when it is with one already (by
+    # its headline): two articles that open alike but go on apart stay apart.
+    with_full = {uf.find(key) for key in representatives if not by_key[key].excerpt}
+    for shorter, matches in sorted(excerpt_of.items()):
+        if uf.find(representatives[shorter]) in with_full:
+            continue
+        con, jac, longer = max(matches, key=lambda m: (m[0], m[1], -m[2]))
+        a, b = representatives[longer], representatives[shorter]
+        if uf.union(a, b):
+            links.setdefault(b, Link(a, "excerpt", jac, con))
+            links.setdefault(a, Link(b, "excerpt", jac, con))
     log.info("dedup: %d documents, %d exact copies, %d candidate pairs checked",
              len(keys), len(keys) - len(representatives), checked)
 
@@ -268,9 +304,11 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
     return clusters, links
 
 
-def _completeness(doc: Document) -> tuple[int, int, int]:
+def _completeness(doc: Document) -> tuple[int, int, int, int]:
+    """How much of the article a copy holds; at equal length a full copy beats a feed summary
+    or a paywall stub (a short article is its own lead) and a titled copy an untitled one."""
     words = sum(len(line.split()) for line in doc.lines)
-    return (words, len(doc.lines), 0 if doc.title_derived else 1)
+    return (words, 0 if doc.excerpt else 1, len(doc.lines), 0 if doc.title_derived else 1)
 
 
 REVISION_MIN_SHARE = 0.8  # a revision shorter than this share of the longest copy is a summary, not the text

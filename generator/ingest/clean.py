@@ -57,8 +57,8 @@ _RULES: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
         r"lisez la suite|continuez votre lecture)[^.!?]{0,60}(?:abonn|connect)|"
         r"subscribe (?:now )?to (?:continue|keep) reading|"
         r"to (?:continue|keep) reading,? (?:please )?(?:subscribe|sign in|log in)|"
-        r"this (?:article|story|content) is (?:only )?(?:available|reserved|exclusive) (?:only )?(?:to|for) "
-        r"(?:subscribers|members)|you(?:'ve| have) reached your (?:free )?article limit)", re.I),
+        r"this (?:article|story|content) is (?:only )?(?:(?:available|reserved|exclusive) (?:only )?)?(?:to|for) "
+        r"(?:paying )?(?:subscribers|members)|you(?:'ve| have) reached your (?:free )?article limit)", re.I),
      ("reste", "réservé", "suite", "lecture", "subscri", "reading", "members", "limit")),
     # a paywall's labels and prompts (a teaser's "Article réservé aux abonnés", "Déjà abonné ?")
     ("subscriber_label", re.compile(
@@ -66,6 +66,13 @@ _RULES: list[tuple[str, re.Pattern[str], tuple[str, ...]]] = [
         r"(?:for )?subscribers? only|exclusive (?:to|for) subscribers)\s*$|"
         r"^(?:déjà abonné|vous êtes abonné|already a subscriber|already subscribed)\s*\?", re.I),
      ("abonn", "premium", "subscri")),
+    # the links an alert or a newsletter puts around what it lists (Google Alerts, Talkwalker, ...)
+    ("message_links", re.compile(
+        r"^(?:signaler comme non pertinent|flag as irrelevant|se désabonner|se désinscrire|unsubscribe|"
+        r"afficher toutes vos alertes|see all your alerts|voir plus de résultats|see more results|"
+        r"modifier cette alerte|edit this alert|gérer (?:mes|vos) alertes|manage (?:your )?alerts|"
+        r"afficher (?:cet e-mail )?dans (?:le|votre) navigateur|voir la version en ligne|view (?:it )?in (?:your )?browser)"
+        r"\s*$", re.I), ()),
     ("newsletter", re.compile(
         r"^(?:abonnez-vous|inscrivez-vous à (?:notre|la) newsletter|recevez notre newsletter|"
         r"subscribe to (?:our|the) newsletter|sign up for (?:our|the) newsletter)", re.I), ()),

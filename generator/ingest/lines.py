@@ -17,7 +17,7 @@ META_MAX_CHARS = 200  # a metadata line is short
 SHAPE_MAX_WORDS = 15
 TITLE_MAX_CHARS = 300
 # Rules that name exact boilerplate; a line they match is never put back as article text.
-EXACT_RULES = {"ticker", "image_report", "source_footer", "paywall", "subscriber_label"}
+EXACT_RULES = {"ticker", "image_report", "source_footer", "paywall", "subscriber_label", "message_links"}
 
 
 # --------------------------------------------------------------------------- one line

@@ -16,11 +16,13 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from lxml import html as lxml_html
 from lxml.html import defs
 
+from .clean import boilerplate_rule
+
 # A listing's teaser: a headline of at least this many words that is a whole line and a link,
 # then a snippet of SNIPPET_WORDS words, before the next link line.
 HEADLINE_MIN_WORDS = 3
 SNIPPET_WORDS = (5, 150)  # longer than that under a linked headline: the article itself
-LISTING_MIN_TEASERS = 2
+LISTING_MIN_TEASERS = 2  # on a page; a message (an alert) lists one article as well
 LISTING_MIN_SHARE = 0.5  # of the words shown in teasers: the rest is a header, menus and a footer
 OUTLET_LINE_MAX_WORDS = 6  # a short line right under the headline, no sentence: the outlet (news alerts)
 # redirect links of alert senders (Google: /url?url=..., /url?q=...): the article's address is a parameter
@@ -88,15 +90,16 @@ def shown_lines(tree: Any, base: str | None = None) -> list[tuple[str, str | Non
 
 
 def _headline_test(lines: list[tuple[str, str | None]]) -> Callable[[str], bool]:
-    """Whether a linked line is a headline: long enough, and shown once (a link text shown more
-    than once, "Signaler comme non pertinent", "Lire la suite", is the page's furniture)."""
+    """Whether a linked line is a headline: long enough, shown once (a link text shown more than
+    once, "Lire la suite", is the page's furniture) and no boilerplate ("Se désabonner")."""
     link_texts = Counter(text for text, href in lines if href is not None)
-    return lambda text: len(text.split()) >= HEADLINE_MIN_WORDS and link_texts[text] == 1
+    return lambda text: (len(text.split()) >= HEADLINE_MIN_WORDS and link_texts[text] == 1
+                         and boilerplate_rule(text) is None)
 
 
-def teasers(lines: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
-    """The articles a listing message links to (title, url, outlet, snippet lines), or [] when it
-    is not a listing (one article, with perhaps a few links around it)."""
+def teasers(lines: list[tuple[str, str | None]], min_teasers: int = LISTING_MIN_TEASERS) -> list[dict[str, Any]]:
+    """The articles a listing links to (title, url, outlet, snippet lines), or [] when it is not
+    a listing (one article, with perhaps a few links around it)."""
     is_headline = _headline_test(lines)
     found: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
@@ -116,7 +119,7 @@ def teasers(lines: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
         if len(rest) > 1 and len(rest[0].split()) <= OUTLET_LINE_MAX_WORDS and not re.search(r"[.!?:]$", rest[0]):
             teaser["outlet"] = rest.pop(0)
     sizes = [sum(len(x.split()) for x in t["lines"]) for t in found]
-    if len(found) < LISTING_MIN_TEASERS or any(not SNIPPET_WORDS[0] <= n <= SNIPPET_WORDS[1] for n in sizes):
+    if len(found) < min_teasers or any(not SNIPPET_WORDS[0] <= n <= SNIPPET_WORDS[1] for n in sizes):
         return []
     total = sum(len(text.split()) for text, _ in lines)
     shown = sum(len(t["title"].split()) for t in found) + sum(sizes)

@@ -94,7 +94,7 @@ def documents_from_message(path: str, message: EmailMessage) -> list[Document]:
         raise Rejected("e-mail has no text or HTML part")
     content = _part_text(part)
     is_html = part.get_content_subtype() == "html"
-    listed = teasers(rendered_lines(content) if is_html else text_part_lines(content))
+    listed = teasers(rendered_lines(content) if is_html else text_part_lines(content), min_teasers=1)
     if listed:
         return [Document(file=path, kind="email", record=i, lines=t["lines"], title=t["title"], url=t["url"],
                          outlet=t["outlet"] or outlet_from_url(t["url"]) or sender, date=date, excerpt=True)
