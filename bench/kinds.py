@@ -2,6 +2,7 @@
 
     python bench/kinds.py make OUT [--n 1000] [--seed 1]   # OUT/seeds and OUT/kinds-gold.json
     python bench/kinds.py score OUT BUILD                   # figures for a build of OUT/seeds
+    python bench/kinds.py feed OUT [--items 5000]           # time the reading of one large feed
 
 `make` runs ../shared/tools/make_seeds.py (--layouts mixed) and repackages a share of its
 articles, by its gold, into what editors are sent besides page scrapes: RSS 2.0, Atom and
@@ -25,6 +26,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 import unicodedata
 from collections import Counter, defaultdict
 from email.message import EmailMessage
@@ -390,6 +392,31 @@ def make(out: Path, n: int, seed: int) -> dict[str, Any]:
     return gold
 
 
+def read_big_feed(out: Path, items: int, seed: int) -> dict[str, Any]:
+    """Write OUT/feed/flux.xml, one RSS 2.0 feed of ITEMS full-text items (make_seeds articles,
+    again under new addresses when there are fewer), and time the reading of it."""
+    import resource
+
+    from generator.ingest.dispatch import read_file
+
+    seeds = out / "source"
+    subprocess.run([sys.executable, str(TOOLS / "make_seeds.py"), "--n", str(min(items, 1000)), "--seed",
+                    str(seed), "--layouts", "mixed", "--quiet", "--force", str(seeds)], check=True)
+    articles = _articles(seeds, json.loads((out / "source-gold.json").read_text(encoding="utf-8")))
+    rng = random.Random(seed)
+    entries = [{**a, "title": f"{a['title']} ({i})", "url": f"https://flux.example/{i}", "published": _published(a, rng)}
+               for i, a in zip(range(items), (articles[i % len(articles)] for i in range(items)))]
+    feed = out / "feed"
+    feed.mkdir(parents=True, exist_ok=True)
+    (feed / "flux.xml").write_text(rss2("Le Flux", entries, full=True), encoding="utf-8")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    docs = read_file(feed, "flux.xml", 1 << 30)
+    return {"items": items, "mb": round((feed / "flux.xml").stat().st_size / 1e6, 1),
+            "documents": len(docs), "seconds": round(time.perf_counter() - start, 2),
+            "peak_rss_growth_mb": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)}
+
+
 # --------------------------------------------------------------------------- score
 def _score_build_module() -> Any:
     spec = importlib.util.spec_from_file_location("score_build", TOOLS / "score_build.py")
@@ -512,6 +539,10 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("out", type=Path)
     m.add_argument("--n", type=int, default=1000, help="distinct articles (default 1000)")
     m.add_argument("--seed", type=int, default=1)
+    f = sub.add_parser("feed", help="time the reading of one large feed, written to OUT/feed")
+    f.add_argument("out", type=Path)
+    f.add_argument("--items", type=int, default=5000)
+    f.add_argument("--seed", type=int, default=1)
     s = sub.add_parser("score", help="score a build of OUT/seeds")
     s.add_argument("out", type=Path)
     s.add_argument("build", type=Path, help="the build's output folder")
@@ -520,6 +551,9 @@ def main(argv: list[str] | None = None) -> int:
         gold = make(args.out, args.n, args.seed)
         print(f"{len(gold['inputs'])} files, {sum(len(c) for c in gold['inputs'].values())} items: "
               + ", ".join(f"{k} {v}" for k, v in sorted(gold["kinds"].items())))
+        return 0
+    if args.command == "feed":
+        print(json.dumps(read_big_feed(args.out, args.items, args.seed)))
         return 0
     figures = score(args.out, args.build)
     for name, value in figures.items():

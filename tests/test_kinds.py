@@ -4,7 +4,6 @@ paywall stubs, built, and scored through the output contract."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
