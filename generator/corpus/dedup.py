@@ -86,8 +86,13 @@ LEAD_WORDS = 12  # an excerpt (a feed's summary, an alert's snippet, a paywall s
 
 
 def _lead_key(doc: Document) -> str:
-    """The body's first LEAD_WORDS normalised words, or '' for a shorter body."""
-    words = normalise_words(doc.body[:40 * LEAD_WORDS])[:LEAD_WORDS]
+    """The body's first LEAD_WORDS words, lowercased, or '' for a shorter body."""
+    opening = ""
+    for line in doc.lines:
+        opening += line + " "
+        if len(opening) >= 40 * LEAD_WORDS:
+            break
+    words = _WORD.findall(opening[:40 * LEAD_WORDS].lower())[:LEAD_WORDS]
     return " ".join(words) if len(words) == LEAD_WORDS else ""
 
 
@@ -254,7 +259,8 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
              for x, a in enumerate(members) for b in members[x + 1:]]
     # An excerpt with the lead of a longer copy: a candidate too, whatever its title (a clean
     # copy has none, a syndicated copy its own) and however short it is beside the article.
-    leads = [_lead_key(by_key[key]) for key in representatives]
+    has_excerpts = any(by_key[key].excerpt for key in representatives)
+    leads = [_lead_key(by_key[key]) if has_excerpts else "" for key in representatives]
     same_lead: dict[str, list[int]] = defaultdict(list)
     for i, lead in enumerate(leads):
         if lead:
