@@ -191,7 +191,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
 
     progress.start("entities", len(articles))
     corrections = assign_entities(articles, config["entities"], store, mapper(64),
-                                  mapper(500, False), keep_models, models)
+                                  mapper(500, False), keep_models, models, config["language"])
     lap("entities")
 
     progress.start("curation", None)

@@ -204,7 +204,8 @@ def corpus_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], 
     return [fm for fm, _ in content_pages(base / "out")], report
 
 
-def test_no_person_page_is_a_part_of_another_unless_the_part_is_ambiguous(corpus_build: tuple[list[dict], dict]) -> None:
+def test_no_person_page_is_a_part_of_another_unless_the_part_is_ambiguous(
+        corpus_build: tuple[list[dict], dict]) -> None:
     """"Trump" joins "Donald Trump"; "Harris" stays apart only when several Harrises exist."""
     pages, _ = corpus_build
     people = {name for fm in pages for name in fm["entities"]["people"]}
@@ -299,3 +300,30 @@ def test_the_french_tokenizer_pattern_is_compiled_once_per_store(tmp_path, monke
     re.purge()
     assert [bool(first.match(w)) for w in words] == expected
     assert [bool(second.match(w)) for w in words] == expected
+
+
+def corpus_article(source: str, key: str, lang: str) -> tuple[dict, str]:
+    """(record, text) of one article of ../shared/corpus, as gold_texts gives them."""
+    need_shared(CORPUS)
+    if source == "fundus":
+        path, field, id_field = CORPUS / "fundus" / "gold.jsonl", "body_text", "id"
+    else:
+        path, field, id_field = CORPUS / "semeval_fr_full" / "articles.jsonl", "text", "article_id"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        if str(r[id_field]) == key:
+            return {"lang": lang, "source": source, "id": key}, r[field]
+    raise KeyError(key)
+
+
+def test_an_entity_is_shown_in_the_site_language() -> None:
+    """A French article says "Chine" twice, an English one "China" nine times: the place's
+    page is "Chine" on a French site, "China" on an English one, each article tagged by it."""
+    pair = [corpus_article("semeval_fr_full", "1536337900", "fr"),
+            corpus_article("fundus", "us/FoxNews_2023_04_28.html", "en")]
+    for language, name in (("fr", "Chine"), ("en", "China")):
+        articles = articles_for(pair)
+        assign_entities(articles, {"aliases": {}, "ignore": []}, None, lambda func, items: func(items),
+                        language=language)
+        for art in articles:
+            assert name in art.entities["places"], (language, art.lang, art.entities["places"])

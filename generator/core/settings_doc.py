@@ -23,7 +23,8 @@ DESCRIPTIONS: dict[str, str] = {
     "description": "one line under the title",
     "base_url": "where the site is published: `https://example.org/revue/` or a path such as `/revue/` "
                 "(feeds, sitemap, canonical links, previews, e-mail editions); `--base-url` overrides it",
-    "language": "interface strings (catalog `templates/i18n/<language>.yaml`) and date format",
+    "language": "interface strings (catalog `templates/i18n/<language>.yaml`), date format, and the form an "
+                "entity is shown by (\"Chine\" on a French site, \"China\" on an English one)",
     "paths": "folders, relative to site.yaml's folder",
     "paths.seeds": "input folder; `--seeds` overrides it",
     "paths.output": "output folder; `--output` overrides it",
@@ -57,7 +58,8 @@ DESCRIPTIONS: dict[str, str] = {
     "entities.types": "a type that wins over all evidence: `{\"Strava\": organizations}`",
     "entities.ignore": "names never shown as tags",
     "entities.canonical": "the form a page shows when an entity has it among its names (`[\"OTAN\"]`); "
-                          "otherwise the form the corpus uses most, longer names first",
+                          "otherwise the form the articles in the site's `language` use most (else all articles), "
+                          "longer names first",
     "curation": "which articles are kept, and an editor's changes per page (see [Curation](curation.md))",
     "curation.include": "rules; when not empty, an article must match one of them to be kept",
     "curation.exclude": "rules; an article matching one is left out (`skipped`, with the rule)",
@@ -161,8 +163,9 @@ def render() -> str:
         "|---|---|---|---|---|",
     ]
     for key, value in keys():
+        check = 'type only' if not isinstance(value, dict) or value is ANY_MAPPING else 'known keys only'
         lines.append(f"| `{key}` | {_type(value, key)} | {_default(value)} | {DESCRIPTIONS[key]} | "
-                     f"{CHECKS.get(key, 'type only' if not isinstance(value, dict) or value is ANY_MAPPING else 'known keys only')} |")
+                     f"{CHECKS.get(key, check)} |")
     lines += ["", "A small site.yaml:", "", "```yaml",
               "title: Revue de presse", "base_url: https://example.org/revue/", "language: fr",
               "page_size: 30", "editions: weekly", "publish:", "  body: excerpt", "  excerpt_words: 60",

@@ -586,18 +586,21 @@ def _resolver(joins: dict[str, str]) -> Callable[[str], str]:
 
 def assign_entities(articles: list[Article], settings: dict[str, Any], cache_path: Path | None,
                     ner_map: Mapper, map_batches: Mapper | None = None, keep_models: bool = False,
-                    server: ModelServer | None = None) -> dict[str, int]:
+                    server: ModelServer | None = None, language: str | None = None) -> dict[str, int]:
     """Fill art.entities for every article (in place); returns how many entities each of the
     editor's corrections (aliases, types, ignore, canonical) changed.
 
     `ner_map` runs NER batches (and may advance a progress bar); `map_batches`, the other
     per-article work; both may spread it over processes. With keep_models the spaCy models
     stay loaded afterwards (build-site serve); SERVER (closed here) has them loaded already.
+    `language`, the site's, picks the form an entity is shown by (see settle_names); None: the
+    corpus's most frequent form.
     """
     map_batches = map_batches or ner_map
     cache = StageCache(cache_path, "ner", "ner")  # keyed by model and stage version per text
     try:
-        corrections = _assign_entities(articles, settings, cache, ner_map, map_batches, keep_models, server)
+        corrections = _assign_entities(articles, settings, cache, ner_map, map_batches, keep_models, server,
+                                       language)
         cache.prune()
         return corrections
     finally:
@@ -608,14 +611,18 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
 
 def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: StageCache,
                      ner_map: Mapper, map_batches: Mapper, keep_models: bool = False,
-                     server: ModelServer | None = None) -> dict[str, int]:
+                     server: ModelServer | None = None, language: str | None = None) -> dict[str, int]:
     reference = load_reference(cache)  # before NER: its workers clean names with it
     per_article = run_ner(articles, cache, ner_map, keep_models, server)
     editor = Corrections.from_settings(settings)
     texts = [article_text(art) for art in articles]
     outlets = [o for art in articles for o in [art.outlet, *art.also_published_by] if o]
     outlet_keys = {fold(o) for o in outlets}
-    names = settle_names(per_article.values(), reference, editor, outlet_keys)
+    # the names are settled in memory from the stored mentions at every build: the site's
+    # language changes no stored result, only the forms chosen here
+    local = [i for i, art in enumerate(articles) if art.lang == language]
+    names = settle_names(per_article.values(), reference, editor, outlet_keys,
+                         [per_article[i] for i in local if i in per_article])
     # An entity recognised somewhere in the corpus is tagged wherever its name appears: this
     # recovers mentions NER missed, and gives articles in languages without a model their tags.
     # Reference names and outlets are looked for too: they complete cut spans and find what
@@ -627,7 +634,7 @@ def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: S
             total = sum(forms.values())
             verbatim.update((surface, names.known[key][1]) for surface in forms if spreadable(surface, total))
     spread = find_verbatim(verbatim, [(text, art.title) for text, art in zip(texts, articles)], cache, map_batches)
-    names.add_found_verbatim(spread, reference, editor, outlet_keys)
+    names.add_found_verbatim(spread, reference, editor, outlet_keys, [spread[i] for i in local])
     hidden: set[str] = set()
     for i, art in enumerate(articles):
         art.entities = tag_article([per_article.get(i, []), spread[i]], names, texts[i], reference, hidden)
@@ -646,8 +653,10 @@ class CorpusNames:
     changed: dict[str, int]  # entities each editor correction changed
 
     def add_found_verbatim(self, spread: list[list[Found]], reference: Any, editor: Corrections,
-                           outlets: set[str]) -> None:
-        """Reference names and outlets that only the verbatim pass found become entities too."""
+                           outlets: set[str], local: Sequence[list[Found]] = ()) -> None:
+        """Reference names and outlets that only the verbatim pass found become entities too.
+
+        `local` holds the lists of `spread` found in articles of the site's language."""
         resolve = _resolver(self.joins)
         forms: dict[str, Counter[str]] = defaultdict(Counter)
         for found_list in spread:
@@ -655,15 +664,21 @@ class CorpusNames:
                 key = resolve(f.key)
                 if key not in self.known and (key in reference.types or key in outlets):
                     forms[key][f.surface] += f.mentions
+        local_forms, _ = _tally(local, self.joins)
         for key, counter in forms.items():
-            name = _display_form(counter)
+            name = _display_form(local_forms.get(key) or counter)
             self.known[key] = (name, editor.types.get(key) or reference.types.get(key, "organizations"))
             if editor.hides(key, name):
                 self.ignored.add(key)
 
 
-def settle_names(found_lists: Any, reference: Any, editor: Corrections, outlets: set[str]) -> CorpusNames:
-    """Joins, display forms and types voted over every article's entities."""
+def settle_names(found_lists: Any, reference: Any, editor: Corrections, outlets: set[str],
+                 local: Sequence[list[Found]] = ()) -> CorpusNames:
+    """Joins, display forms and types voted over every article's entities.
+
+    `local` holds the lists of the articles in the site's language: their forms name an entity
+    when they have one ("Chine" on a French site however many English articles say "China"),
+    else the forms of the articles that name it."""
     found_lists = list(found_lists)
     changed = {"aliases": 0, "types": 0, "ignore": 0, "canonical": 0}
     # Joins known before looking at the corpus: the editor's aliases, then the reference's
@@ -683,9 +698,10 @@ def settle_names(found_lists: Any, reference: Any, editor: Corrections, outlets:
     types = {**evidence, **forced}  # the editor's type wins over all evidence
     changed["types"] = sum(evidence.get(key) != kind for key, kind in forced.items())
     known: dict[str, tuple[str, str]] = {}
+    local_forms, _ = _tally(local, joins)
     openers = {key.split()[0] for key, t in types.items() if t == "organizations" and " " in key}
     for key, forms in display.items():
-        name = _display_form(forms)
+        name = _display_form(local_forms.get(key) or forms)
         if " " not in key and key in openers and key not in reference.types and _ORG_WORD.fullmatch(name):
             continue  # "Assemblée" alone, where the corpus names several: which one is unknown
         if key in types:
