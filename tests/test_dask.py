@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,43 @@ def test_site_yaml_executor_and_bad_scheduler(seeds_copy: Path, tmp_path: Path) 
     assert bad.returncode == 2 and "Dask scheduler" in bad.stderr and "Traceback" not in bad.stderr
     flag = run_build(seeds_copy, tmp_path / "out", "--dask", "http//x")
     assert flag.returncode == 2 and "--dask" in flag.stderr
+
+
+def test_a_standing_cluster_keeps_its_models_between_builds(tmp_path: Path) -> None:
+    """A scheduler and workers started apart, as docs/dask.md says: the first build has every
+    worker load each model it needs once, the second build's NER runs on the same workers and
+    loads none (the build process loads none either: it only sends texts)."""
+    from distributed import Client
+
+    from generator.corpus.entities import model_loads
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(PROJECT / "seeds", seeds)
+    scheduler_file = tmp_path / "scheduler.json"
+    started = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file",
+                                 str(scheduler_file), "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)]
+    try:
+        deadline = time.monotonic() + 60
+        while not (scheduler_file.exists() and scheduler_file.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text(encoding="utf-8"))["address"]
+        started.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                         "--nworkers", "2", "--nthreads", "1", "--no-dashboard", "--memory-limit", "0"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT))
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+            loads = []
+            for run in ("first", "second"):  # a fresh output each time: nothing cached, NER runs again
+                result = run_build(seeds, tmp_path / run, "--dask", address, "--quiet")
+                assert result.returncode == 0, result.stderr
+                pages = [p.read_text(encoding="utf-8") for p in (tmp_path / run / "content").glob("*.md")]
+                assert pages and all("people:\n  - " in p or "places:\n  - " in p for p in pages)  # NER ran
+                loads.append(client.run(model_loads))
+        first, second = loads
+        assert len(first) == 2 and all(worker and set(worker.values()) == {1} for worker in first.values())
+        assert second == first  # the second build loaded no model
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            process.wait(30)

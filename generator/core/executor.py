@@ -154,6 +154,14 @@ def distributed() -> bool:
     return _DASK is not None
 
 
+def preload_on_workers(name: str, func: Callable[[], Any]) -> None:
+    """On Dask, run FUNC on every worker before the next map, and on any worker that joins later
+    (a worker plugin named NAME). A standing cluster's workers keep what FUNC loads, so the
+    next build that preloads the same NAME finds it there. Outside Dask: nothing."""
+    if _DASK is not None:
+        _DASK.preload(name, func)
+
+
 class DaskEngine:
     """A dask.distributed client; its scheduler places the tasks, one task per batch."""
 
@@ -202,6 +210,15 @@ class DaskEngine:
                                   for k in differ[:3])
                 raise BuildError(f"Dask worker {address} does not run this build's code and libraries "
                                  f"({shown}); install the same checkout and models.txt on every worker")
+
+    def preload(self, name: str, func: Callable[[], Any]) -> None:
+        from distributed.diagnostics.plugin import WorkerPlugin
+
+        class Preload(WorkerPlugin):  # sent by value (cloudpickle): workers need not import it
+            def setup(self, worker: Any) -> None:
+                func()
+
+        self.connect().register_plugin(Preload(), name=name)
 
     def map(self, func: Callable[..., list[R]], batches: list[Sequence[T]],
             on_batch: Callable[[int], None] | None, shared: Any,

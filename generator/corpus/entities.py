@@ -25,7 +25,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.executor import MIN_ITEMS_FOR_POOL, init_worker
+from ..core.executor import MIN_ITEMS_FOR_POOL, distributed, init_worker, preload_on_workers
 from ..core.model import ENTITY_TYPES, Article, BuildError
 from ..core.patterns import compiled_from
 from ..core.store import StageCache, digest
@@ -210,20 +210,16 @@ def defined_acronyms(text: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- NER
-@functools.lru_cache(maxsize=4)
+# Models loaded by this process, by name and version. A process that goes on keeps them: build-site
+# serve, and the workers of a standing Dask cluster, which load each model once for every build
+# they serve (keyed by version: a worker whose model was upgraded loads the new one).
+MODEL_LOADS: Counter[str] = Counter()
+
+
 def load_model(lang: str) -> Any:
     """The spaCy pipeline for a language, NER only (each NER has its own tok2vec here)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import spacy
-
-    name = MODELS[lang]
-    try:
-        nlp = spacy.load(name, exclude=["parser", "tagger", "morphologizer", "attribute_ruler",
-                                        "lemmatizer", "senter", "tok2vec"])
-    except OSError:
-        raise BuildError(f"spaCy model {name} is not installed: run "
-                           "'pip install --no-deps -r models.txt' in the project") from None
-    return nlp
+    model_version(lang)  # the one-line error when the model is not installed
+    return _pipeline(MODELS[lang], importlib.metadata.version(MODELS[lang]))
 
 
 def model_version(lang: str) -> str:
@@ -231,8 +227,34 @@ def model_version(lang: str) -> str:
     try:
         return f"{MODELS[lang]}-{importlib.metadata.version(MODELS[lang])}"
     except importlib.metadata.PackageNotFoundError:
-        load_model(lang)  # raises the one-line "not installed" error
-        raise
+        raise BuildError(f"spaCy model {MODELS[lang]} is not installed: run "
+                         "'pip install --no-deps -r models.txt' in the project") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _pipeline(name: str, version: str) -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import spacy
+
+    try:
+        nlp = spacy.load(name, exclude=["parser", "tagger", "morphologizer", "attribute_ruler", "lemmatizer",
+                                        "senter", "tok2vec"])
+    except OSError:
+        raise BuildError(f"spaCy model {name} cannot be loaded: run "
+                         "'pip install --no-deps -r models.txt' in the project") from None
+    MODEL_LOADS[f"{name}-{version}"] += 1
+    return nlp
+
+
+def model_loads() -> dict[str, int]:
+    """How many times this process loaded each model (asked of Dask workers: Client.run)."""
+    return dict(MODEL_LOADS)
+
+
+def unload_models() -> None:
+    """Let the models go (their hundreds of MB are not needed past the entities stage)."""
+    _pipeline.cache_clear()
+    gc.collect()
 
 
 def model_versions() -> dict[str, str | None]:
@@ -359,12 +381,14 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
             if server is not None and len(todo) < MIN_ITEMS_FOR_POOL:
                 results = server.tag(lang, [texts[j] for j in todo])
             else:
-                with compiled_from(cache.path):  # spaCy's French tokenizer pattern: 3 s to compile
-                    load_model(lang)  # in this process, before the pool forks: workers share it
+                if distributed():  # every worker loads the model once and keeps it; this process never does
+                    preload_on_workers(f"model-{model_version(lang)}", functools.partial(load_model, lang))
+                else:
+                    with compiled_from(cache.path):  # spaCy's French tokenizer pattern: 3 s to compile
+                        load_model(lang)  # in this process, before the pool forks: workers share it
                 results = map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo])
                 if not keep_models:
-                    load_model.cache_clear()  # the model's hundreds of MB are not needed past this point
-                    gc.collect()
+                    unload_models()
             fresh = {keys[j]: r for j, r in zip(todo, results)}
             cache.put_many(fresh)
             cached.update(fresh)
