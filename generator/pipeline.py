@@ -145,9 +145,9 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     from .corpus.curate import apply_curation
     from .corpus.dedup import make_articles
     from .corpus.entities import assign_entities
-    from .corpus.layout import decide_layouts
+    from .corpus.layout import layout_files
     from .corpus.stories import assign_stories
-    from .ingest.read import read_seeds
+    from .ingest.read import read_seeds, stored_reads
     from .output.content import write_content
     from .site.render import render_site
 
@@ -173,14 +173,16 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     store = store_path(paths.cache)  # every stage's stored results (core/store.py)
     files = list_seed_files(paths.seeds)
     progress.start("read + extract", len(files))
-    results = read_seeds(paths.seeds, files, config["clean"], store, mapper(200))
-    outcomes = [r for r in results if isinstance(r, FileOutcome)]
-    docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
-    del results
+    reading = read_seeds(paths.seeds, files, config["clean"], store, mapper(200))
     lap("read")
 
     progress.start("layout", None)
-    layouts = decide_layouts(docs, config["clean"], config["outlets"])
+    results, layouts = layout_files(files, reading.keys, reading.fresh, config["clean"], config["outlets"], store,
+                                    stored_reads(store))
+    del reading
+    outcomes = [r for r in results if isinstance(r, FileOutcome)]
+    docs = [d for r in results if not isinstance(r, FileOutcome) for d in r]
+    del results
     lap("layout")
 
     progress.start("dedup", None)

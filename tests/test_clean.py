@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import PROJECT
-from generator.ingest.clean import boilerplate_rule, strip_repeated_lines
+from generator.ingest.clean import boilerplate_rule
 from generator.core.settings import DEFAULTS
 from generator.corpus.layout import decide_layouts
 from generator.core.model import Document
@@ -59,6 +59,12 @@ def test_the_seed_ticker_and_image_report_go() -> None:
 
 def _doc(name: str, lines: list[str]) -> Document:
     return Document(file=name, kind="plain", lines=list(lines))
+
+
+def strip_repeated_lines(docs: list[Document], min_docs: int, sentence_share: float) -> None:
+    """The layout stage over DOCS, with these bars for repeated lines."""
+    decide_layouts(docs, {**DEFAULTS["clean"], "repeated_line_min_docs": min_docs,
+                          "repeated_sentence_share": sentence_share, "min_words": 1}, [])
 
 
 def test_repeated_footer_goes_but_syndicated_paragraphs_stay() -> None:

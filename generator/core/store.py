@@ -53,6 +53,24 @@ def remove_legacy_files(cache: Path) -> None:
         pass
 
 
+def connect(path: Path | None) -> sqlite3.Connection:
+    """The store at PATH (None: a store in memory, for a build of a few documents in a test); a
+    damaged file is started over."""
+    if path is None:
+        return sqlite3.connect(":memory:")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = sqlite3.connect(str(path), timeout=60)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("SELECT count(*) FROM sqlite_master")  # a damaged file fails here
+        return db
+    except sqlite3.DatabaseError:
+        path.unlink(missing_ok=True)
+        db = sqlite3.connect(str(path), timeout=60)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+
 class StageCache:
     """Picklable values by key, for one stage: the table STAGE of the store at PATH; `version`
     names the code that produced them (see versions.py)."""
@@ -96,6 +114,19 @@ class StageCache:
                     found[k] = pickle.loads(v)
                 except Exception:  # written by another version of a class: recompute
                     pass
+        self.used.update(found)
+        return found
+
+    def existing(self, keys: Iterable[str]) -> set[str]:
+        """Which of KEYS the stage holds, read without loading them; they count as used (prune)."""
+        if self.db is None:
+            return set()
+        keys = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            found.update(row[0] for row in self.db.execute(
+                f"SELECT key FROM {self.table} WHERE key IN ({','.join('?' * len(chunk))})", chunk))
         self.used.update(found)
         return found
 

