@@ -1,7 +1,9 @@
 """Plain data passed between the pipeline stages."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 # The kinds of entity an article names, in the order pages list them; with outlets, the
@@ -58,6 +60,17 @@ class Document:
     @property
     def body(self) -> str:
         return "\n\n".join(self.lines)
+
+    # Facts of the decided body, computed once: the layout stage keeps them with its decision,
+    # so the dedup stage reads them for every document without going over every body again.
+    @cached_property
+    def words(self) -> int:
+        return sum(len(line.split()) for line in self.lines)
+
+    @cached_property
+    def body_hash(self) -> bytes:
+        """A hash of the body's words, lowercased: copies that differ only in line breaks match."""
+        return hashlib.blake2b(" ".join(self.body.lower().split()).encode("utf-8"), digest_size=16).digest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ trimmed). Clusters are the connected components (union-find).
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import re
 import unicodedata
@@ -128,11 +127,6 @@ def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return shared / (len(a) + len(b) - shared), shared / min(len(a), len(b))
 
 
-def exact_key(text: str) -> bytes:
-    """Hash of the body's words, lowercased: copies that differ only in line breaks match."""
-    return hashlib.blake2b(" ".join(text.lower().split()).encode("utf-8"), digest_size=16).digest()
-
-
 def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     """(shingle set, MinHash values) per text; runs in worker processes."""
     from datasketch import (
@@ -147,17 +141,20 @@ def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[n
 
 def signatures_of(bodies: list[str], k: int, num_perm: int, map_batches: Callable[..., list],
                   cache: StageCache | None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """signature_batch() of each body, from the cache for bodies seen before."""
+    """signature_batch() of each body, from the cache for bodies seen before (stored as the
+    arrays' bytes: ten thousand of them load in a fraction of the time pickled arrays take)."""
     if cache is None:
         return map_batches(functools.partial(signature_batch, k, num_perm), bodies)
     keys = [cache.key(str(k), str(num_perm), body) for body in bodies]
     known = cache.get_many(set(keys))
     todo = sorted({key: i for i, key in enumerate(keys) if key not in known}.values())
-    fresh = dict(zip((keys[i] for i in todo),
-                     map_batches(functools.partial(signature_batch, k, num_perm), [bodies[i] for i in todo])))
+    fresh = {keys[i]: (shingles.tobytes(), hashvalues.astype(np.uint32, copy=False).tobytes())
+             for i, (shingles, hashvalues) in
+             zip(todo, map_batches(functools.partial(signature_batch, k, num_perm), [bodies[i] for i in todo]))}
     cache.put_many(fresh)
     known.update(fresh)
-    return [known[key] for key in keys]
+    return [(np.frombuffer(known[key][0], dtype=np.uint32), np.frombuffer(known[key][1], dtype=np.uint32))
+            for key in keys]
 
 
 @functools.lru_cache(maxsize=None)
@@ -232,7 +229,7 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
     first_with: dict[bytes, str] = {}
     representatives = []
     for key in keys:
-        digest = exact_key(by_key[key].body)
+        digest = by_key[key].body_hash
         if digest in first_with:
             uf.union(first_with[digest], key)
             links[key] = Link(first_with[digest], "exact")
@@ -313,8 +310,7 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
 def _completeness(doc: Document) -> tuple[int, int, int, int]:
     """How much of the article a copy holds; at equal length a full copy beats a feed summary
     or a paywall stub (a short article is its own lead) and a titled copy an untitled one."""
-    words = sum(len(line.split()) for line in doc.lines)
-    return (words, 0 if doc.excerpt else 1, len(doc.lines), 0 if doc.title_derived else 1)
+    return (doc.words, 0 if doc.excerpt else 1, len(doc.lines), 0 if doc.title_derived else 1)
 
 
 REVISION_MIN_SHARE = 0.8  # a revision shorter than this share of the longest copy is a summary, not the text

@@ -267,6 +267,7 @@ def decide_file(result: FileResult, known: Knowledge, min_words: int) -> None:
                 doc.title = suffix.group(1)  # "Headline - Le Monde": the site's name is no part of it
         if check_length(doc, min_words) and (doc.title_derived or not doc.title):
             doc.title, doc.title_derived = derive_title(doc.lines), True
+        doc.words, doc.body_hash  # (computed now, kept with the decision)
 
 
 def layout_files(files: list[str], keys: list[str | None], fresh: dict[int, FileResult], settings: dict[str, Any],
