@@ -324,18 +324,30 @@ def _serve_models(connection: Any, store: Path | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the build's to handle: it ends this process
     gc.freeze()  # what the build held at the fork is never walked, so never copied
     failure = None
+    pending: Any = None  # a request that came while a model loaded
+
+    def answer(request: tuple[str, list[str]]) -> None:
+        connection.send(("error", failure) if failure else ("ok", ner_batch(*request)))
+
     try:
         with compiled_from(store):
             for lang in MODELS:
                 load_model(lang)
+                # a text in this language waits for no other model
+                if pending is None and connection.poll():
+                    pending = connection.recv()
+                    if pending is None:  # the build ended
+                        return
+                if pending is not None and pending[0] == lang:
+                    answer(pending)
+                    pending = None
     except BuildError as exc:  # a model not installed: said in answer to the first request
         failure = str(exc)
     try:
+        if pending is not None:
+            answer(pending)
         while (request := connection.recv()) is not None:
-            if failure:
-                connection.send(("error", failure))
-            else:
-                connection.send(("ok", ner_batch(*request)))
+            answer(request)
     except (EOFError, OSError):  # the build ended
         pass
 
