@@ -1,6 +1,7 @@
 """The docs site: it builds strictly, its settings reference is the code's, its examples are valid."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import content_pages, run_build
 from generator.core import settings_doc
 from generator.core.settings import ConfigError, load_config
 
@@ -58,3 +60,33 @@ def test_every_yaml_example_is_accepted(page, text, tmp_path):
         load_config(path)
     except ConfigError as exc:
         pytest.fail(f"{page}: example config rejected: {exc}\n{text}")
+
+
+def test_the_contract_page_names_every_report_field_and_frontmatter_key(seeds_copy: Path, tmp_path: Path) -> None:
+    """The build report's fields and the frontmatter keys are documented once, in the output contract:
+    every key a real build writes there (a record file and a repaired scrape included) is named on that page,
+    and so is every optional frontmatter key the code can set."""
+    body = ("Le conseil municipal a adopté mardi soir le budget de la ville pour l'année prochaine, "
+            "après un long débat sur les transports et les écoles du quartier nord.")
+    records = [{"title": f"Budget municipal {n}", "text": f"{body} Séance {n}.", "outlet": "La Gazette",
+                "date": f"2021-03-0{n}"} for n in (1, 2)]
+    (seeds_copy / "export.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                                            encoding="utf-8")
+    (seeds_copy / "broken.txt").write_text("La dÃ©claration du maire sur les Ã©coles\n\n"
+                                           + body.replace("é", "Ã©") + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    done = run_build(seeds_copy, out, "--quiet", "--jobs", "1")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "build-report.json").read_text(encoding="utf-8"))
+    rows = report["inputs"]
+    assert any("records" in row for row in rows) and any("repaired" in row for row in rows), rows
+    stats = report["stats"]
+    keys = {k for row in rows for k in row} | {k for row in rows for r in row.get("records", []) for k in r}
+    keys |= set(stats) | {k for part in ("layouts", "curation", "entity_corrections", "stories") for k in stats[part]}
+    keys |= {k for fm, _ in content_pages(out) for k in fm}
+    code = "".join((ROOT / "generator" / path).read_text(encoding="utf-8")
+                   for path in ("output/content.py", "corpus/curate.py"))
+    keys |= set(re.findall(r'(?:fm|extra)\["(\w+)"\] =', code))  # optional keys the shipped seeds do not set
+    page = (DOCS / "output-contract.md").read_text(encoding="utf-8")
+    missing = sorted(k for k in keys if f"`{k}`" not in page)
+    assert missing == [], f"docs/output-contract.md does not name: {missing}"
