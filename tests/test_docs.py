@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import content_pages, run_build
 from generator.core import settings_doc
@@ -38,6 +39,50 @@ def test_every_key_is_in_the_reference():
     assert every, "no keys found in DEFAULTS"
     assert every - listed == set(), f"site.yaml keys missing from docs/settings.md: {sorted(every - listed)}"
     assert listed - every == set(), f"docs/settings.md lists keys the code does not accept: {sorted(listed - every)}"
+
+
+def _accepts(tmp_path: Path, key: str, value: object) -> bool:
+    """Whether site.yaml setting only KEY (dotted) to VALUE passes the validator."""
+    data = value
+    for part in reversed(key.split(".")):
+        data = {part: data}
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    try:
+        load_config(path)
+    except ConfigError:
+        return False
+    return True
+
+
+RANGE_CHECKS = {key: check for key, check in settings_doc.CHECKS.items()
+                if re.fullmatch(r"at least \d+|in \(0, 1\]|(one of )?`\w+`((, | or )`\w+`)*", check)}
+
+
+def test_range_and_choice_checks_are_parsed():
+    assert len(RANGE_CHECKS) >= 15, sorted(RANGE_CHECKS)
+
+
+@pytest.mark.parametrize("key,check", sorted(RANGE_CHECKS.items()))
+def test_the_checked_column_is_what_the_validator_checks(key, check, tmp_path):
+    """The 'checked' column of docs/settings.md is written by hand (settings_doc.CHECKS): each range
+    or list of choices it states is the validator's, bound for bound."""
+    if check.startswith("at least"):
+        least = int(check.split()[-1])
+        assert _accepts(tmp_path, key, least) and not _accepts(tmp_path, key, least - 1)
+    elif check == "in (0, 1]":
+        assert _accepts(tmp_path, key, 1.0) and _accepts(tmp_path, key, 0.5)
+        assert not _accepts(tmp_path, key, 0.0) and not _accepts(tmp_path, key, 1.5)
+    else:
+        choices = re.findall(r"`(\w+)`", check)
+        assert all(_accepts(tmp_path, key, choice) for choice in choices)
+        assert not _accepts(tmp_path, key, "zzz")
+
+
+@pytest.mark.parametrize("key", sorted(k for k, v in settings_doc.keys()
+                                       if k not in settings_doc.CHECKS and type(v) in (int, float)))
+def test_a_number_documented_as_type_only_has_no_range_check(key, tmp_path):
+    assert _accepts(tmp_path, key, -1000), f"{key} has a check: add it to settings_doc.CHECKS"
 
 
 def _yaml_blocks() -> list[tuple[str, str]]:
