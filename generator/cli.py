@@ -15,6 +15,16 @@ from .pipeline import BuildError, BuildPaths, BuildResult, build
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout: templates/, static/
 USAGE_STATUS = 2  # a bad flag, as a bad site.yaml: the command was not run
+DOCS_EPILOG = """\
+'build-site serve' builds, then previews the site on 127.0.0.1 and rebuilds
+when seeds, templates, static files or site.yaml change.
+
+More in the docs (docs/ in the checkout; 'mkdocs serve' shows them as a site):
+  docs/getting-started.md  this command: flags, exit statuses, build-site serve
+  docs/settings.md         every site.yaml key, its default and its checks
+  docs/publishing.md       --base-url, excerpt mode, GitHub Pages, Netlify, nginx, Apache
+  docs/dask.md             --dask: running the heavy work on a Dask cluster
+"""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -31,8 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = OneLineParser(
         prog="build-site",
         description="Build a news digest site from the scraped articles in a seeds folder.",
-        epilog="'build-site serve' builds, then previews the site on 127.0.0.1 and rebuilds "
-               "when seeds, templates, static files or site.yaml change. More: docs/getting-started.md (mkdocs serve).")
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog's lines as written
+        epilog=DOCS_EPILOG)
     parser.add_argument("command", nargs="?", choices=("build", "serve"), default="build",
                         help="build (default) or serve")
     parser.add_argument("--port", type=int, default=8000, help="port for serve (default 8000)")

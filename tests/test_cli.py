@@ -1,6 +1,7 @@
 """What a user sees from the build-site command: one line per error, the promised exit statuses."""
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import interruptible, run_build
+from conftest import PROJECT, interruptible, run_build
 from generator import __version__, cli
 
 
@@ -40,6 +41,17 @@ def test_help_and_version_exit_0(tmp_path: Path) -> None:
     assert shown.returncode == 0 and shown.stdout.startswith("usage: build-site") and "--jobs N" in shown.stdout
     version = command("--version", cwd=tmp_path)
     assert (version.returncode, version.stdout) == (0, f"build-site {__version__}\n")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"]])
+def test_help_names_the_docs_pages(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    """build-site --help, and the help shown for serve, name the docs pages for more, each one there."""
+    with pytest.raises(SystemExit) as done:
+        cli.main(args)
+    shown = capsys.readouterr().out
+    pages = re.findall(r"docs/[\w-]+\.md", shown)
+    assert done.value.code == 0 and {"docs/getting-started.md", "docs/settings.md"} <= set(pages), shown
+    assert [page for page in pages if not (PROJECT / page).is_file()] == []
 
 
 def test_jobs_0_builds_on_all_cores_and_quiet_prints_nothing(seeds_copy: Path, tmp_path: Path, config: Path) -> None:
