@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .core.executor import dask_engine, default_jobs
 from .core.settings import ConfigError, check_base_url, check_scheduler, load_config
-from .pipeline import BuildError, BuildPaths, BuildResult, build
+from .pipeline import BuildError, BuildPaths, BuildResult, UsageError, build
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout: templates/, static/
 USAGE_STATUS = 2  # a bad flag, as a bad site.yaml: the command was not run
@@ -209,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "serve":
                 serve_site(args, config_path, config_dir, paths, jobs, local_models=scheduler is None)
         return 0
+    except UsageError as exc:  # a wrong --seeds or working folder: the command was not run
+        print(f"build-site: error: {exc} (see build-site --help)", file=sys.stderr)
+        return USAGE_STATUS
     except (ConfigError, BuildError) as exc:
         print(f"build-site: error: {exc}", file=sys.stderr)
         return USAGE_STATUS if isinstance(exc, ConfigError) else 1

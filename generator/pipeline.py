@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
 from .core.executor import distributed, map_batches
-from .core.model import ARTICLE, Article, BuildError, Document, FileOutcome
+from .core.model import ARTICLE, Article, BuildError, Document, FileOutcome, UsageError
 from .core.store import digest, remove_legacy_files, store_path
 from .core.versions import stage_version
 from .corpus.permalinks import slug_history, slugs_of_content
@@ -93,7 +93,7 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
     build from scratch that must keep another output's permalinks and stories).
     """
     if not paths.seeds.is_dir():
-        raise BuildError(f"seeds folder not found: {paths.seeds}")
+        raise UsageError(f"seeds folder not found: {paths.seeds}")
     with build_lock(paths.output):
         remove_leftovers(paths.output)
         fingerprint = input_fingerprint(config, paths)

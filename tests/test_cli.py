@@ -36,6 +36,16 @@ def test_a_usage_error_is_one_line_and_exit_status_2(tmp_path: Path, args: list[
     assert (done.returncode, done.stdout, done.stderr) == (2, "", line + "\n")
 
 
+def test_a_missing_seeds_folder_is_one_line_exit_2_and_output_untouched(tmp_path: Path, config: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "kept.txt").write_text("the previous site", encoding="utf-8")
+    done = command("--seeds", str(tmp_path / "nowhere"), "--output", str(out), "--config", str(config), cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"build-site: error: seeds folder not found: {tmp_path / 'nowhere'} (see build-site --help)\n"
+    assert [p.name for p in out.iterdir()] == ["kept.txt"]
+
+
 def test_help_and_version_exit_0(tmp_path: Path) -> None:
     shown = command("--help", cwd=tmp_path)
     assert shown.returncode == 0 and shown.stdout.startswith("usage: build-site") and "--jobs N" in shown.stdout

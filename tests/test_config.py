@@ -52,5 +52,5 @@ def test_cli_reports_missing_config_and_seeds(tmp_path: Path, seeds_copy: Path) 
     result = run_build(seeds_copy, tmp_path / "out", config=tmp_path / "nope.yaml")
     assert result.returncode == 2 and "nope.yaml: config file not found" in result.stderr
     result = run_build(tmp_path / "missing", tmp_path / "out")
-    assert result.returncode == 1 and "seeds folder not found" in result.stderr
+    assert result.returncode == 2 and "seeds folder not found" in result.stderr
     assert "Traceback" not in result.stderr

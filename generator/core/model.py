@@ -16,6 +16,10 @@ class BuildError(Exception):
     """A fatal problem that stops the build; printed as one line."""
 
 
+class UsageError(BuildError):
+    """The command points at what is not there (a missing seeds folder): nothing was done."""
+
+
 # Fates of an input in build-report.json (the output contract).
 ARTICLE, DUPLICATE, REJECTED, SKIPPED = "article", "duplicate", "rejected", "skipped"
 
