@@ -17,7 +17,7 @@ class ConfigError(Exception):
 
 
 # Every option with its default. The type of the default is the type expected; ANY_MAPPING
-# and lists accept free-form content. Keep site.yaml and the README in step with this.
+# and lists accept free-form content. docs/settings.md is generated from it (settings_doc.py).
 ANY_MAPPING: dict[str, Any] = {}
 DEFAULTS: dict[str, Any] = {
     "title": "Revue de presse",

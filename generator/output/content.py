@@ -31,7 +31,7 @@ def escape_markdown(line: str) -> str:
 
 
 def frontmatter(art: Article) -> dict[str, Any]:
-    """The frontmatter keys of the output contract (see DESIGN.md and the README)."""
+    """The frontmatter keys of the output contract (docs/output-contract.md)."""
     sources = []
     for doc in art.members:
         src: dict[str, Any] = {"file": doc.file}
