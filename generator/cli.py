@@ -11,7 +11,8 @@ from typing import Any, NoReturn
 from . import __version__
 from .core.executor import dask_engine, default_jobs
 from .core.settings import ConfigError, check_base_url, check_scheduler, load_config
-from .pipeline import BuildError, BuildPaths, BuildResult, UsageError, build
+from .core.model import BuildError, UsageError
+from .pipeline import BuildPaths, BuildResult, build
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout: templates/, static/
 USAGE_STATUS = 2  # a bad flag, as a bad site.yaml: the command was not run

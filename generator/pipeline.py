@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
 from .core.executor import distributed, map_batches
-from .core.model import ARTICLE, Article, BuildError, Document, FileOutcome, UsageError
+from .core.model import ARTICLE, Article, Document, FileOutcome, UsageError
 from .core.store import digest, remove_legacy_files, store_path
 from .core.versions import stage_version
 from .corpus.permalinks import slug_history, slugs_of_content
