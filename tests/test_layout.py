@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, TOOLS, content_pages, need_shared, run_build, score_build
-from generator.corpus.layout import read_metadata_line
+from generator.core.settings import DEFAULTS
+from generator.core.store import digest
+from generator.corpus.layout import layout_files, read_metadata_line
+from generator.ingest.read import list_seed_files, read_clean_extract
 
 
 def real_articles(n: int, lang: str = "fr") -> list[dict]:
@@ -248,3 +251,46 @@ def test_mixed_layouts_meet_the_accuracy_bars(tmp_path: Path) -> None:
     result = score_build(seeds, tmp_path, bars)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
+
+
+def test_layout_decides_again_only_what_changed_and_equals_a_decision_from_scratch(tmp_path: Path) -> None:
+    """The layout stage learns from the files that changed: an edit lays out one file again, a
+    build with nothing changed none, and files go back to the other side of a learned fact
+    (a credit-line shape the corpus vouches for) only when the fact changes; each time every
+    file's title, outlet, date and body equal those of the stage run from scratch."""
+    articles = real_articles(12)
+    seeds, store = tmp_path / "seeds", tmp_path / "build.sqlite"
+
+    def page(i: int, art: dict) -> str:
+        y, m, d = art["date"].split("-")
+        credit = f"Texte diffusé le {d}/{m}/{y} par l'équipe de {art['outlet_name']}"
+        return "\n".join([art["title"], credit, "", *paragraphs(art["text"])]) + "\n"
+
+    write_pages(seeds, articles, page)
+
+    def laid_out(where: Path | None) -> tuple[list[tuple], int]:
+        files = list_seed_files(seeds)
+        read = read_clean_extract(seeds, 10**7, DEFAULTS["clean"]["min_words"], files)
+        keys = [digest(rel, (seeds / rel).read_bytes()) for rel in files]
+        results, stats = layout_files(files, keys, dict(enumerate(read)), DEFAULTS["clean"], [], where,
+                                      lambda wanted: {})
+        return [(d.file, d.title, d.outlet, d.date, d.lines) for r in results for d in r], stats["decided"]
+
+    first, decided = laid_out(store)
+    assert decided == 12 and first == laid_out(None)[0]
+    assert sum(outlet == art["outlet_name"] for (_, _, outlet, _, _), art in zip(first, articles)) == 12
+    assert laid_out(store) == (first, 0)
+
+    edited = seeds / "005.txt"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nUne phrase ajoutée à la fin de l'article.\n",
+                      encoding="utf-8")
+    after_edit, decided = laid_out(store)
+    assert decided == 1 and after_edit == laid_out(None)[0] and after_edit != first
+
+    # under repeated_line_min_docs files the credit shape is no fact any more: the files left
+    # are laid out again, and their outlet is no longer the shape's varying name
+    for name in sorted(p.name for p in seeds.iterdir())[3:]:
+        (seeds / name).unlink()
+    few, decided = laid_out(store)
+    assert decided == 3 and few == laid_out(None)[0]
+    assert [outlet for _, _, outlet, _, _ in few] != [art["outlet_name"] for art in articles[:3]]

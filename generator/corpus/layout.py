@@ -30,7 +30,7 @@ from ..core.versions import stage_version
 from ..ingest.clean import remove_lines
 from ..ingest.extract import check_length, derive_title
 from ..ingest.lines import EXACT_RULES, REVISED, TITLE_MAX_CHARS, analyse_line
-from .layout_facts import ALIASED_RANK, LayoutFacts, contribution, horizon
+from .layout_facts import ALIASED_RANK, SITE_SUFFIX, LayoutFacts, contribution, horizon
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +245,6 @@ def _pick_outlet(parts: tuple[Part, ...], known: Knowledge) -> str | None:
 
 
 # --------------------------------------------------------------------------- the stage
-SITE_SUFFIX = re.compile(r"^(.{20,}?)\s+[-–—|·:]\s+([^-–—|·]{2,60})$")
-
 FileResult = list[Document] | FileOutcome  # what the read stage made of one file
 
 
@@ -317,7 +315,8 @@ def layout_files(files: list[str], keys: list[str | None], fresh: dict[int, File
     kept = [d for result in results if isinstance(result, list) for d in result if d.status == ARTICLE]
     positions = Counter(d.layout for d in kept if d.layout)
     return results, {"shapes": shapes, "pages": dict(positions.most_common()),
-                     "outlets": [{"name": known.outlet_name(form), "days": n} for form, n in seen]}
+                     "outlets": [{"name": known.outlet_name(form), "days": n} for form, n in seen],
+                     "decided": len(redo)}
 
 
 def decide_layouts(docs: list[Document], settings: dict[str, Any], outlets: list[Any]) -> dict[str, Any]:

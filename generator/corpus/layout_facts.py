@@ -19,6 +19,7 @@ outlets in site.yaml or of the stage's code starts the facts over.
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -75,10 +76,12 @@ def line_stories(page: list[tuple[bytes, str]]) -> Iterator[tuple[bytes, str, by
         yield key, text, page[other[0]][0] if other else b""
 
 
-def site_suffix_name(doc: Document) -> str | None:
-    """The name after a saved page's title ("Headline - Le Monde"), which is cut when known."""
-    from .layout import SITE_SUFFIX
+# a saved page's title followed by its site's name ("Headline - Le Monde"): the name is cut when known
+SITE_SUFFIX = re.compile(r"^(.{20,}?)\s+[-–—|·:]\s+([^-–—|·]{2,60})$")
 
+
+def site_suffix_name(doc: Document) -> str | None:
+    """The name after a saved page's title, whose rank deciding the page reads."""
     suffix = SITE_SUFFIX.match(doc.title or "") if doc.kind == "html" else None
     return suffix.group(2).strip() if suffix else None
 
