@@ -488,15 +488,69 @@ def _entry_title(entry: Any) -> str | None:
     return clean_field(title)
 
 
+# An item's <description> (RSS) or <summary> (Atom) is a summary by the specs, but many feeds put
+# the whole article there: RSS 1.0 has no other element for it without the content module, and
+# RSS 2.0 feeds often give the full HTML as description. It is read as the article when it is
+# evidently more than a teaser. Teasers are short by construction: WordPress cuts at 55 words,
+# Hugo at 70, Drupal at 600 characters (about 100 words), Jekyll keeps the first paragraph, a news
+# site's standfirst is a sentence or two; an abstract, the longest kind of summary, stays under
+# about 300 words. So: at least WHOLE_PARAGRAPHS paragraphs and WHOLE_WORDS words, or any shape
+# past SUMMARY_MAX_WORDS words; and never when it ends on a truncation mark, which is how a
+# cut teaser says so ("[…]", "…", "Lire la suite", "Read more", "Continue reading on ...").
+WHOLE_PARAGRAPHS = 3
+WHOLE_WORDS = 100
+SUMMARY_MAX_WORDS = 300
+TRUNCATION_ENDS = ("…", "...", "[…]", "[...]", "(…)", "(...)")
+READ_MORE = ("lire la suite", "lire l'article", "la suite de l'article", "suite de l'article", "lire plus",
+             "read more", "read the full", "read the rest", "read the remaining", "continue reading",
+             "keep reading", "full story")
+# a line a feed adds under every item, full or cut (WordPress with Yoast): not where a cut shows
+FEED_FOOTERS = re.compile(r"^(?:the post .+ appeared first on .+|(?:l'article|cet article) .+ est apparu en "
+                          r"premier sur .+)$", re.I)
+_TRUNCATED = re.compile(r"(?:%s)$" % "|".join(map(re.escape, TRUNCATION_ENDS)))
+# the invitation as a link of its own: opening the last paragraph, or after a sentence or a cut
+_READ_MORE = re.compile(r"(?:^|[….!?»\]\)]\s*)(?:%s)\b[^.!?]{0,40}[.!?]?$" % "|".join(map(re.escape, READ_MORE)),
+                        re.I)
+
+
+def _shown_paragraphs(detail: Any) -> list[str]:
+    """The paragraphs of a feed text construct as a reader sees them, links and all: the cleaning of
+    _entry_lines drops a "Lire la suite" link, which is what tells a cut teaser."""
+    value = detail.get("value") or ""
+    if detail.get("type") in _HTML_TYPES:
+        from lxml import html as lxml_html
+
+        value = re.sub(r"(?i)<(?:br|/p|/div|/li|/h[1-6]|/blockquote)\b[^>]*>", "\n", value)
+        try:
+            value = lxml_html.fragment_fromstring(value, create_parent="div").text_content()
+        except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
+            return []
+    return paragraphs(value)
+
+
+def whole_article(lines: list[str], shown: list[str]) -> bool:
+    """Whether an item's description or summary is the whole article, not a teaser. LINES are its
+    body lines (what a page would publish), SHOWN its paragraphs with their links (_shown_paragraphs)."""
+    shown = [line.replace("\u2019", "'") for line in shown or lines]
+    while shown and FEED_FOOTERS.match(shown[-1]):
+        shown = shown[:-1]
+    if not lines or not shown or _TRUNCATED.search(shown[-1]) or _READ_MORE.search(shown[-1]):
+        return False
+    words = sum(len(line.split()) for line in lines)
+    return words > SUMMARY_MAX_WORDS or len(lines) >= WHOLE_PARAGRAPHS and words >= WHOLE_WORDS
+
+
 def document_from_entry(path: str, index: int, entry: Any, outlet: str | None, lang: str | None) -> Document:
-    """One feed item: its full content (content:encoded, Atom content), else its summary as an excerpt."""
+    """One feed item: its full content (content:encoded, Atom content), else its description or summary,
+    an excerpt unless it is evidently the whole article (whole_article)."""
     doc = Document(file=path, kind="feed", record=index)
     for content in entry.get("content") or []:
         doc.lines = _entry_lines(content)
         if doc.lines:
             break
     if not doc.lines and entry.get("summary_detail"):
-        doc.lines, doc.excerpt = _entry_lines(entry["summary_detail"]), True
+        doc.lines = _entry_lines(entry["summary_detail"])
+        doc.excerpt = not whole_article(doc.lines, _shown_paragraphs(entry["summary_detail"]))
     doc.title = _entry_title(entry)
     doc.url = clean_field(entry.get("link"))
     doc.outlet = outlet or outlet_from_url(doc.url)
