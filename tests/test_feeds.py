@@ -311,32 +311,38 @@ def description_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     base = tmp_path_factory.mktemp("descriptions")
     seeds = base / "seeds"
     seeds.mkdir()
-    whole_rss1 = from_semeval(semeval_articles("Le Figaro", 3) + semeval_articles("L'Express", 3))
+    # Guinéenews's first article is one paragraph of 104 words: alone, as short as a teaser
+    whole_rss1 = from_semeval(semeval_articles("Le Figaro", 3) + semeval_articles("L'Express", 3)
+                              + semeval_articles("Guinéenews", 2))
     whole_rss2 = from_semeval(semeval_articles("TV5Monde", 3) + semeval_articles("Challenges", 3))
-    summary_rss1 = from_semeval(semeval_articles("AllAfrica", 3))
+    africa = from_semeval(semeval_articles("AllAfrica", 5))
+    summary_rss1, opening = africa[:3], africa[4]
     summary_rss2 = from_semeval(semeval_articles("Sputnik France", 3))
     (seeds / "presse.rdf").write_text(rss1("Revue de presse", whole_rss1), encoding="utf-8")
     (seeds / "presse.rss").write_text(rss2_description_only("Revue de presse", whole_rss2,
                                                             lambda i: as_html(i["text"])), encoding="utf-8")
     for item in summary_rss1:
         item["text"] = two_sentences(item["text"])
-    (seeds / "afrique.rdf").write_text(rss1("AllAfrica", summary_rss1), encoding="utf-8")
+    # among the summaries, an item giving the article's first three paragraphs (200 words)
+    opening["text"] = "\n\n".join(opening["text"].split("\n\n")[:3])
+    (seeds / "afrique.rdf").write_text(rss1("AllAfrica", summary_rss1 + [opening]), encoding="utf-8")
     (seeds / "sputnik.rss").write_text(rss2_description_only(
         "Sputnik France", summary_rss2, lambda i: f"<p>{html.escape(two_sentences(i['text']))}</p>"), encoding="utf-8")
     out = base / "out"
     result = run_build(seeds, out, "--quiet")
     assert result.returncode == 0, result.stderr
     return {"out": out, "whole": whole_rss1 + whole_rss2, "summaries": summary_rss1 + summary_rss2,
-            "pages": {fm["title"]: (fm, body) for fm, body in content_pages(out)}}
+            "opening": opening, "pages": {fm["title"]: (fm, body) for fm, body in content_pages(out)}}
 
 
 def test_a_whole_article_in_a_description_is_published_whole_not_as_an_excerpt(
         description_build: dict[str, Any]) -> None:
     """RSS 1.0 has no element but <description> for the text, and RSS 2.0 feeds often give the
-    whole HTML there: an item that is evidently the article (several paragraphs, longer than any
-    teaser, no truncation mark) is the article, its page without the excerpt label."""
+    whole HTML there: in a feed whose descriptions are evidently articles (several paragraphs,
+    longer than any teaser, no truncation mark), each item is the article, its page without the
+    excerpt label, a short one included."""
     pages, out = description_build["pages"], description_build["out"]
-    assert len(description_build["whole"]) == 12
+    assert len(description_build["whole"]) == 14
     for item in description_build["whole"]:
         fm, body = pages[item["title"]]
         assert "excerpt" not in fm, item["title"]
@@ -346,39 +352,41 @@ def test_a_whole_article_in_a_description_is_published_whole_not_as_an_excerpt(
 
 
 def test_two_sentence_descriptions_are_still_excerpts(description_build: dict[str, Any]) -> None:
+    """And so is a longer item in a feed of summaries: the feed gives teasers."""
     pages, out = description_build["pages"], description_build["out"]
-    for item in description_build["summaries"]:
+    for item in description_build["summaries"] + [description_build["opening"]]:
         fm, body = pages[item["title"]]
         assert fm["excerpt"] is True, item["title"]
-        assert words(body) == words(two_sentences(item["text"]))
+        assert words(body) == words(item["text"] if item is description_build["opening"]
+                                    else two_sentences(item["text"]))
         assert "Extrait :" in article_html(out, fm["slug"])
 
 
 def test_a_cut_teaser_is_an_excerpt_however_long(tmp_path: Path) -> None:
-    """What marks a cut is read where the feed shows it, links and all: a WordPress excerpt
-    ("[…]" above its "The post ... appeared first on ..." line), the first paragraphs and a
-    "Lire la suite" link, a Medium preview. The same footer under a whole article leaves it whole."""
-    article = max(semeval_articles("Radio-Canada", 5), key=lambda r: len(r["text"].split("\n\n")))
-    item = from_semeval([article])[0]
-    paragraphs = [p for p in item["text"].split("\n\n") if p.strip()]
-    link = f'<a href="{html.escape(item["url"])}">'
-    footer = f"<p>The post {link}{html.escape(item['title'])}</a> appeared first on {link}Radio-Canada</a>.</p>"
-    described = [
-        f"<p>{html.escape(' '.join(item['text'].split()[:55]))} [&#8230;]</p>{footer}",
+    """What marks a cut is read where the feed shows it, links and all, and holds in a feed of
+    whole articles: a WordPress excerpt ("[…]" above its "The post ... appeared first on ..."
+    line), the first paragraphs and a "Lire la suite" link, a Medium preview. The same footer
+    under a whole article leaves it whole."""
+    *others, article = sorted(from_semeval(semeval_articles("Radio-Canada", 5)), key=lambda i: len(i["text"]))
+    paragraphs = [p for p in article["text"].split("\n\n") if p.strip()]
+    link = f'<a href="{html.escape(article["url"])}">'
+    footer = f"<p>The post {link}{html.escape(article['title'])}</a> appeared first on {link}Radio-Canada</a>.</p>"
+    teasers = [
+        f"<p>{html.escape(' '.join(article['text'].split()[:55]))} [&#8230;]</p>{footer}",
         as_html("\n\n".join(paragraphs[:4])) + f"<p>{link}Lire la suite</a></p>",
         as_html("\n\n".join(paragraphs[:6])) + f"<p>{link}Continue reading on Medium »</a></p>",
-        as_html(item["text"]) + footer.replace("The post", "L’article").replace("appeared first on",
-                                                                                 "est apparu en premier sur"),
     ]
-    feed = rss2_description_only("Radio-Canada", [{**item, "title": f"{item['title']} ({n})", "html": text}
-                                                  for n, text in enumerate(described)], lambda i: i["html"])
-    (tmp_path / "teasers.rss").write_text(feed, encoding="utf-8")
+    items = [{**article, "title": f"{article['title']} ({n})", "html": text} for n, text in enumerate(teasers)]
+    french_footer = footer.replace("The post", "L’article").replace("appeared first on", "est apparu en premier sur")
+    items += [{**item, "html": as_html(item["text"]) + french_footer} for item in others]
+    (tmp_path / "teasers.rss").write_text(rss2_description_only("Radio-Canada", items, lambda i: i["html"]),
+                                          encoding="utf-8")
     docs = read_file(tmp_path, "teasers.rss", 10**7)
     assert not isinstance(docs, FileOutcome)
-    assert [d.excerpt for d in docs] == [True, True, True, False]
-    # and no real article's opening (its first two sentences, its first 40 words) passes for it
-    from generator.ingest.readers import whole_article
+    assert [d.excerpt for d in docs] == [True, True, True, False, False, False, False]
+    # and no real article's opening (its first two sentences, its first 40 words) is evidently whole
+    from generator.ingest.readers import WHOLE, description_shape
 
     for row in semeval_rows():
         for opening in (two_sentences(row["text"]), lead(row["text"])):
-            assert not whole_article([opening], [opening])
+            assert description_shape([opening], [opening]) != WHOLE
