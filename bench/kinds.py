@@ -502,8 +502,9 @@ def score(out: Path, build: Path) -> dict[str, Any]:
                     shape.append("no link to the source")
             elif not complete:
                 shape.append("body incomplete")
-            elif exp["expect"] == "merged" and fm.get("excerpt"):
-                shape.append("published as an excerpt beside a full copy")
+            elif fm.get("excerpt"):  # the whole text under the excerpt label ("Extrait :")
+                shape.append("published as an excerpt beside a full copy" if exp["expect"] == "merged"
+                             else "the whole text published as an excerpt")
             if exp["expect"] == "updated":
                 if str(fm.get("updated")) != exp["updated"]:
                     shape.append(f"updated {fm.get('updated')!r}")

@@ -188,7 +188,7 @@ def test_an_rss_1_feed_with_an_accented_title_names_its_outlet(feeds_build: dict
     for item in feeds_build["depeche"]:
         fm, _ = pages[item["title"]]
         assert fm["outlet"] == "La Dépêche du Midi" and fm["date"] == item["published"].date().isoformat()
-        assert fm["excerpt"] is True  # RSS 1.0 has only a description
+        assert "excerpt" not in fm  # RSS 1.0 has only a description: here the whole article
     outlets = feeds_build["out"] / "site" / "outlets"
     assert "La Dépêche du Midi" in (outlets / "la-depeche-du-midi" / "index.html").read_text(encoding="utf-8")
 
@@ -286,3 +286,107 @@ def test_an_excerpt_joins_an_untitled_full_copy_and_never_bridges_two_articles()
     clusters, _ = cluster_duplicates([summary, clean, alike], DEFAULTS["dedup"])
     assert sorted(len(c) for c in clusters) == [1, 2] and not any(
         {"clean.txt", "alike.txt"} <= {d.key for d in c} for c in clusters)
+
+
+def rss2_description_only(channel: str, items: list[dict[str, Any]], text_of: Any) -> str:
+    """RSS 2.0 without content:encoded: TEXT_OF(item), HTML, is the item's description."""
+    entries = "".join(
+        f"<item><title>{escape(i['title'])}</title><link>{escape(i['url'])}</link>"
+        f"<pubDate>{email.utils.format_datetime(i['published'])}</pubDate>"
+        f"<description>{escape(text_of(i))}</description></item>\n" for i in items)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0">\n'
+            f"<channel><title>{escape(channel)}</title><link>https://example.org/</link>"
+            f"<description>{escape(channel)}</description>\n{entries}</channel></rss>\n")
+
+
+def two_sentences(text: str) -> str:
+    """What many news feeds give as an item's description: the article's first two sentences."""
+    return " ".join(_sentences(text)[:2])
+
+
+@pytest.fixture(scope="module")
+def description_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One build of real articles given whole in <description> (RSS 1.0 plain text, RSS 2.0 HTML),
+    and of others given as two-sentence summaries in both formats."""
+    base = tmp_path_factory.mktemp("descriptions")
+    seeds = base / "seeds"
+    seeds.mkdir()
+    # Guinéenews's first article is one paragraph of 104 words: alone, as short as a teaser
+    whole_rss1 = from_semeval(semeval_articles("Le Figaro", 3) + semeval_articles("L'Express", 3)
+                              + semeval_articles("Guinéenews", 2))
+    whole_rss2 = from_semeval(semeval_articles("TV5Monde", 3) + semeval_articles("Challenges", 3))
+    africa = from_semeval(semeval_articles("AllAfrica", 5))
+    summary_rss1, opening = africa[:3], africa[4]
+    summary_rss2 = from_semeval(semeval_articles("Sputnik France", 3))
+    (seeds / "presse.rdf").write_text(rss1("Revue de presse", whole_rss1), encoding="utf-8")
+    (seeds / "presse.rss").write_text(rss2_description_only("Revue de presse", whole_rss2,
+                                                            lambda i: as_html(i["text"])), encoding="utf-8")
+    for item in summary_rss1:
+        item["text"] = two_sentences(item["text"])
+    # among the summaries, an item giving the article's first three paragraphs (200 words)
+    opening["text"] = "\n\n".join(opening["text"].split("\n\n")[:3])
+    (seeds / "afrique.rdf").write_text(rss1("AllAfrica", summary_rss1 + [opening]), encoding="utf-8")
+    (seeds / "sputnik.rss").write_text(rss2_description_only(
+        "Sputnik France", summary_rss2, lambda i: f"<p>{html.escape(two_sentences(i['text']))}</p>"), encoding="utf-8")
+    out = base / "out"
+    result = run_build(seeds, out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    return {"out": out, "whole": whole_rss1 + whole_rss2, "summaries": summary_rss1 + summary_rss2,
+            "opening": opening, "pages": {fm["title"]: (fm, body) for fm, body in content_pages(out)}}
+
+
+def test_a_whole_article_in_a_description_is_published_whole_not_as_an_excerpt(
+        description_build: dict[str, Any]) -> None:
+    """RSS 1.0 has no element but <description> for the text, and RSS 2.0 feeds often give the
+    whole HTML there: in a feed whose descriptions are evidently articles (several paragraphs,
+    longer than any teaser, no truncation mark), each item is the article, its page without the
+    excerpt label, a short one included."""
+    pages, out = description_build["pages"], description_build["out"]
+    assert len(description_build["whole"]) == 14
+    for item in description_build["whole"]:
+        fm, body = pages[item["title"]]
+        assert "excerpt" not in fm, item["title"]
+        assert words(body) == words(item["text"])  # the whole body, first word to last
+        page = article_html(out, fm["slug"])
+        assert "Extrait" not in page and f'href="{html.escape(item["url"])}"' in page
+
+
+def test_two_sentence_descriptions_are_still_excerpts(description_build: dict[str, Any]) -> None:
+    """And so is a longer item in a feed of summaries: the feed gives teasers."""
+    pages, out = description_build["pages"], description_build["out"]
+    for item in description_build["summaries"] + [description_build["opening"]]:
+        fm, body = pages[item["title"]]
+        assert fm["excerpt"] is True, item["title"]
+        assert words(body) == words(item["text"] if item is description_build["opening"]
+                                    else two_sentences(item["text"]))
+        assert "Extrait :" in article_html(out, fm["slug"])
+
+
+def test_a_cut_teaser_is_an_excerpt_however_long(tmp_path: Path) -> None:
+    """What marks a cut is read where the feed shows it, links and all, and holds in a feed of
+    whole articles: a WordPress excerpt ("[…]" above its "The post ... appeared first on ..."
+    line), the first paragraphs and a "Lire la suite" link, a Medium preview. The same footer
+    under a whole article leaves it whole."""
+    *others, article = sorted(from_semeval(semeval_articles("Radio-Canada", 5)), key=lambda i: len(i["text"]))
+    paragraphs = [p for p in article["text"].split("\n\n") if p.strip()]
+    link = f'<a href="{html.escape(article["url"])}">'
+    footer = f"<p>The post {link}{html.escape(article['title'])}</a> appeared first on {link}Radio-Canada</a>.</p>"
+    teasers = [
+        f"<p>{html.escape(' '.join(article['text'].split()[:55]))} [&#8230;]</p>{footer}",
+        as_html("\n\n".join(paragraphs[:4])) + f"<p>{link}Lire la suite</a></p>",
+        as_html("\n\n".join(paragraphs[:6])) + f"<p>{link}Continue reading on Medium »</a></p>",
+    ]
+    items = [{**article, "title": f"{article['title']} ({n})", "html": text} for n, text in enumerate(teasers)]
+    french_footer = footer.replace("The post", "L’article").replace("appeared first on", "est apparu en premier sur")
+    items += [{**item, "html": as_html(item["text"]) + french_footer} for item in others]
+    (tmp_path / "teasers.rss").write_text(rss2_description_only("Radio-Canada", items, lambda i: i["html"]),
+                                          encoding="utf-8")
+    docs = read_file(tmp_path, "teasers.rss", 10**7)
+    assert not isinstance(docs, FileOutcome)
+    assert [d.excerpt for d in docs] == [True, True, True, False, False, False, False]
+    # and no real article's opening (its first two sentences, its first 40 words) is evidently whole
+    from generator.ingest.readers import WHOLE, description_shape
+
+    for row in semeval_rows():
+        for opening in (two_sentences(row["text"]), lead(row["text"])):
+            assert description_shape([opening], [opening]) != WHOLE

@@ -488,15 +488,79 @@ def _entry_title(entry: Any) -> str | None:
     return clean_field(title)
 
 
-def document_from_entry(path: str, index: int, entry: Any, outlet: str | None, lang: str | None) -> Document:
-    """One feed item: its full content (content:encoded, Atom content), else its summary as an excerpt."""
+# An item's <description> (RSS) or <summary> (Atom) is a summary by the specs, but many feeds put
+# the whole article there: RSS 1.0 has no other element for it without the content module, and
+# RSS 2.0 feeds often give the full HTML as description. Whether a feed's descriptions are whole
+# articles or teasers is its publisher's setting (WordPress "full text" or "excerpt", Drupal
+# "teasers" or "full text"), so it is judged on the feed: its descriptions are the articles when
+# at least half of them are evidently more than a teaser. Teasers are short by construction:
+# WordPress cuts at 55 words, Hugo at 70, Drupal at 600 characters (about 100 words), Jekyll keeps
+# the first paragraph, a news site's standfirst is a sentence or two; an abstract, the longest
+# kind of summary, stays under about 300 words. Evidently whole: WHOLE_PARAGRAPHS paragraphs of
+# sentences (a heading or a line ending on ":" is not one) and WHOLE_WORDS words, or any shape past
+# SUMMARY_MAX_WORDS words. An item that ends on a truncation mark is a teaser in any feed: that is
+# how a cut says so ("[…]", "…", "Lire la suite", "Read more", "Continue reading on ...").
+WHOLE_PARAGRAPHS = 3
+WHOLE_WORDS = 120
+SUMMARY_MAX_WORDS = 300
+TRUNCATION_ENDS = ("…", "...", "[…]", "[...]", "(…)", "(...)")
+READ_MORE = ("lire la suite", "lire l'article", "la suite de l'article", "suite de l'article", "lire plus",
+             "read more", "read the full", "read the rest", "read the remaining", "continue reading",
+             "keep reading", "full story")
+# a line a feed adds under every item, full or cut (WordPress with Yoast): not where a cut shows
+FEED_FOOTERS = re.compile(r"^(?:the post .+ appeared first on .+|(?:l'article|cet article) .+ est apparu en "
+                          r"premier sur .+)$", re.I)
+_TRUNCATED = re.compile(r"(?:%s)$" % "|".join(map(re.escape, TRUNCATION_ENDS)))
+# the invitation as a link of its own: opening the last paragraph, or after a sentence or a cut
+_READ_MORE = re.compile(r"(?:^|[….!?»\]\)]\s*)(?:%s)\b[^.!?]{0,40}[.!?]?$" % "|".join(map(re.escape, READ_MORE)),
+                        re.I)
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
+CUT, SHORT, WHOLE = "cut", "short", "whole"  # what an item's description is (description_shape)
+
+
+def _shown_paragraphs(detail: Any) -> list[str]:
+    """The paragraphs of a feed text construct as a reader sees them, links and all: the cleaning of
+    _entry_lines drops a "Lire la suite" link, which is what tells a cut teaser."""
+    value = detail.get("value") or ""
+    if detail.get("type") in _HTML_TYPES:
+        from lxml import html as lxml_html
+
+        value = re.sub(r"(?i)<(?:br|/p|/div|/li|/h[1-6]|/blockquote)\b[^>]*>", "\n", value)
+        try:
+            value = lxml_html.fragment_fromstring(value, create_parent="div").text_content()
+        except (ValueError, SyntaxError):  # lxml's ParserError subclasses these
+            return []
+    return paragraphs(value)
+
+
+def description_shape(lines: list[str], shown: list[str]) -> str:
+    """CUT when an item's description or summary ends on a truncation mark, WHOLE when it is
+    evidently the whole article, else SHORT (a teaser, or a short article in a feed of whole ones).
+    LINES are its body lines (what a page would publish), SHOWN its paragraphs with their links."""
+    shown = [line.replace("\u2019", "'") for line in shown or lines]
+    while shown and FEED_FOOTERS.match(shown[-1]):
+        shown = shown[:-1]
+    if not lines or not shown or _TRUNCATED.search(shown[-1]) or _READ_MORE.search(shown[-1]):
+        return CUT
+    words = sum(len(line.split()) for line in lines)
+    sentences = sum(bool(_SENTENCE_END.search(line)) for line in lines)
+    return WHOLE if words > SUMMARY_MAX_WORDS or sentences >= WHOLE_PARAGRAPHS and words >= WHOLE_WORDS else SHORT
+
+
+def document_from_entry(path: str, index: int, entry: Any, outlet: str | None,
+                        lang: str | None) -> tuple[Document, str | None]:
+    """One feed item: its full content (content:encoded, Atom content), else its description or
+    summary, an excerpt until read_feed judges the feed's descriptions; with the description's
+    shape (description_shape), None when the item has content."""
     doc = Document(file=path, kind="feed", record=index)
+    shape = None
     for content in entry.get("content") or []:
         doc.lines = _entry_lines(content)
         if doc.lines:
             break
     if not doc.lines and entry.get("summary_detail"):
         doc.lines, doc.excerpt = _entry_lines(entry["summary_detail"]), True
+        shape = description_shape(doc.lines, _shown_paragraphs(entry["summary_detail"]))
     doc.title = _entry_title(entry)
     doc.url = clean_field(entry.get("link"))
     doc.outlet = outlet or outlet_from_url(doc.url)
@@ -504,7 +568,7 @@ def document_from_entry(path: str, index: int, entry: Any, outlet: str | None, l
     updated = _entry_date(entry, "updated")
     doc.updated = updated if updated and doc.date and updated > doc.date else None
     doc.lang = lang
-    return doc
+    return doc, shape
 
 
 def _xml_error(exc: Exception | None) -> str | None:
@@ -535,7 +599,13 @@ def read_feed(path: str, text: str) -> list[Document]:
     outlet = clean_field(parsed.feed.get("title"))
     lang = clean_field(parsed.feed.get("language"))
     lang = lang.lower()[:2] if lang and re.fullmatch(r"[a-z]{2}", lang.lower()[:2]) else None
-    docs = [document_from_entry(path, i, entry, outlet, lang) for i, entry in enumerate(parsed.entries)]
+    read = [document_from_entry(path, i, entry, outlet, lang) for i, entry in enumerate(parsed.entries)]
+    docs = [doc for doc, _ in read]
+    shapes = [shape for _, shape in read if shape]
+    whole_feed = sum(shape == WHOLE for shape in shapes) * 2 >= len(shapes)  # its descriptions are the articles
+    for doc, shape in read:
+        if shape:
+            doc.excerpt = shape == CUT or not whole_feed
     if error is not None:  # feedparser's lenient parser read it (an undefined entity, a stray character)
         for doc in docs:
             doc.notes.append(f"feed is not well-formed XML, read leniently: {error}")
