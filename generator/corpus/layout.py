@@ -30,7 +30,7 @@ from ..core.versions import stage_version
 from ..ingest.clean import remove_lines
 from ..ingest.extract import check_length, derive_title
 from ..ingest.lines import EXACT_RULES, REVISED, TITLE_MAX_CHARS, analyse_line
-from .layout_facts import ALIASED_RANK, SITE_SUFFIX, LayoutFacts, contribution, horizon
+from .layout_facts import ALIASED_RANK, ROWS_BATCH, SITE_SUFFIX, LayoutFacts, contribution, horizon
 
 log = logging.getLogger(__name__)
 
@@ -295,21 +295,24 @@ def layout_files(files: list[str], keys: list[str | None], fresh: dict[int, File
         added = current - counted.keys()
         by_key.update(load_read(added - by_key.keys()))
         changed = facts.update(counted.keys() - current,
-                               {key: contribution(files[i], by_key[key]) for i, key in enumerate(keys) if key in added})
+                               ((key, contribution(files[i], by_key[key])) for i, key in enumerate(keys) if key in added))
         redo = added | (facts.dependents(changed) & current) | {
             key for key in current - added if counted[key] is not None and counted[key] <= today}
-        stored = {key: blob for key, blob in facts.decided(current - redo)}
-        redo |= current - redo - stored.keys()  # (a decision lost: made again)
+        decided = {key: pickle.loads(blob) for key, blob in facts.decided(current - redo)}
+        redo |= current - redo - decided.keys()  # (a decision lost: made again)
         by_key.update(load_read(redo - by_key.keys()))
         known = Knowledge(aliases=aliases, today=today, **facts.knowledge_parts())
-        decisions = {}
-        for key in sorted(redo):
-            result = by_key[key]
-            until = horizon(result, today)
-            decide_file(result, known, min_words)
-            decisions[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), until)
-        facts.keep_decisions(decisions)
-        results = [by_key[key] if key in redo else pickle.loads(stored[key]) for key in keys]
+        ordered = sorted(redo)
+        for start in range(0, len(ordered), ROWS_BATCH):  # kept as they are made: bounded memory
+            decisions = {}
+            for key in ordered[start:start + ROWS_BATCH]:
+                result = by_key[key]
+                until = horizon(result, today)
+                decide_file(result, known, min_words)
+                decisions[key] = (pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), until)
+                decided[key] = result
+            facts.keep_decisions(decisions)
+        results = [decided[key] for key in keys]
         shapes, seen = facts.report()
     log.info("layout: %d of %d files decided again (%d new)", len(redo), len(keys), len(added))
     kept = [d for result in results if isinstance(result, list) for d in result if d.status == ARTICLE]

@@ -18,6 +18,7 @@ outlets in site.yaml or of the stage's code starts the facts over.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import sqlite3
@@ -32,7 +33,8 @@ KNOWN_OUTLET_DAYS = 3  # an outlet is known when the corpus shows it on this man
 ALIASED_RANK = 100  # an outlet site.yaml names is known whatever the corpus shows
 MAX_REPORTED_SHAPES = 50
 MAX_REPORTED_OUTLETS = 20
-TAIL_OFFSETS = (-1, -2, -3)  # which name of a dated line's pieces can be its outlet, from the end
+TAIL_OFFSETS = (-1, -2, -3)
+ROWS_BATCH = 2000  # files whose rows are made and written at once (and decisions kept at once)  # which name of a dated line's pieces can be its outlet, from the end
 
 
 def outlet_rank(days: int) -> int:
@@ -231,9 +233,9 @@ class LayoutFacts:
         return self.min_docs, max(self.min_docs, math.ceil(self.sentence_share * documents))
 
     # ------------------------------------------------------------------ learn
-    def update(self, removed: Iterable[str], added: dict[str, Contribution]) -> ChangedFacts:
-        """Take the rows of REMOVED files out, put those of ADDED in, derive again the facts they
-        touched; returns the facts that came out different."""
+    def update(self, removed: Iterable[str], added: Iterable[tuple[str, Contribution]]) -> ChangedFacts:
+        """Take the rows of REMOVED files out, put those of ADDED (key, contribution) in, derive
+        again the facts they touched; returns the facts that came out different."""
         removed = list(removed)
         bars_before = self.bars(self.documents())
         touched: dict[str, set[Any]] = {table: set() for table in _ROW_TABLES}
@@ -243,25 +245,9 @@ class LayoutFacts:
                 f"SELECT DISTINCT {column} FROM {table} WHERE file IN (SELECT k FROM gone_files)"))
             self.db.execute(f"DELETE FROM {table} WHERE file IN (SELECT k FROM gone_files)")
         self.db.execute("DELETE FROM layout_files WHERE file IN (SELECT k FROM gone_files)")
-        self.db.executemany("INSERT OR REPLACE INTO layout_files (file, docs) VALUES (?, ?)",
-                            [(key, c.docs) for key, c in added.items()])
-        rows = {
-            "layout_outlet": [(name, day, key) for key, c in added.items() for name, day in c.outlet_days],
-            "layout_spelling": [(name, f"{c.rel}\x01{pos:09d}", form, key) for key, c in added.items()
-                                for name, (pos, form) in c.spellings.items()],
-            "layout_name": [(name, key) for key, c in added.items() for name in c.names],
-            "layout_shape": [(shape, n, dated, key) for key, c in added.items()
-                             for shape, (n, dated) in c.shapes.items()],
-            "layout_shape_text": [(shape, text, key) for key, c in added.items() for shape, text in c.shape_texts],
-            "layout_tail": [(shape, offset, name, key) for key, c in added.items()
-                            for shape, offset, name in c.tails],
-            "layout_line": [(k, story, sentence, key) for key, c in added.items() for k, story, sentence in c.lines],
-        }
-        for table, values in rows.items():
-            if values:
-                width = len(values[0])
-                self.db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * width)})", values)
-                touched[table].update(v[0] for v in values)
+        added = iter(added)
+        while chunk := list(itertools.islice(added, ROWS_BATCH)):  # bounded memory at 100,000 files
+            self._insert(chunk, touched)
         changed = ChangedFacts()
         changed.names = self._derive_outlets(touched["layout_outlet"] | touched["layout_spelling"])
         changed.shapes = self._derive_shapes(touched["layout_shape"] | touched["layout_shape_text"]
@@ -276,6 +262,26 @@ class LayoutFacts:
                 f"SELECT key FROM layout_fact_line WHERE sentence IN ({','.join(map(str, flags))})")}
         changed.lines = self._derive_lines(lines, bars)
         return changed
+
+    def _insert(self, added: list[tuple[str, Contribution]], touched: dict[str, set[Any]]) -> None:
+        """The rows of the ADDED files, and the keys they touch."""
+        self.db.executemany("INSERT OR REPLACE INTO layout_files (file, docs) VALUES (?, ?)",
+                            [(key, c.docs) for key, c in added])
+        rows = {
+            "layout_outlet": [(name, day, key) for key, c in added for name, day in c.outlet_days],
+            "layout_spelling": [(name, f"{c.rel}\x01{pos:09d}", form, key) for key, c in added
+                                for name, (pos, form) in c.spellings.items()],
+            "layout_name": [(name, key) for key, c in added for name in c.names],
+            "layout_shape": [(shape, n, dated, key) for key, c in added for shape, (n, dated) in c.shapes.items()],
+            "layout_shape_text": [(shape, text, key) for key, c in added for shape, text in c.shape_texts],
+            "layout_tail": [(shape, offset, name, key) for key, c in added for shape, offset, name in c.tails],
+            "layout_line": [(k, story, sentence, key) for key, c in added for k, story, sentence in c.lines],
+        }
+        for table, values in rows.items():
+            if values:
+                width = len(values[0])
+                self.db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * width)})", values)
+                touched[table].update(v[0] for v in values)
 
     def _temp_keys(self, table: str, keys: Iterable[Any]) -> None:
         self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} (k PRIMARY KEY)")
