@@ -33,8 +33,8 @@ KNOWN_OUTLET_DAYS = 3  # an outlet is known when the corpus shows it on this man
 ALIASED_RANK = 100  # an outlet site.yaml names is known whatever the corpus shows
 MAX_REPORTED_SHAPES = 50
 MAX_REPORTED_OUTLETS = 20
-TAIL_OFFSETS = (-1, -2, -3)
-ROWS_BATCH = 2000  # files whose rows are made and written at once (and decisions kept at once)  # which name of a dated line's pieces can be its outlet, from the end
+TAIL_OFFSETS = (-1, -2, -3)  # which name of a dated line's pieces can be its outlet, from the end
+ROWS_BATCH = 2000  # files whose rows are made and written at once (and decisions kept at once)
 
 
 def outlet_rank(days: int) -> int:
