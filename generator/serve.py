@@ -10,7 +10,6 @@ The files under output/site/ are never modified.
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import http.server
 import logging
@@ -223,7 +222,6 @@ def serve(site_dir: Path, watched: Callable[[], list[Path]], rebuild: Callable[[
                 clock.advance()
                 print(f"published in {time.perf_counter() - started:.2f} s: reloading open pages",
                       file=sys.stderr, flush=True)
-            gc.collect()  # what the build left in cycles, freed while the open pages reload
     except KeyboardInterrupt:
         print("build-site: serve stopped", file=sys.stderr)
     finally:
