@@ -41,13 +41,13 @@ def test_each_article_keeps_its_title_outlet_and_date_whatever_it_came_in(kinds_
 
 def test_excerpts_merge_into_full_copies_and_stand_alone_with_their_link(kinds_build: dict[str, Any]) -> None:
     figures = kinds_build["figures"]
-    assert figures["merged"] >= 0.95, figures["failures"]
+    assert figures["merged"] >= 0.98, figures["failures"]  # issue 21's bar
     assert figures["excerpt"] >= 0.9, figures["failures"]
     assert figures["full"] >= 0.98, figures["failures"]
 
 
 def test_a_corrected_republication_shows_the_newest_text_with_both_dates(kinds_build: dict[str, Any]) -> None:
-    assert kinds_build["figures"]["updated"] >= 0.95, kinds_build["figures"]["failures"]
+    assert kinds_build["figures"]["updated"] == 1.0, kinds_build["figures"]["failures"]  # every one
 
 
 def test_no_page_keeps_mojibake_an_entity_or_a_paywall_line(kinds_build: dict[str, Any]) -> None:
