@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import pickle
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,12 @@ def remove_legacy_files(cache: Path) -> None:
         pass
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), timeout=60)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
 def connect(path: Path | None) -> sqlite3.Connection:
     """The store at PATH (None: a store in memory, for a build of a few documents in a test); a
     damaged file is started over."""
@@ -60,15 +66,12 @@ def connect(path: Path | None) -> sqlite3.Connection:
         return sqlite3.connect(":memory:")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        db = sqlite3.connect(str(path), timeout=60)
-        db.execute("PRAGMA journal_mode=WAL")
+        db = _connect(path)
         db.execute("SELECT count(*) FROM sqlite_master")  # a damaged file fails here
         return db
     except sqlite3.DatabaseError:
         path.unlink(missing_ok=True)
-        db = sqlite3.connect(str(path), timeout=60)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return _connect(path)
 
 
 class StageCache:
@@ -91,8 +94,7 @@ class StageCache:
             self.db = self._open(path)
 
     def _open(self, path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(str(path), timeout=60)
-        db.execute("PRAGMA journal_mode=WAL")
+        db = _connect(path)
         db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (key TEXT PRIMARY KEY, value BLOB)")
         db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.table} LIMIT 1)")  # a damaged file fails here
         return db
@@ -100,20 +102,23 @@ class StageCache:
     def key(self, *parts: str | bytes) -> str:
         return digest(self.version, *parts)
 
+    def _rows(self, columns: str, keys: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """COLUMNS of the rows with these keys (asked 500 at a time: SQLite's bound on parameters)."""
+        keys = list(keys)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            yield from self.db.execute(f"SELECT {columns} FROM {self.table} WHERE key IN ({','.join('?' * len(chunk))})",
+                                       chunk)
+
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         if self.db is None:
             return {}
-        keys = list(keys)
         found: dict[str, Any] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            rows = self.db.execute(f"SELECT key, value FROM {self.table} WHERE key IN ({','.join('?' * len(chunk))})",
-                                   chunk)
-            for k, v in rows:
-                try:
-                    found[k] = pickle.loads(v)
-                except Exception:  # written by another version of a class: recompute
-                    pass
+        for k, v in self._rows("key, value", keys):
+            try:
+                found[k] = pickle.loads(v)
+            except Exception:  # written by another version of a class: recompute
+                pass
         self.used.update(found)
         return found
 
@@ -121,12 +126,7 @@ class StageCache:
         """Which of KEYS the stage holds, read without loading them; they count as used (prune)."""
         if self.db is None:
             return set()
-        keys = list(keys)
-        found: set[str] = set()
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            found.update(row[0] for row in self.db.execute(
-                f"SELECT key FROM {self.table} WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+        found = {k for (k,) in self._rows("key", keys)}
         self.used.update(found)
         return found
 
