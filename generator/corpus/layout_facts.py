@@ -162,40 +162,31 @@ class ChangedFacts:
     names: set[str] = field(default_factory=set)
 
 
-_SCHEMA = """
+# Each file's contributions: table -> its columns, the one facts are derived by first (each table
+# also has the column `file`, and an index on both).
+_ROW_TABLES = {
+    "layout_outlet": ("name TEXT", "day TEXT"),
+    "layout_spelling": ("name TEXT", "position TEXT", "form TEXT"),
+    "layout_name": ("name TEXT",),
+    "layout_shape": ("shape TEXT", "docs INTEGER", "dated INTEGER"),
+    "layout_shape_text": ("shape TEXT", "text TEXT"),
+    "layout_tail": ("shape TEXT", "offset INTEGER", "name TEXT"),
+    "layout_line": ("key BLOB", "story BLOB", "sentence INTEGER"),
+}
+_LOOKUP = {table: columns[0].split()[0] for table, columns in _ROW_TABLES.items()}
+_SCHEMA = "\n".join(
+    [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)}, file TEXT);\n"
+     f"CREATE INDEX IF NOT EXISTS {table}_{_LOOKUP[table]} ON {table} ({_LOOKUP[table]});\n"
+     f"CREATE INDEX IF NOT EXISTS {table}_file ON {table} (file);" for table, columns in _ROW_TABLES.items()]
+    + ["""
 CREATE TABLE IF NOT EXISTS layout_state (name TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS layout_files (file TEXT PRIMARY KEY, docs INTEGER, horizon TEXT, result BLOB);
-CREATE TABLE IF NOT EXISTS layout_outlet (name TEXT, day TEXT, file TEXT);
-CREATE INDEX IF NOT EXISTS layout_outlet_name ON layout_outlet (name);
-CREATE INDEX IF NOT EXISTS layout_outlet_file ON layout_outlet (file);
-CREATE TABLE IF NOT EXISTS layout_spelling (name TEXT, position TEXT, form TEXT, file TEXT);
-CREATE INDEX IF NOT EXISTS layout_spelling_name ON layout_spelling (name);
-CREATE INDEX IF NOT EXISTS layout_spelling_file ON layout_spelling (file);
-CREATE TABLE IF NOT EXISTS layout_name (name TEXT, file TEXT);
-CREATE INDEX IF NOT EXISTS layout_name_name ON layout_name (name);
-CREATE INDEX IF NOT EXISTS layout_name_file ON layout_name (file);
-CREATE TABLE IF NOT EXISTS layout_shape (shape TEXT, docs INTEGER, dated INTEGER, file TEXT);
-CREATE INDEX IF NOT EXISTS layout_shape_shape ON layout_shape (shape);
-CREATE INDEX IF NOT EXISTS layout_shape_file ON layout_shape (file);
-CREATE TABLE IF NOT EXISTS layout_shape_text (shape TEXT, text TEXT, file TEXT);
-CREATE INDEX IF NOT EXISTS layout_shape_text_shape ON layout_shape_text (shape);
-CREATE INDEX IF NOT EXISTS layout_shape_text_file ON layout_shape_text (file);
-CREATE TABLE IF NOT EXISTS layout_tail (shape TEXT, offset INTEGER, name TEXT, file TEXT);
-CREATE INDEX IF NOT EXISTS layout_tail_shape ON layout_tail (shape);
-CREATE INDEX IF NOT EXISTS layout_tail_file ON layout_tail (file);
-CREATE TABLE IF NOT EXISTS layout_line (key BLOB, story BLOB, sentence INTEGER, file TEXT);
-CREATE INDEX IF NOT EXISTS layout_line_key ON layout_line (key);
-CREATE INDEX IF NOT EXISTS layout_line_file ON layout_line (file);
 CREATE TABLE IF NOT EXISTS layout_fact_outlet (name TEXT PRIMARY KEY, days INTEGER, rank INTEGER, form TEXT);
 CREATE TABLE IF NOT EXISTS layout_fact_shape (shape TEXT PRIMARY KEY, files INTEGER, role TEXT, tail INTEGER,
                                               example TEXT);
 CREATE TABLE IF NOT EXISTS layout_fact_line (key BLOB PRIMARY KEY, sentence INTEGER);
-"""
-_TABLES = ("layout_state", "layout_files", "layout_outlet", "layout_spelling", "layout_name", "layout_shape",
-           "layout_shape_text", "layout_tail", "layout_line", "layout_fact_outlet", "layout_fact_shape",
-           "layout_fact_line")
-_ROW_TABLES = {"layout_outlet": "name", "layout_spelling": "name", "layout_name": "name", "layout_shape": "shape",
-               "layout_shape_text": "shape", "layout_tail": "shape", "layout_line": "key"}
+"""])
+_TABLES = (*_ROW_TABLES, "layout_state", "layout_files", "layout_fact_outlet", "layout_fact_shape", "layout_fact_line")
 
 
 class LayoutFacts:
@@ -240,7 +231,7 @@ class LayoutFacts:
         bars_before = self.bars(self.documents())
         touched: dict[str, set[Any]] = {table: set() for table in _ROW_TABLES}
         self._temp_keys("gone_files", removed)
-        for table, column in _ROW_TABLES.items():
+        for table, column in _LOOKUP.items():
             touched[table].update(row[0] for row in self.db.execute(
                 f"SELECT DISTINCT {column} FROM {table} WHERE file IN (SELECT k FROM gone_files)"))
             self.db.execute(f"DELETE FROM {table} WHERE file IN (SELECT k FROM gone_files)")
