@@ -106,30 +106,22 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
     stories = link_stories(views)  # story_pages.py: each article's other coverage
     site_dir.mkdir(parents=True, exist_ok=True)
 
-    # search.py: one Pagefind bundle per period, indexed again only when its articles changed;
-    # the article pages of those bundles are rendered first, so Pagefind reads them while every
-    # other page is keyed and rendered
+    for view in views:
+        writer.write("article.html", view["url"], article=view)
+        for alias in view["aliases"]:  # a published page merged into this one: its URL leads here
+            writer.write("redirect.html", f"articles/{alias}/index.html", listed=False, target=view,
+                         target_url=writer.absolute(view["url"]))
+    manifest, keys = render_planned(writer, jobs)
+    # Pagefind reads only the article pages: it indexes while the other pages render, so
+    # pages of articles that are gone must go first
+    held_articles = {rel: d for rel, d in previous.items() if rel.startswith("articles/")}
+    remove_stale(site_dir, held_articles, manifest)
+    # search.py: one Pagefind bundle per period, indexed again only when its articles changed
     indexer = SearchIndexer(site_dir, plan_shards(views, lambda view: search_key(writer.salt, view)),
                             previous, writer.previous_keys, jobs, published_site) if search else None
-    indexed = {url for shard in indexer.todo for url in shard.pages} if indexer is not None else set()
-    manifest: dict[str, str] = {}
-    keys: dict[str, str] = {}
     try:
-        for first in (True, False):
-            for view in views:
-                if (view["url"] in indexed) != first:
-                    continue
-                writer.write("article.html", view["url"], article=view)
-                for alias in view["aliases"]:  # a published page merged into this one: its URL leads here
-                    writer.write("redirect.html", f"articles/{alias}/index.html", listed=False, target=view,
-                                 target_url=writer.absolute(view["url"]))
-            more, more_keys = render_planned(writer, jobs)
-            manifest.update(more)
-            keys.update(more_keys)
-            if first and indexer is not None and views:
-                indexer.start()
-        held_articles = {rel: d for rel, d in previous.items() if rel.startswith("articles/")}
-        remove_stale(site_dir, held_articles, manifest)  # pages of articles that are gone
+        if indexer is not None and views:
+            indexer.start()
         plan_listings(writer, views, terms, config, size, language, stories, indexer.names if indexer else [])
         more, more_keys = render_planned(writer, jobs)
         if indexer is not None and not views:  # Pagefind needs pages to read: the listings, here
@@ -178,8 +170,7 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
     writer.write("404.html", "404.html", root=writer.base_url)
     writer.write("feed.xml", "feed.xml", title=config["title"], feed_path="feed.xml", page="index.html",
                  entries=views[:FEED_ITEMS])
-    # in address order: the order pages are planned in depends on which ones Pagefind reads first
-    writer.write("sitemap.xml", "sitemap.xml", urls=[writer.absolute(p) for p in sorted(writer.pages)])
+    writer.write("sitemap.xml", "sitemap.xml", urls=[writer.absolute(p) for p in writer.pages])
     writer.write_text("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {writer.absolute('sitemap.xml')}\n")
 
 
