@@ -261,13 +261,13 @@ def test_a_new_name_is_looked_for_only_in_the_texts_that_hold_it(tmp_path: Path)
 
     cache = StageCache(store_path(tmp_path), "ner", "ner")
     try:
-        assert find_verbatim(names, items, cache, counting) == spread_batch(names, items)
+        assert find_verbatim(names, items, cache, counting) == (spread_batch(names, items), set(range(len(items))))
         assert calls == [len(items)]
         for looked_for in ({**names, new_name: "people"}, names):  # a name added, then removed
             calls.clear()
-            assert find_verbatim(looked_for, items, cache, counting) == spread_batch(looked_for, items)
+            assert find_verbatim(looked_for, items, cache, counting) == (spread_batch(looked_for, items), {0})
             assert calls == [1], "only the text holding the changed name is matched again"
-            assert any(f.surface == new_name for f in find_verbatim(looked_for, items[:1], cache, counting)[0]) \
+            assert any(f.surface == new_name for f in find_verbatim(looked_for, items[:1], cache, counting)[0][0]) \
                 == (new_name in looked_for)
     finally:
         cache.close()
@@ -327,3 +327,50 @@ def test_an_entity_is_shown_in_the_site_language() -> None:
                         language=language)
         for art in articles:
             assert name in art.entities["places"], (language, art.lang, art.entities["places"])
+
+
+def test_entities_are_tagged_again_only_where_their_facts_changed(texts, tmp_path, monkeypatch) -> None:
+    """The entities stage keeps each article's tags in the store with the corpus facts they were
+    made under: a build with nothing changed tags no article, an editor's alias or one edited
+    article tags again only the articles whose names it touches, and every result equals the
+    stage run from scratch (real articles)."""
+    import generator.corpus.entities as entities
+    from generator.core.store import store_path
+
+    calls: list[int] = []
+    tag = entities.tag_article
+    monkeypatch.setattr(entities, "tag_article", lambda *args: calls.append(1) or tag(*args))
+    serial = lambda func, items: func(items)  # noqa: E731
+    records = texts[:20]
+
+    def run(settings: dict, edited: str | None = None, store: Path | None = store_path(tmp_path)) -> list[dict]:
+        articles = articles_for(records)
+        if edited is not None:
+            articles[0].lines.append(edited)
+        calls.clear()
+        assign_entities(articles, {"aliases": {}, "ignore": [], **settings}, store, serial)
+        return [a.entities for a in articles]
+
+    plain: dict = {}
+    first = run(plain)
+    assert len(calls) == len(records)
+    assert run(plain) == first and calls == [], "nothing changed: no article is tagged again"
+    # an alias joining a name of one article to another entity: the articles that hold it
+    name = first[3]["organizations"][0] if first[3]["organizations"] else first[3]["places"][0]
+    alias = {"aliases": {name: "Entité renommée"}}
+    holders = sum(name in sum(e.values(), []) for e in first)
+    aliased = run(alias)
+    assert 1 <= len(calls) < len(records) and len(calls) >= holders
+    assert aliased == run(alias, store=None), "the alias applied incrementally equals a stage from scratch"
+    assert any("Entité renommée" in sum(e.values(), []) for e in aliased)
+    # an ignored entity: no name is looked for again, its articles are tagged again all the same
+    hidden = {**alias, "ignore": ["Entité renommée"]}
+    ignored = run(hidden)
+    assert 1 <= len(calls) < len(records)
+    assert ignored == run(hidden, store=None) and ignored != aliased
+    run(alias)
+    edited = run(alias, "Le Programme alimentaire mondial et Greenpeace ont réagi à Genève.")
+    assert 1 <= len(calls) < len(records)
+    assert edited == run(alias, "Le Programme alimentaire mondial et Greenpeace ont réagi à Genève.", store=None)
+    assert run(alias, "Le Programme alimentaire mondial et Greenpeace ont réagi à Genève.") == edited
+    assert calls == []

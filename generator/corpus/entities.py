@@ -371,8 +371,9 @@ Mapper = Callable[[Callable[[Sequence[str]], list], Sequence[str]], list]
 
 
 def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
-            keep_models: bool = False, server: ModelServer | None = None) -> dict[int, list[Found]]:
-    """Each article's entities after per-article normalisation, from the cache or the model.
+            keep_models: bool = False, server: ModelServer | None = None) -> tuple[dict[int, list[Found]], set[int]]:
+    """Each article's entities after per-article normalisation, from the cache or the model;
+    and the articles whose text the model tagged in this build.
 
     With keep_models (build-site serve) the models stay loaded for the next build; SERVER,
     when given, tags texts too few for a pool of workers.
@@ -382,6 +383,7 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
         if art.lang in MODELS:
             by_lang[art.lang].append(i)
     found: dict[int, list[Found]] = {}
+    tagged: set[int] = set()
     for lang, indexes in sorted(by_lang.items()):
         version = f"{model_version(lang)}+{stage_version('ner')}"
         texts = [article_text(articles[i]) for i in indexes]
@@ -404,9 +406,10 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
             fresh = {keys[j]: r for j, r in zip(todo, results)}
             cache.put_many(fresh)
             cached.update(fresh)
+            tagged.update(indexes[j] for j in todo)
         for i, key in zip(indexes, keys):
             found[i] = [Found(*fields) for fields in cached[key]]
-    return found
+    return found, tagged
 
 
 _WORDS = re.compile(r"\w+")
@@ -538,8 +541,9 @@ def spread_batch(names: dict[str, str], items: Sequence[tuple[str, str]]) -> lis
 
 
 def find_verbatim(names: dict[str, str], items: list[tuple[str, str]], cache: StageCache,
-                  map_batches: Mapper) -> list[list[Found]]:
-    """spread_batch over every (text, title), from the store where the text was matched before
+                  map_batches: Mapper) -> tuple[list[list[Found]], set[int]]:
+    """spread_batch over every (text, title), and the indexes of the items matched again in this
+    build (the others' results are those of the last build). From the store where the text was matched before
     (one entry per text: it never grows) under the same names, or under the names of the last
     build when none of the names added, removed or retyped since may occur in it (a name
     matches only where it stands verbatim, see match_known): a new name costs the texts that
@@ -569,7 +573,7 @@ def find_verbatim(names: dict[str, str], items: list[tuple[str, str]], cache: St
     if last is None or last[1] != names_digest:
         updates[last_key] = (version, names_digest, names)
     cache.put_many(updates)
-    return [[Found(*fields) for fields in cached[k]] for k in keys]
+    return [[Found(*fields) for fields in cached[k]] for k in keys], set(todo)
 
 
 def salience(found: Found, text_length: int) -> float:
@@ -649,7 +653,7 @@ def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: S
                      ner_map: Mapper, map_batches: Mapper, keep_models: bool = False,
                      server: ModelServer | None = None, language: str | None = None) -> dict[str, int]:
     reference = load_reference(cache)  # before NER: its workers clean names with it
-    per_article = run_ner(articles, cache, ner_map, keep_models, server)
+    per_article, tagged = run_ner(articles, cache, ner_map, keep_models, server)
     editor = Corrections.from_settings(settings)
     texts = [article_text(art) for art in articles]
     outlets = [o for art in articles for o in [art.outlet, *art.also_published_by] if o]
@@ -657,8 +661,8 @@ def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: S
     # the names are settled in memory from the stored mentions at every build: the site's
     # language changes no stored result, only the forms chosen here
     local = [i for i, art in enumerate(articles) if art.lang == language]
-    names = settle_names(per_article.values(), reference, editor, outlet_keys,
-                         [per_article[i] for i in local if i in per_article])
+    names = settle_names(raw_tally(per_article.values()), reference, editor, outlet_keys,
+                         raw_tally(per_article[i] for i in local if i in per_article))
     # An entity recognised somewhere in the corpus is tagged wherever its name appears: this
     # recovers mentions NER missed, and gives articles in languages without a model their tags.
     # Reference names and outlets are looked for too: they complete cut spans and find what
@@ -669,13 +673,78 @@ def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: S
         if key in names.known:
             total = sum(forms.values())
             verbatim.update((surface, names.known[key][1]) for surface in forms if spreadable(surface, total))
-    spread = find_verbatim(verbatim, [(text, art.title) for text, art in zip(texts, articles)], cache, map_batches)
-    names.add_found_verbatim(spread, reference, editor, outlet_keys, [spread[i] for i in local])
-    hidden: set[str] = set()
-    for i, art in enumerate(articles):
-        art.entities = tag_article([per_article.get(i, []), spread[i]], names, texts[i], reference, hidden)
+    spread, matched = find_verbatim(verbatim, [(text, art.title) for text, art in zip(texts, articles)], cache,
+                                    map_batches)
+    names.add_found_verbatim(spread, reference, editor, outlet_keys, raw_tally(spread[i] for i in local))
+    found_lists = [[per_article.get(i, []), spread[i]] for i in range(len(articles))]
+    store = StageCache(cache.path, stage_version("entities"), "entity_tags")
+    try:
+        tags, hidden = tag_articles(found_lists, texts, names, reference, store, tagged | matched)
+    finally:
+        store.close()
+    for art, entities in zip(articles, tags):
+        art.entities = entities
     names.changed["ignore"] = len(hidden)
     return names.changed
+
+
+def tag_articles(found_lists: list[list[list[Found]]], texts: list[str], names: CorpusNames, reference: Any,
+                 store: StageCache, inputs_changed: set[int]) -> tuple[list[dict[str, list[str]]], set[str]]:
+    """tag_article for every article, and the keys the editor's ignore list took out of them.
+
+    This is the stage's apply step. An article's tags depend on its text, its found lists and,
+    for each name it holds, the corpus facts the name leads to: the entity it joins, that
+    entity's name and type, whether it is ignored. The store keeps each text's tags and the
+    facts of the last build; an article is tagged again only when its text is new, one of its
+    lists was made again in this build (INPUTS_CHANGED), or a fact of one of its names changed.
+    Unused texts leave the store before the new results go in, in one transaction with the
+    facts they were made under, so what the store holds always agrees with its facts.
+    """
+    facts_key = store.key("facts")
+    keys = [store.key(text) for text in texts]
+    last = store.get_many([facts_key]).get(facts_key)
+    stored = store.get_many(keys) if last is not None else {}
+    same_fact = _same_facts(last, names) if last is not None else None
+    tags: list[dict[str, list[str]]] = []
+    hidden: set[str] = set()
+    fresh: dict[str, Any] = {}
+    for i, (found, text, key) in enumerate(zip(found_lists, texts, keys)):
+        if (key in stored and i not in inputs_changed and same_fact is not None
+                and all(same_fact(f.key) for found_list in found for f in found_list)):
+            entities, hides = stored[key]
+        else:
+            hides_here: set[str] = set()
+            entities = tag_article(found, names, text, reference, hides_here)
+            hides = sorted(hides_here)
+            fresh[key] = (entities, hides)
+        tags.append(entities)
+        hidden.update(hides)
+    log.info("entities: %d of %d articles tagged again", len(fresh), len(texts))
+    store.prune()
+    snapshot = (names.joins, names.known, names.ignored)
+    if last != snapshot:
+        fresh[facts_key] = snapshot
+    store.put_many(fresh)
+    return tags, hidden
+
+
+def _same_facts(last: tuple[dict[str, str], dict[str, tuple[str, str]], set[str]],
+                names: CorpusNames) -> Callable[[str], bool]:
+    """Whether a name leads to the same entity, with the same name, type and ignore mark, under
+    the facts of the last build (LAST: joins, known, ignored) and under NAMES."""
+    joins, known, ignored = last
+    if (joins, known, ignored) == (names.joins, names.known, names.ignored):
+        return lambda key: True
+    resolve_last, resolve = _resolver(joins), _resolver(names.joins)
+    memo: dict[str, bool] = {}
+
+    def same(key: str) -> bool:
+        if key not in memo:
+            before, now = resolve_last(key), resolve(key)
+            memo[key] = (before == now and known.get(before) == names.known.get(now)
+                         and (before in ignored) == (now in names.ignored))
+        return memo[key]
+    return same
 
 
 @dataclass
@@ -689,10 +758,10 @@ class CorpusNames:
     changed: dict[str, int]  # entities each editor correction changed
 
     def add_found_verbatim(self, spread: list[list[Found]], reference: Any, editor: Corrections,
-                           outlets: set[str], local: Sequence[list[Found]] = ()) -> None:
+                           outlets: set[str], local: RawTally | None = None) -> None:
         """Reference names and outlets that only the verbatim pass found become entities too.
 
-        `local` holds the lists of `spread` found in articles of the site's language."""
+        `local` tallies the lists of `spread` found in articles of the site's language."""
         resolve = _resolver(self.joins)
         forms: dict[str, Counter[str]] = defaultdict(Counter)
         for found_list in spread:
@@ -700,7 +769,7 @@ class CorpusNames:
                 key = resolve(f.key)
                 if key not in self.known and (key in reference.types or key in outlets):
                     forms[key][f.surface] += f.mentions
-        local_forms, _ = _tally(local, self.joins)
+        local_forms, _ = _tally(local or {}, self.joins)
         for key, counter in forms.items():
             name = _display_form(local_forms.get(key) or counter)
             self.known[key] = (name, editor.types.get(key) or reference.types.get(key, "organizations"))
@@ -708,33 +777,32 @@ class CorpusNames:
                 self.ignored.add(key)
 
 
-def settle_names(found_lists: Any, reference: Any, editor: Corrections, outlets: set[str],
-                 local: Sequence[list[Found]] = ()) -> CorpusNames:
-    """Joins, display forms and types voted over every article's entities.
+def settle_names(found: RawTally, reference: Any, editor: Corrections, outlets: set[str],
+                 local: RawTally | None = None) -> CorpusNames:
+    """Joins, display forms and types voted over every article's entities (FOUND: raw_tally).
 
-    `local` holds the lists of the articles in the site's language: their forms name an entity
+    `local` tallies the articles in the site's language: their forms name an entity
     when they have one ("Chine" on a French site however many English articles say "China"),
     else the forms of the articles that name it."""
-    found_lists = list(found_lists)
     changed = {"aliases": 0, "types": 0, "ignore": 0, "canonical": 0}
     # Joins known before looking at the corpus: the editor's aliases, then the reference's
     # names of one entity ("UE" = "Union européenne", "MENA" = "Moyen-Orient et Afrique du Nord").
     joins = {k: v for k, v in reference.group.items() if k != v}
     joins.update(editor.aliases)
-    display, votes = _tally(found_lists, joins)
+    display, votes = _tally(found, joins)
     changed["aliases"] = len(editor.aliases.keys() & display.keys())
     types = _settle_types(display, votes, reference, outlets)
     joins.update(_corpus_acronyms(display, types))  # "OIM" alone where another article defined it
-    display, votes = _tally(found_lists, joins)
+    display, votes = _tally(found, joins)
     types = _settle_types(display, votes, reference, outlets)
     joins.update(_partial_names(display, votes, types))  # "Trump" -> "Donald Trump"
-    display, votes = _tally(found_lists, joins)
+    display, votes = _tally(found, joins)
     evidence = _settle_types(display, votes, reference, outlets)
     forced = {key: kind for key, kind in editor.types.items() if key in display}
     types = {**evidence, **forced}  # the editor's type wins over all evidence
     changed["types"] = sum(evidence.get(key) != kind for key, kind in forced.items())
     known: dict[str, tuple[str, str]] = {}
-    local_forms, _ = _tally(local, joins)
+    local_forms, _ = _tally(local or {}, joins)
     openers = {key.split()[0] for key, t in types.items() if t == "organizations" and " " in key}
     for key, forms in display.items():
         name = _display_form(local_forms.get(key) or forms)
@@ -783,16 +851,30 @@ def tag_article(found_lists: list[list[Found]], names: CorpusNames, text: str, r
     return {t: [name for _, name in sorted(chosen[t], key=lambda sn: (-sn[0], sn[1]))] for t in TYPES}
 
 
-def _tally(found_lists: Any, joins: dict[str, str]) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
+RawTally = dict[str, tuple[Counter[str], Counter[str]]]  # matching key -> (surface forms, labels), by mentions
+
+
+def raw_tally(found_lists: Any) -> RawTally:
+    """The mentions of FOUND_LISTS summed by matching key, before any join: the corpus-wide
+    passes tally under changing joins several times, over these rather than every list."""
+    out: RawTally = {}
+    for found_list in found_lists:
+        for f in found_list:
+            forms, labels = out.get(f.key) or out.setdefault(f.key, (Counter(), Counter()))
+            forms[f.surface] += f.mentions
+            labels[f.label] += f.mentions
+    return out
+
+
+def _tally(found: RawTally, joins: dict[str, str]) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
     """Surface forms and type votes of every entity, under the keys the joins lead to."""
     display: dict[str, Counter[str]] = defaultdict(Counter)
     votes: dict[str, Counter[str]] = defaultdict(Counter)
     resolve = _resolver(joins)
-    for found_list in found_lists:
-        for f in found_list:
-            key = resolve(f.key)
-            display[key][f.surface] += f.mentions
-            votes[key][f.label] += f.mentions
+    for key, (forms, labels) in found.items():
+        key = resolve(key)
+        display[key].update(forms)
+        votes[key].update(labels)
     return display, votes
 
 
