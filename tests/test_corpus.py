@@ -111,3 +111,45 @@ def test_semeval_pairs_are_never_merged(tmp_path: Path) -> None:
     mixed = [fm["sources"] for fm, _ in pages if len({article_of[s["file"]] for s in fm["sources"]}) > 1]
     assert mixed == []
     assert count >= 180 and len(pages) >= 131
+
+
+def test_duplicate_pairs_checked_before_are_not_checked_again(tmp_path: Path, monkeypatch) -> None:
+    """Dedup keeps each checked pair's overlap in the store and loads a body's shingle set only
+    for a pair it has not checked: a second run loads none, a new copy loads only the sets of its
+    own pairs, and the clusters always equal those from scratch (real articles scraped twice)."""
+    import generator.corpus.dedup as dedup
+    from generator.core.model import Document
+    from generator.core.settings import DEFAULTS
+    from generator.core.store import StageCache, store_path
+
+    csv_path = need_shared(CORPUS / "mosaiquefm" / "MosaiqueFM_v0.csv")
+    with csv_path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # each row's own closing line: the two scrapes of an article are near copies, not exact ones
+    docs = [Document(file=f"m{i}.txt", kind="plain", title=" ".join(r["Titre"].split()),
+                     lines=[*(p for p in re.split(r"\n\s*\n|(?<=\.) (?=[A-Z])", r["Article"]) if p.strip()),
+                            f"Publié le {1 + i % 28} mars à {i % 24} heures par la rédaction numéro {i}."])
+            for i, r in enumerate(rows)]
+    settings = DEFAULTS["dedup"]
+    overlaps: list[int] = []
+    real_overlap = dedup._overlap
+    monkeypatch.setattr(dedup, "_overlap", lambda a, b: overlaps.append(1) or real_overlap(a, b))
+
+    def clusters(members: list[Document], stored: bool = True) -> list[list[str]]:
+        cache = StageCache(store_path(tmp_path), "dedup", "dedup") if stored else None
+        overlaps.clear()
+        found, _ = dedup.cluster_duplicates(members, settings, cache=cache)
+        if cache is not None:
+            cache.prune()
+            cache.close()
+        return [[d.key for d in c] for c in found]
+
+    scratch = clusters(docs[:-1], stored=False)
+    assert sum(len(c) == 2 for c in scratch) >= 15, "the CSV holds articles scraped twice"
+    assert clusters(docs[:-1]) == scratch and overlaps
+    assert clusters(docs[:-1]) == scratch and overlaps == [], "every pair was checked before"
+    copy = Document(file="copy.txt", kind="plain", title=docs[0].title, lines=docs[0].lines[:-1] + ["Fin."])
+    grown = clusters(docs[:-1] + [copy])
+    assert 1 <= len(overlaps) <= 3, "only the new copy's pairs are checked"
+    assert grown == clusters(docs[:-1] + [copy], stored=False)
+    assert any({"copy.txt", docs[0].key} <= set(c) for c in grown)

@@ -129,12 +129,11 @@ class UnionFind:
         return True
 
 
-def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """(Jaccard, containment in the smaller set) of two sorted shingle sets."""
-    if not len(a) or not len(b):
+def similarity(shared: int, size_a: int, size_b: int) -> tuple[float, float]:
+    """(Jaccard, containment in the smaller set) of two shingle sets sharing SHARED shingles."""
+    if not size_a or not size_b:
         return 0.0, 0.0
-    shared = len(np.intersect1d(a, b, assume_unique=True))
-    return shared / (len(a) + len(b) - shared), shared / min(len(a), len(b))
+    return shared / (size_a + size_b - shared), shared / min(size_a, size_b)
 
 
 def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -149,23 +148,62 @@ def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[n
     return [(s, m.hashvalues) for s, m in zip(shingles, signatures)]
 
 
-def signatures_of(docs: list[Document], k: int, num_perm: int, map_batches: Callable[..., list],
-                  cache: StageCache | None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """signature_batch() of each document's body, from the cache for bodies seen before: keyed by
-    the body's hash (the words, lowercased: all a signature reads), and stored as the arrays'
-    bytes (ten thousand load several times faster than pickled arrays)."""
-    if cache is None:
-        return map_batches(functools.partial(signature_batch, k, num_perm), [doc.body for doc in docs])
-    keys = [cache.key(str(k), str(num_perm), doc.body_hash) for doc in docs]
-    known = cache.get_many(set(keys))
-    todo = sorted({key: i for i, key in enumerate(keys) if key not in known}.values())
-    fresh = {keys[i]: (shingles.tobytes(), hashvalues.astype(np.uint32, copy=False).tobytes())
-             for i, (shingles, hashvalues) in
-             zip(todo, map_batches(functools.partial(signature_batch, k, num_perm), [docs[i].body for i in todo]))}
-    cache.put_many(fresh)
-    known.update(fresh)
-    return [(np.frombuffer(known[key][0], dtype=np.uint32), np.frombuffer(known[key][1], dtype=np.uint32))
-            for key in keys]
+class Signatures:
+    """signature_batch() of each document's body: the MinHash values of all (a row each of
+    `matrix`), the shingle sets on demand (`shingles`), so a build loads from the store only the
+    sets of the pairs it has not checked before. Stored under the body's hash (the words,
+    lowercased: all a signature reads), as the arrays' bytes (ten thousand load several times
+    faster than pickled arrays)."""
+
+    def __init__(self, docs: list[Document], k: int, num_perm: int, map_batches: Callable[..., list],
+                 cache: StageCache | None) -> None:
+        self.cache, self.k = cache, k
+        self.hashes = [doc.body_hash for doc in docs]
+        compute = functools.partial(signature_batch, k, num_perm)
+        if cache is None:
+            computed = map_batches(compute, [doc.body for doc in docs])
+            self.sets: dict[int, np.ndarray] = {i: sh for i, (sh, _) in enumerate(computed)}
+            self.matrix = _stack([hv for _, hv in computed], num_perm)
+            return
+        keys = [cache.key("minhash", str(k), str(num_perm), h) for h in self.hashes]
+        known = cache.get_many(set(keys))
+        todo = sorted({key: i for i, key in enumerate(keys) if key not in known}.values())
+        computed = map_batches(compute, [docs[i].body for i in todo])
+        self.sets = {i: sh for i, (sh, _) in zip(todo, computed)}
+        known.update((keys[i], hv.astype(np.uint32, copy=False).tobytes()) for i, (_, hv) in zip(todo, computed))
+        cache.put_many({keys[i]: known[keys[i]] for i in todo}
+                       | {self._set_key(i): sh.tobytes() for i, sh in self.sets.items()})
+        cache.keep(*(self._set_key(i) for i in range(len(docs)) if i not in self.sets))
+        self.matrix = _stack([np.frombuffer(known[key], dtype=np.uint32) for key in keys], num_perm)
+
+    def _set_key(self, i: int) -> str:
+        assert self.cache is not None
+        return self.cache.key("shingles", str(self.k), self.hashes[i])
+
+    def overlaps(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+        """(shared shingles, size of the first set, size of the second) of each index pair; from
+        the store for pairs checked before, the shingle sets loaded once for the others."""
+        if self.cache is None:
+            return [_overlap(self.sets[i], self.sets[j]) for i, j in pairs]
+        keys = [self.cache.key("pair", str(self.k), self.hashes[i], self.hashes[j]) for i, j in pairs]
+        known = self.cache.get_many(set(keys))
+        todo = [n for n, key in enumerate(keys) if key not in known]
+        missing = sorted({i for n in todo for i in pairs[n]} - self.sets.keys())
+        loaded = self.cache.get_many(self._set_key(i) for i in missing)
+        self.sets.update((i, np.frombuffer(loaded[self._set_key(i)], dtype=np.uint32)) for i in missing)
+        fresh = {keys[n]: _overlap(self.sets[pairs[n][0]], self.sets[pairs[n][1]]) for n in todo}
+        self.cache.put_many(fresh)
+        known.update(fresh)
+        return [known[key] for key in keys]
+
+
+def _stack(rows: list[np.ndarray], num_perm: int) -> np.ndarray:
+    return np.stack(rows) if rows else np.zeros((0, num_perm), dtype=np.uint32)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int]:
+    shared = len(np.intersect1d(a, b, assume_unique=True)) if len(a) and len(b) else 0
+    return shared, len(a), len(b)
 
 
 @functools.lru_cache(maxsize=None)
@@ -250,12 +288,8 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
             representatives.append(key)
 
     # 2. MinHash signatures (datasketch), LSH banding for candidates, then an exact check
-    computed = signatures_of([by_key[key] for key in representatives], k, settings["num_perm"],
-                             map_batches, cache)
-    shingles = [sh for sh, _ in computed]
-    matrix = np.stack([hv for _, hv in computed]) if computed else np.zeros((0, settings["num_perm"]))
-    del computed
-    pairs = lsh_candidates(matrix, settings["lsh_threshold"])
+    signatures = Signatures([by_key[key] for key in representatives], k, settings["num_perm"], map_batches, cache)
+    pairs = lsh_candidates(signatures.matrix, settings["lsh_threshold"])
     # Same real headline: candidates too, since a wire copy cut to its lead can fall below the
     # LSH threshold yet keeps its headline.
     titles = [_title_key(by_key[key]) for key in representatives]
@@ -275,17 +309,16 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
             same_lead[lead].append(i)
     extra += [(min(a, b), max(a, b)) for members in same_lead.values() if 1 < len(members) <= MAX_TITLE_GROUP
               for a in members if by_key[representatives[a]].excerpt for b in members if b != a]
-    checked = 0
+    candidates = sorted(set(map(tuple, pairs.tolist())) | set(extra))
     excerpt_of: dict[int, list[tuple[float, float, int]]] = defaultdict(list)  # excerpt -> (con, jac, full copy)
-    for i, j in sorted(set(map(tuple, pairs.tolist())) | set(extra)):
-        checked += 1
-        jac, con = similarity(shingles[i], shingles[j])
-        sizes = sorted((len(shingles[i]), len(shingles[j])))
+    for (i, j), (shared, size_i, size_j) in zip(candidates, signatures.overlaps(candidates)):
+        jac, con = similarity(shared, size_i, size_j)
+        sizes = sorted((size_i, size_j))
         rule = None
         if jac >= settings["jaccard"]:
             rule = "jaccard"
         elif con >= settings["containment"] and sizes[0] >= settings["min_shingles"]:
-            shorter, longer = (i, j) if len(shingles[i]) <= len(shingles[j]) else (j, i)
+            shorter, longer = (i, j) if size_i <= size_j else (j, i)
             if sizes[0] >= settings["min_length_ratio"] * sizes[1] or (titles[i] and titles[i] == titles[j]):
                 # A whole short brief quoted inside a long article is not a copy of it, unless
                 # both carry the same headline (a syndicated copy cut to its lead).
@@ -309,7 +342,7 @@ def cluster_duplicates(docs: list[Document], settings: dict[str, Any],
             links.setdefault(b, Link(a, "excerpt", jac, con))
             links.setdefault(a, Link(b, "excerpt", jac, con))
     log.info("dedup: %d documents, %d exact copies, %d candidate pairs checked",
-             len(keys), len(keys) - len(representatives), checked)
+             len(keys), len(keys) - len(representatives), len(candidates))
 
     groups: dict[str, list[Document]] = defaultdict(list)
     for key in keys:
