@@ -120,3 +120,68 @@ def test_a_standing_cluster_keeps_its_models_between_builds(tmp_path: Path) -> N
         for process in reversed(started):
             process.terminate()
             process.wait(30)
+
+
+def test_a_worker_killed_mid_build_gives_the_same_site(tmp_path: Path) -> None:
+    """Two workers started apart (no nanny to bring one back); one is killed while NER runs on
+    it: the build ends with the site a local build gives, or stops with a one-line error and
+    nothing published; it never hangs."""
+    import signal as signals
+
+    from distributed import Client
+
+    from generator.corpus.entities import model_loads
+
+    tool = need_shared(TOOLS / "make_seeds.py")
+    seeds = tmp_path / "seeds"
+    subprocess.run([sys.executable, str(tool), str(seeds), "--n", "150", "--seed", "23", "--quiet"],
+                   check=True, timeout=300)
+    local = run_build(seeds, tmp_path / "local", "--quiet", "--jobs", "2")
+    assert local.returncode == 0, local.stderr
+    scheduler_file = tmp_path / "scheduler.json"
+    started = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file",
+                                 str(scheduler_file), "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)]
+    try:
+        deadline = time.monotonic() + 60
+        while not (scheduler_file.exists() and scheduler_file.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text(encoding="utf-8"))["address"]
+        workers = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
+                                     "--nthreads", "1", "--no-dashboard", "--memory-limit", "0"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)
+                   for _ in range(2)]
+        started += workers
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+            by_pid = {pid: addr for addr, pid in client.run(os.getpid).items()}
+            build = subprocess.Popen([sys.executable, "-m", "generator", "--seeds", str(seeds), "--output",
+                                      str(tmp_path / "dask"), "--dask", address, "--quiet",
+                                      "--config", str(PROJECT / "site.yaml")],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+            victim = workers[0]
+            deadline = time.monotonic() + 300
+            victim_address = by_pid[victim.pid]
+            while time.monotonic() < deadline and build.poll() is None:  # NER running there: a model, a task
+                if client.run(model_loads, workers=[victim_address]).get(victim_address) \
+                        and client.processing(workers=[victim_address]).get(victim_address):
+                    break
+                time.sleep(0.05)
+            assert build.poll() is None, "the build ended before NER ran on the worker"
+            victim.send_signal(signals.SIGKILL)
+            try:
+                _, stderr = build.communicate(timeout=600)
+            except subprocess.TimeoutExpired:
+                build.kill()
+                raise AssertionError("the build hung after a worker was killed") from None
+        assert "Traceback" not in stderr
+        if build.returncode == 0:
+            assert_same_output(tmp_path / "local", tmp_path / "dask")
+        else:
+            assert len(stderr.strip().splitlines()) == 1 and "Dask" in stderr, stderr
+            assert not (tmp_path / "dask" / "site").exists()
+    finally:
+        for process in reversed(started):
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)

@@ -33,6 +33,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_ITEMS_FOR_POOL = 400  # below this, starting workers costs more than it saves
+LOST_BATCH_ATTEMPTS = 3  # times a batch lost with a dying Dask worker is sent again
+NO_WORKER_WAIT_S = 60  # seconds a Dask build waits with no worker left before it stops
 
 _SHARED: Any = None  # the `shared` state of the current map, inherited by forked workers
 _PARENT_ONLY_FDS: set[int] = set()  # descriptors a worker must not keep open (the build lock)
@@ -223,8 +225,10 @@ class DaskEngine:
     def map(self, func: Callable[..., list[R]], batches: list[Sequence[T]],
             on_batch: Callable[[int], None] | None, shared: Any,
             then: Callable[[Sequence[T], list[R]], list[Any]] | None = None) -> list[Any]:
-        from distributed import as_completed
-
+        """The results of every batch, in order. A batch lost with a worker that died (its input
+        lived there, or the worker died under it) is sent again to the workers left, up to
+        LOST_BATCH_ATTEMPTS times; with no worker left for NO_WORKER_WAIT_S seconds the build
+        stops with a one-line error rather than waiting for ever."""
         client = self.connect()
         started = time.perf_counter()
         kwargs: dict[str, Any] = {}
@@ -232,32 +236,77 @@ class DaskEngine:
         if shared is not None:
             kwargs = {"payload": client.scatter(deep_dumps(shared), broadcast=True, hash=False)}
             task = functools.partial(_run_batch, stage=func, token=uuid.uuid4().hex)
+        results: list[list[Any] | None] = [None] * len(batches)
+        try:
+            for attempt in range(LOST_BATCH_ATTEMPTS + 1):
+                todo = [i for i, r in enumerate(results) if r is None]
+                if not todo:
+                    break
+                if attempt:
+                    log.warning("dask: %d batches lost with a worker, sent again", len(todo))
+                self._run_once(client, task, kwargs, batches, todo, results, on_batch, then)
+            else:
+                raise BuildError(f"Dask: batches were lost with workers {LOST_BATCH_ATTEMPTS + 1} times "
+                                 f"(cluster at {self.scheduler}); the published site is unchanged")
+        finally:
+            if shared is not None:
+                client.cancel([kwargs["payload"]])
+                with contextlib.suppress(Exception):  # a worker that died has nothing to forget
+                    client.run(_forget_shared)
+        log.info("dask: %d batches of %s in %.2f s", len(batches), _name_of(func), time.perf_counter() - started)
+        return [r for batch in results for r in batch]  # type: ignore[union-attr]
+
+    def _run_once(self, client: Any, task: Callable[..., bytes], kwargs: dict[str, Any],
+                  batches: list[Sequence[T]], todo: list[int], results: list[list[Any] | None],
+                  on_batch: Callable[[int], None] | None,
+                  then: Callable[[Sequence[T], list[R]], list[Any]] | None) -> None:
+        """Send the batches TODO, fill in `results` for those that come back; the others (lost
+        with a worker) stay None."""
+        from distributed import wait
+        from distributed.client import FuturesCancelledError
+        from distributed.scheduler import KilledWorker
+
         # each batch travels as one pickle (Dask would frame every array and string of it on its
         # own), straight to the workers rather than inside the task graph through the scheduler
-        inputs = client.scatter([pickle.dumps(b, protocol=pickle.HIGHEST_PROTOCOL) for b in batches], hash=False)
+        inputs = client.scatter([pickle.dumps(batches[i], protocol=pickle.HIGHEST_PROTOCOL) for i in todo], hash=False)
         with warnings.catch_warnings():  # a stage function may carry corpus-wide state (known names): sent once
             warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
             futures = client.map(task, inputs, pure=False, **kwargs)
-        position = {future.key: i for i, future in enumerate(futures)}
-        results: list[list[Any]] = [[] for _ in batches]
+        position = {future.key: i for i, future in zip(todo, futures)}
+        waiting, alone_since = set(futures), None
         try:
-            for future, blob in as_completed(futures, with_results=True):
-                i = position[future.key]
-                result = pickle.loads(blob)
-                results[i] = result if then is None else then(batches[i], result)
-                future.release()
-                if on_batch:
-                    on_batch(len(batches[i]))
+            while waiting:
+                try:
+                    done = wait(list(waiting), timeout=1.0, return_when="FIRST_COMPLETED").done
+                except TimeoutError:  # none came back within the second
+                    done = set()
+                except FuturesCancelledError:  # one was lost with its worker: said by its status
+                    done = {f for f in waiting if f.status != "pending"}
+                if not done:
+                    if client.scheduler_info()["workers"]:
+                        alone_since = None
+                    elif alone_since is None:
+                        alone_since = time.monotonic()
+                    elif time.monotonic() - alone_since > NO_WORKER_WAIT_S:
+                        raise BuildError(f"Dask: no worker left at {self.scheduler} for {NO_WORKER_WAIT_S} s; "
+                                         "the published site is unchanged")
+                    continue
+                for future in done:
+                    waiting.discard(future)
+                    i = position[future.key]
+                    if future.status == "finished":
+                        result = pickle.loads(future.result())
+                        results[i] = result if then is None else then(batches[i], result)
+                        if on_batch:
+                            on_batch(len(batches[i]))
+                    elif future.status == "error" and not isinstance(future.exception(), KilledWorker):
+                        future.result()  # the stage's own error: raised here, as it would be locally
+                    future.release()
         except BaseException:
             client.cancel(futures)
             raise
         finally:
             client.cancel(inputs)
-            if shared is not None:
-                client.cancel([kwargs["payload"]])
-                client.run(_forget_shared)
-        log.info("dask: %d batches of %s in %.2f s", len(batches), _name_of(func), time.perf_counter() - started)
-        return [r for batch in results for r in batch]
 
     def close(self) -> None:
         for part in (self.client, self.cluster):
