@@ -150,8 +150,8 @@ def signature_batch(k: int, num_perm: int, texts: Sequence[str]) -> list[tuple[n
 
 class Signatures:
     """signature_batch() of each document's body: the MinHash values of all (a row each of
-    `matrix`), the shingle sets on demand (`shingles`), so a build loads from the store only the
-    sets of the pairs it has not checked before. Stored under the body's hash (the words,
+    `matrix`); the shingle sets only as `overlaps` needs them, so a build loads from the store
+    the sets of the pairs it has not checked before and no other. Stored under the body's hash (the words,
     lowercased: all a signature reads), as the arrays' bytes (ten thousand load several times
     faster than pickled arrays)."""
 

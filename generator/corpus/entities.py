@@ -543,8 +543,8 @@ def spread_batch(names: dict[str, str], items: Sequence[tuple[str, str]]) -> lis
 def find_verbatim(names: dict[str, str], items: list[tuple[str, str]], cache: StageCache,
                   map_batches: Mapper) -> tuple[list[list[Found]], set[int]]:
     """spread_batch over every (text, title), and the indexes of the items matched again in this
-    build (the others' results are those of the last build). From the store where the text was matched before
-    (one entry per text: it never grows) under the same names, or under the names of the last
+    build (the others' results are those of the last build). From the store where the text was
+    matched before (one entry per text: it never grows) under the same names, or under the names of the last
     build when none of the names added, removed or retyped since may occur in it (a name
     matches only where it stands verbatim, see match_known): a new name costs the texts that
     hold it, not the corpus."""
@@ -697,8 +697,9 @@ def tag_articles(found_lists: list[list[list[Found]]], texts: list[str], names: 
     entity's name and type, whether it is ignored. The store keeps each text's tags and the
     facts of the last build; an article is tagged again only when its text is new, one of its
     lists was made again in this build (INPUTS_CHANGED), or a fact of one of its names changed.
-    Unused texts leave the store before the new results go in, in one transaction with the
-    facts they were made under, so what the store holds always agrees with its facts.
+    The texts of no article leave the store first; then the new results go in, in one
+    transaction with the facts they were made under: what the store holds agrees with its
+    facts even when a build stops half-way.
     """
     facts_key = store.key("facts")
     keys = [store.key(text) for text in texts]
