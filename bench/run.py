@@ -127,7 +127,7 @@ def bench_dedup(seeds: Path, runs: int, cache: Path) -> dict:
 
 def _bare_pipe(lang: str, texts: list[str]) -> list[int]:
     """spaCy alone: nlp.pipe over the texts (the NER-only pipeline), nothing else."""
-    from generator.corpus.entities import load_model
+    from generator.corpus.ner import load_model
 
     return [len(doc.ents) for doc in load_model(lang).pipe(texts, batch_size=32)]
 
@@ -151,7 +151,7 @@ def bare_ner_once(articles: list, jobs: int) -> float:
     """Seconds of bare nlp.pipe over every article, per language, in `jobs` workers (batches of 64)."""
     import functools
 
-    from generator.corpus.entities import MODELS, article_text, load_model
+    from generator.corpus.ner import MODELS, article_text, load_model
     from generator.core.executor import map_batches
 
     for lang in MODELS:
@@ -273,7 +273,7 @@ def standing_cluster(workers: int) -> Iterator[str]:
     both models loaded on every worker beforehand (as a cluster that served a build has them)."""
     from distributed import Client
 
-    from generator.corpus.entities import MODELS, load_model
+    from generator.corpus.ner import MODELS, load_model
 
     folder = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     started = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file",

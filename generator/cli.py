@@ -155,7 +155,7 @@ def print_summary(result: BuildResult, output: Path) -> None:
 def serve_site(args: argparse.Namespace, config_path: Path | None, config_dir: Path, paths: BuildPaths,
                jobs: int, local_models: bool) -> None:
     """Preview the built site, rebuilding in this process, with the spaCy models kept loaded."""
-    from .corpus.entities import MODELS, load_model
+    from .corpus.ner import MODELS, load_model
     from .serve import serve
 
     current = {"paths": paths}

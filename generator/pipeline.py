@@ -24,7 +24,7 @@ from .output.publish import build_lock, open_staging, publish, published_manifes
 from .output.report import build_report, write_report
 
 if TYPE_CHECKING:
-    from .corpus.entities import ModelServer
+    from .corpus.ner import ModelServer
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
             return BuildResult(stats=report["stats"], seconds={}, unchanged=True)
         if history is None:
             history = published_history(paths.output, published)
-        from .corpus.entities import start_model_server  # here: a build with nothing to do never loads it
+        from .corpus.ner import start_model_server  # here: a build with nothing to do never loads it
 
         # an incremental build tags few texts: the models load in a child meanwhile (entities.py)
         models = start_model_server(store_path(paths.cache)) \

@@ -88,7 +88,7 @@ def test_a_standing_cluster_keeps_its_models_between_builds(tmp_path: Path) -> N
     loads none (the build process loads none either: it only sends texts)."""
     from distributed import Client
 
-    from generator.corpus.entities import model_loads
+    from generator.corpus.ner import model_loads
 
     seeds = tmp_path / "seeds"
     shutil.copytree(PROJECT / "seeds", seeds)
@@ -130,7 +130,7 @@ def test_a_worker_killed_mid_build_gives_the_same_site(tmp_path: Path) -> None:
 
     from distributed import Client
 
-    from generator.corpus.entities import model_loads
+    from generator.corpus.ner import model_loads
 
     tool = need_shared(TOOLS / "make_seeds.py")
     seeds = tmp_path / "seeds"

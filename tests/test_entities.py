@@ -19,7 +19,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import CORPUS, PROJECT, SHARED, content_pages, need_shared, run_build  # noqa: E402
-from generator.corpus.entities import LABELS, MODELS, TYPES, assign_entities, fold, load_model  # noqa: E402
+from generator.corpus.entities import assign_entities  # noqa: E402
+from generator.corpus.ner import LABELS, MODELS, TYPES, load_model  # noqa: E402
+from generator.corpus.reference import fold  # noqa: E402
 from generator.core.model import Article  # noqa: E402
 from generator.corpus.reference import load_reference  # noqa: E402
 

