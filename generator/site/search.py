@@ -92,7 +92,7 @@ class SearchIndexer:
             prefix = f"{SEARCH_BUNDLE}/{shard.name}/"
             files = {rel: d for rel, d in previous.items() if rel.startswith(prefix)}
             if shard.key and previous_keys.get(prefix) == shard.key and files \
-                    and all((site_dir / rel).exists() for rel in files):
+                    and all(os.path.exists(f"{site_dir}/{rel}") for rel in files):
                 self.held[shard.name] = files
             elif shard.key and published is not None and self._link_published(shard, *published):
                 pass
