@@ -122,23 +122,17 @@ def test_a_standing_cluster_keeps_its_models_between_builds(tmp_path: Path) -> N
             process.wait(30)
 
 
-def test_a_worker_killed_mid_build_gives_the_same_site(tmp_path: Path) -> None:
-    """Two workers started apart (no nanny to bring one back); one is killed while NER runs on
-    it: the build ends with the site a local build gives, or stops with a one-line error and
-    nothing published; it never hangs."""
+def build_losing_a_worker(seeds: Path, output: Path, workers: int) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Build SEEDS on a scheduler and WORKERS workers started apart (no nanny to bring one back),
+    killing one of them while NER runs on it (a model loaded there, a task in its hands);
+    (the build's result, the scheduler's address)."""
     import signal as signals
 
     from distributed import Client
 
     from generator.corpus.ner import model_loads
 
-    tool = need_shared(TOOLS / "make_seeds.py")
-    seeds = tmp_path / "seeds"
-    subprocess.run([sys.executable, str(tool), str(seeds), "--n", "150", "--seed", "23", "--quiet"],
-                   check=True, timeout=300)
-    local = run_build(seeds, tmp_path / "local", "--quiet", "--jobs", "2")
-    assert local.returncode == 0, local.stderr
-    scheduler_file = tmp_path / "scheduler.json"
+    scheduler_file = output.parent / "scheduler.json"
     started = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file",
                                  str(scheduler_file), "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)]
@@ -147,41 +141,61 @@ def test_a_worker_killed_mid_build_gives_the_same_site(tmp_path: Path) -> None:
         while not (scheduler_file.exists() and scheduler_file.stat().st_size) and time.monotonic() < deadline:
             time.sleep(0.1)
         address = json.loads(scheduler_file.read_text(encoding="utf-8"))["address"]
-        workers = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
-                                     "--nthreads", "1", "--no-dashboard", "--memory-limit", "0"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)
-                   for _ in range(2)]
-        started += workers
+        pool = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
+                                  "--nthreads", "1", "--no-dashboard", "--memory-limit", "0"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)
+                for _ in range(workers)]
+        started += pool
         with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=120)
-            by_pid = {pid: addr for addr, pid in client.run(os.getpid).items()}
+            client.wait_for_workers(workers, timeout=120)
+            victim = pool[0]
+            there = {pid: addr for addr, pid in client.run(os.getpid).items()}[victim.pid]
             build = subprocess.Popen([sys.executable, "-m", "generator", "--seeds", str(seeds), "--output",
-                                      str(tmp_path / "dask"), "--dask", address, "--quiet",
-                                      "--config", str(PROJECT / "site.yaml")],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-            victim = workers[0]
+                                      str(output), "--dask", address, "--quiet", "--config", str(PROJECT / "site.yaml")],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=output.parent)
             deadline = time.monotonic() + 300
-            victim_address = by_pid[victim.pid]
-            while time.monotonic() < deadline and build.poll() is None:  # NER running there: a model, a task
-                if client.run(model_loads, workers=[victim_address]).get(victim_address) \
-                        and client.processing(workers=[victim_address]).get(victim_address):
+            while time.monotonic() < deadline and build.poll() is None:
+                if client.run(model_loads, workers=[there]).get(there) and client.processing(workers=[there]).get(there):
                     break
                 time.sleep(0.05)
             assert build.poll() is None, "the build ended before NER ran on the worker"
             victim.send_signal(signals.SIGKILL)
-            try:
-                _, stderr = build.communicate(timeout=600)
-            except subprocess.TimeoutExpired:
-                build.kill()
-                raise AssertionError("the build hung after a worker was killed") from None
-        assert "Traceback" not in stderr
-        if build.returncode == 0:
-            assert_same_output(tmp_path / "local", tmp_path / "dask")
-        else:
-            assert len(stderr.strip().splitlines()) == 1 and "Dask" in stderr, stderr
-            assert not (tmp_path / "dask" / "site").exists()
+        try:
+            stdout, stderr = build.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            build.kill()
+            raise AssertionError("the build hung after a worker was killed") from None
+        return subprocess.CompletedProcess(build.args, build.returncode, stdout, stderr), address
     finally:
         for process in reversed(started):
             if process.poll() is None:
                 process.terminate()
                 process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def seeds_150(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    seeds = tmp_path_factory.mktemp("killed") / "seeds"
+    subprocess.run([sys.executable, str(need_shared(TOOLS / "make_seeds.py")), str(seeds), "--n", "150",
+                    "--seed", "23", "--quiet"], check=True, timeout=300)
+    return seeds
+
+
+def test_a_worker_killed_mid_build_gives_the_same_site(seeds_150: Path, tmp_path: Path) -> None:
+    """One of two workers killed while NER runs on it: its batches go to the other, and the
+    site is the one a local build gives."""
+    local = run_build(seeds_150, tmp_path / "local", "--quiet", "--jobs", "2")
+    assert local.returncode == 0, local.stderr
+    result, _ = build_losing_a_worker(seeds_150, tmp_path / "dask", workers=2)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert_same_output(tmp_path / "local", tmp_path / "dask")
+
+
+def test_the_last_worker_killed_stops_the_build_with_one_line(seeds_150: Path, tmp_path: Path) -> None:
+    """The only worker killed while NER runs on it: the build stops in bounded time with one
+    line naming the cluster, and publishes nothing."""
+    result, address = build_losing_a_worker(seeds_150, tmp_path / "dask", workers=1)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "no worker left" in result.stderr
+    assert address in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "dask" / "site").exists() and not (tmp_path / "dask" / "content").exists()

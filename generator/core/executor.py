@@ -34,7 +34,7 @@ R = TypeVar("R")
 
 MIN_ITEMS_FOR_POOL = 400  # below this, starting workers costs more than it saves
 LOST_BATCH_ATTEMPTS = 3  # times a batch lost with a dying Dask worker is sent again
-NO_WORKER_WAIT_S = 60  # seconds a Dask build waits with no worker left before it stops
+NO_WORKER_WAIT_S = 30  # seconds a Dask build waits with no worker left (a nanny restarts one in a few)
 
 _SHARED: Any = None  # the `shared` state of the current map, inherited by forked workers
 _PARENT_ONLY_FDS: set[int] = set()  # descriptors a worker must not keep open (the build lock)
@@ -244,6 +244,10 @@ class DaskEngine:
                     break
                 if attempt:
                     log.warning("dask: %d batches lost with a worker, sent again", len(todo))
+                    try:
+                        client.wait_for_workers(1, timeout=NO_WORKER_WAIT_S)
+                    except (TimeoutError, OSError):
+                        raise self._no_worker() from None
                 self._run_once(client, task, kwargs, batches, todo, results, on_batch, then)
             else:
                 raise BuildError(f"Dask: batches were lost with workers {LOST_BATCH_ATTEMPTS + 1} times "
@@ -288,8 +292,7 @@ class DaskEngine:
                     elif alone_since is None:
                         alone_since = time.monotonic()
                     elif time.monotonic() - alone_since > NO_WORKER_WAIT_S:
-                        raise BuildError(f"Dask: no worker left at {self.scheduler} for {NO_WORKER_WAIT_S} s; "
-                                         "the published site is unchanged")
+                        raise self._no_worker()
                     continue
                 for future in done:
                     waiting.discard(future)
@@ -307,6 +310,10 @@ class DaskEngine:
             raise
         finally:
             client.cancel(inputs)
+
+    def _no_worker(self) -> BuildError:
+        return BuildError(f"Dask: no worker left at {self.scheduler} for {NO_WORKER_WAIT_S} s; "
+                          "the published site is unchanged")
 
     def close(self) -> None:
         for part in (self.client, self.cluster):
