@@ -1,12 +1,14 @@
 """build-site --dask: the same inputs give the same site on a Dask cluster as in local processes."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -92,7 +94,25 @@ def test_a_standing_cluster_keeps_its_models_between_builds(tmp_path: Path) -> N
 
     seeds = tmp_path / "seeds"
     shutil.copytree(PROJECT / "seeds", seeds)
-    scheduler_file = tmp_path / "scheduler.json"
+    with standing_cluster(tmp_path, [["--nworkers", "2"]]) as (address, _), Client(address, timeout="30s") as client:
+        client.wait_for_workers(2, timeout=120)
+        loads = []
+        for run in ("first", "second"):  # a fresh output each time: nothing cached, NER runs again
+            result = run_build(seeds, tmp_path / run, "--dask", address, "--quiet")
+            assert result.returncode == 0, result.stderr
+            pages = [p.read_text(encoding="utf-8") for p in (tmp_path / run / "content").glob("*.md")]
+            assert pages and all("people:\n  - " in p or "places:\n  - " in p for p in pages)  # NER ran
+            loads.append(client.run(model_loads))
+    first, second = loads
+    assert len(first) == 2 and all(worker and set(worker.values()) == {1} for worker in first.values())
+    assert second == first  # the second build loaded no model
+
+
+@contextlib.contextmanager
+def standing_cluster(folder: Path, workers: list[list[str]]) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """A scheduler and workers started apart, as docs/dask.md says (one `dask worker` per entry
+    of WORKERS, with those options), stopped at the end; (its address, the worker processes)."""
+    scheduler_file = folder / "scheduler.json"
     started = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file",
                                  str(scheduler_file), "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)]
@@ -101,25 +121,17 @@ def test_a_standing_cluster_keeps_its_models_between_builds(tmp_path: Path) -> N
         while not (scheduler_file.exists() and scheduler_file.stat().st_size) and time.monotonic() < deadline:
             time.sleep(0.1)
         address = json.loads(scheduler_file.read_text(encoding="utf-8"))["address"]
-        started.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
-                                         "--nworkers", "2", "--nthreads", "1", "--no-dashboard", "--memory-limit", "0"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT))
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=120)
-            loads = []
-            for run in ("first", "second"):  # a fresh output each time: nothing cached, NER runs again
-                result = run_build(seeds, tmp_path / run, "--dask", address, "--quiet")
-                assert result.returncode == 0, result.stderr
-                pages = [p.read_text(encoding="utf-8") for p in (tmp_path / run / "content").glob("*.md")]
-                assert pages and all("people:\n  - " in p or "places:\n  - " in p for p in pages)  # NER ran
-                loads.append(client.run(model_loads))
-        first, second = loads
-        assert len(first) == 2 and all(worker and set(worker.values()) == {1} for worker in first.values())
-        assert second == first  # the second build loaded no model
+        pool = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, *options,
+                                  "--nthreads", "1", "--no-dashboard", "--memory-limit", "0"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)
+                for options in workers]
+        started += pool
+        yield address, pool
     finally:
         for process in reversed(started):
-            process.terminate()
-            process.wait(30)
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)
 
 
 def build_losing_a_worker(seeds: Path, output: Path, workers: int) -> tuple[subprocess.CompletedProcess[str], str]:
@@ -132,20 +144,7 @@ def build_losing_a_worker(seeds: Path, output: Path, workers: int) -> tuple[subp
 
     from generator.corpus.ner import model_loads
 
-    scheduler_file = output.parent / "scheduler.json"
-    started = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file",
-                                 str(scheduler_file), "--host", "127.0.0.1", "--port", "0", "--no-dashboard"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)]
-    try:
-        deadline = time.monotonic() + 60
-        while not (scheduler_file.exists() and scheduler_file.stat().st_size) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text(encoding="utf-8"))["address"]
-        pool = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny",
-                                  "--nthreads", "1", "--no-dashboard", "--memory-limit", "0"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=PROJECT)
-                for _ in range(workers)]
-        started += pool
+    with standing_cluster(output.parent, [["--no-nanny"]] * workers) as (address, pool):
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(workers, timeout=120)
             victim = pool[0]
@@ -166,11 +165,6 @@ def build_losing_a_worker(seeds: Path, output: Path, workers: int) -> tuple[subp
             build.kill()
             raise AssertionError("the build hung after a worker was killed") from None
         return subprocess.CompletedProcess(build.args, build.returncode, stdout, stderr), address
-    finally:
-        for process in reversed(started):
-            if process.poll() is None:
-                process.terminate()
-                process.wait(30)
 
 
 @pytest.fixture(scope="module")
