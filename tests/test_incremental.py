@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -188,6 +189,45 @@ def test_an_edit_after_a_build_that_changed_every_page_renders_only_what_the_edi
     assert 0 < rendered < pages / 2, (rendered, pages)  # all of them were it rendered into the older generation
     slug = next(e["article"] for e in _report(out)["inputs"] if e["file"] == name)
     assert "ajoutée par la rédaction" in (out / "site" / "articles" / slug / "index.html").read_text(encoding="utf-8")
+    fresh = tmp_path / "fresh"
+    assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
+    for folder in ("content", "site"):
+        assert _differences(filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])) == [], folder
+
+
+def test_an_edit_at_the_end_of_a_body_renders_no_page_that_only_links_to_the_article(
+        corpus_site: Path, tmp_path: Path) -> None:
+    """Pages declare what they show of an article: a link its title, address, outlet and date, a
+    card those and its lead. A sentence added at the end of a body changes neither, so the
+    pages that only link to the article (its related articles' pages, its listings) are not
+    rendered again; its own page and the feeds that carry its body are, and the site equals a
+    fresh build."""
+    config = corpus_site.parent / "site.yaml"
+    seeds, out = tmp_path / "seeds", tmp_path / "out"
+    shutil.copytree(corpus_site.parent / "seeds", seeds)
+    shutil.copytree(corpus_site, out)
+    site = out / "site"
+    inputs = _report(out)["inputs"]
+    linking: dict[str, set[Path]] = {}  # slug -> the pages that link to its page
+    for page in site.rglob("*.html"):
+        for slug in set(re.findall(r'href="[^"]*articles/([^/"]+)/index.html"', page.read_text(encoding="utf-8"))):
+            if page.parent.name != slug:
+                linking.setdefault(slug, set()).add(page)
+    single = [e["article"] for e in inputs if e["status"] == "article" and e["file"].endswith(".txt")
+              and sum(o["article"] == e["article"] for o in inputs) == 1]
+    slug = max(single, key=lambda s: len(linking.get(s, ())))
+    name = next(e["file"] for e in inputs if e["article"] == slug)
+    with open(seeds / name, "a", encoding="utf-8") as handle:
+        handle.write("\n\nCette phrase a été ajoutée par la rédaction après coup.\n")
+    result = run_build(seeds, out, "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+    assert "ajoutée par la rédaction" in (site / "articles" / slug / "index.html").read_text(encoding="utf-8")
+    carrying = {p for p in site.rglob("*") if p.suffix in (".html", ".xml")
+                and "ajoutée par la rédaction" in p.read_text(encoding="utf-8")}
+    rendered = _report(out)["stats"]["files_rendered"]
+    # besides the files carrying the body, at most the home and edition pages that fold its story
+    # (they show its entry whole); none of the pages that only link to it
+    assert rendered - len(carrying) <= 4 < len(linking[slug] - carrying), (rendered, len(carrying), len(linking[slug]))
     fresh = tmp_path / "fresh"
     assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
     for folder in ("content", "site"):

@@ -27,7 +27,7 @@ from .stats import write_statistics
 from .story_pages import link_stories, story_entries, write_story_pages
 from .taxonomies import Term, collect_terms, letter_of, link_related
 from .views import build_views
-from .writer import SiteWriter, copy_static, render_planned, search_key, view_key
+from .writer import SiteWriter, card_key, copy_static, own_key, render_planned, search_key
 
 FEED_ITEMS = 20
 
@@ -174,18 +174,17 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
     writer.write_text("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {writer.absolute('sitemap.xml')}\n")
 
 
-def listing_declaration(size: int, *fields: str | list[dict[str, Any]]) -> str:
-    """What the pages of a listing show: its own fields, its page size and each article's key
-    (a list of views, the articles it lists in order)."""
-    parts = [str(size)]
-    for field in fields:
-        parts += [field] if isinstance(field, str) else [view_key(view) for view in field]
-    return digest(*parts)
+def listing_declaration(size: int, *fields: str, cards: list[dict[str, Any]]) -> str:
+    """What the pages of a listing show: its own fields, its page size and the card of each
+    article it lists, in order."""
+    return digest(str(size), *fields, *(card_key(view) for view in cards))
 
 
 def term_declaration(term: Term, size: int) -> str:
-    """What a term's pages and feed show: its name and its articles."""
-    return listing_declaration(size, term.taxonomy, term.slug, term.name, term.articles)
+    """What a term's pages and feed show: its name, its articles' cards and the whole of the
+    articles its feed holds."""
+    return listing_declaration(size, term.taxonomy, term.slug, term.name,
+                               *(own_key(view) for view in term.articles[:FEED_ITEMS]), cards=term.articles)
 
 
 def plan_term_pages(writer: SiteWriter, term: Term, taxonomy: str, config: dict[str, Any], size: int) -> None:
@@ -229,9 +228,9 @@ def write_archives(writer: SiteWriter, views: list[dict[str, Any]], size: int, l
     # a period's pages show its heading, its months and its articles: planned only when one changed
     for year in years:
         folder, members = f"archive/{year['year']}/", by_year[year["year"]]
-        writer.family(folder, listing_declaration(size, year["year"], json.dumps(year["months"]), members),
+        writer.family(folder, listing_declaration(size, year["year"], json.dumps(year["months"]), cards=members),
                       functools.partial(plan_period, folder, year["year"], year["months"], members))
     for (y, m), members in by_month.items():
         folder, heading = f"archive/{y}/{m}/", month_name(y, m)
-        writer.family(folder, listing_declaration(size, heading, "[]", members),
+        writer.family(folder, listing_declaration(size, heading, "[]", cards=members),
                       functools.partial(plan_period, folder, heading, [], members))

@@ -172,7 +172,7 @@ def make_views(pages: list[Page], language: str, bodies_html: list[str],
             "lead": lead_of_text(text), "reading_minutes": max(1, math.ceil(len(text.split()) / WORDS_PER_MINUTE)),
         })
         views[-1].update(editorial_fields(fm))  # editions.py: pinned, note, summary as lead
-        # what all the fields above are made of, and their names (writer.py: _own_digest)
+        # what all the fields above are made of, and their names (writer.py: own_key)
         views[-1].update(_page=page_digest, _fields=tuple(views[-1]))
     return views
 

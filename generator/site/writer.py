@@ -223,7 +223,8 @@ def render_batch(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[str]:
 
 def page_key(writer: SiteWriter, job: PageJob) -> str:
     """A digest of everything the page's template is given."""
-    return digest(writer.salt, job.template, job.rel, job.root, canonical(job.context))
+    return digest(writer.salt, job.template, job.rel, job.root,
+                  canonical(job.context, SHOWN_AS.get(job.template, view_key)))
 
 
 def render_batch_to_bytes(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[bytes]:
@@ -246,7 +247,7 @@ def _page_fields(fields: tuple[str, ...]) -> frozenset[str]:
     return frozenset(fields)
 
 
-def _own_digest(view: dict[str, Any]) -> str:
+def own_key(view: dict[str, Any]) -> str:
     """The article's own fields, memoised in the view: those made from its content page, named
     by the page's digest (views.py), and those later steps added (its terms' names and folders,
     its story's address)."""
@@ -268,31 +269,60 @@ def search_key(salt: str, view: dict[str, Any]) -> str:
 
 
 def view_key(view: dict[str, Any]) -> str:
-    """An article as any page may show it: its own fields and those of the articles it links."""
+    """An article as any page may show it: its own fields and, of the articles it links to
+    (related, other coverage, newer and older), what a link shows."""
     if "_key" not in view:
-        linked = [_own_digest(r) for r in view.get("related", [])]
-        linked += ["story"] + [_own_digest(r) for r in view.get("coverage", [])]
-        linked += [_own_digest(view[k]) if view.get(k) else "-" for k in ("newer", "older")]
-        view["_key"] = digest(_own_digest(view), *linked)
+        linked = [link_key(r) for r in view.get("related", [])]
+        linked += ["story"] + [link_key(r) for r in view.get("coverage", [])]
+        linked += [link_key(view[k]) if view.get(k) else "-" for k in ("newer", "older")]
+        view["_key"] = digest(own_key(view), *linked)
     return view["_key"]
 
 
-def canonical(value: Any) -> str:
-    """A template context as a string that changes whenever what it shows may change."""
+# What a link to an article shows (article.html's related, other coverage, newer and older;
+# the story pages' and the home page's folded headlines), and what its card shows (_card.html):
+# an edit elsewhere in the article re-renders neither the pages linking to it nor its listings.
+LINK_FIELDS = ("url", "title", "outlet", "date", "date_human")
+CARD_FIELDS = LINK_FIELDS + ("pinned", "note", "lead")
+CARD_CHIPS = ("people", "organizations", "places")  # the taxonomies of a card's chips, two of each
+
+
+def link_key(view: dict[str, Any]) -> str:
+    if "_link" not in view:
+        view["_link"] = json.dumps([view[k] for k in LINK_FIELDS])
+    return view["_link"]
+
+
+def card_key(view: dict[str, Any]) -> str:
+    if "_card" not in view:
+        terms = view.get("terms", {})
+        chips = [(term.name, term.folder) for t in CARD_CHIPS for term in terms.get(t, [])[:2]]
+        view["_card"] = digest(json.dumps([view.get(k) for k in CARD_FIELDS] + [chips], default=str))
+    return view["_card"]
+
+
+# the templates whose articles are shown as cards only (_listing.html), and the feeds, whose
+# entries (_entry.xml) show an article's own fields and none of the articles it links to
+SHOWN_AS = {"term.html": card_key, "period.html": card_key, "feed.xml": own_key}
+
+
+def canonical(value: Any, shown: Callable[[dict[str, Any]], str] = view_key) -> str:
+    """A template context as a string that changes whenever what it shows may change; SHOWN
+    digests an article as the template shows it."""
     if value is None or isinstance(value, (str, int, float)):  # the most frequent: first
         return repr(value)
     if isinstance(value, dict):
         if "slug" in value and "url" in value and "body_html" in value:
-            return view_key(value)
-        return "{" + ",".join(f"{k}:{canonical(v)}" for k, v in sorted(value.items())) + "}"
+            return shown(value)
+        return "{" + ",".join(f"{k}:{canonical(v, shown)}" for k, v in sorted(value.items())) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(canonical(v) for v in value) + "]"
+        return "[" + ",".join(canonical(v, shown) for v in value) + "]"
     if isinstance(value, Term):
         return f"Term({value.taxonomy},{value.slug},{value.name},{len(value.articles)})"
     if hasattr(value, "declaration"):  # an object that says what of it may be shown (an edition)
         return type(value).__name__ + value.declaration()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return type(value).__name__ + canonical(vars(value))
+        return type(value).__name__ + canonical(vars(value), shown)
     if callable(value):
         return getattr(value, "__qualname__", "callable")
     return repr(value)
