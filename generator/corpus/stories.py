@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import heapq
 import importlib.metadata
 import importlib.util
-import itertools
 import json
 import logging
 import re
@@ -124,19 +124,29 @@ def entity_keys(entities: dict[str, list[str]], limit: int | None = None) -> lis
 
 @dataclass
 class Features:
-    """Per-article tokens the similarity needs, cached by the article's text; each a string of
-    space-separated tokens (one string unpickles far faster than a list of thousands)."""
+    """Per-article tokens the similarity needs, cached by the article's text. The words and
+    anchors are token ids (token_ids: a 64-bit hash of each, in order, as the bytes of an
+    array), so the corpus's TF-IDF matrix is made by numpy from stored arrays, not by Python
+    over every token of every article at each build."""
 
-    words: str  # title (twice: it names the event) and body
-    title_words: str
-    anchors: str  # names and numbers of title and lead
+    words: bytes  # title (twice: it names the event) and body
+    title_words: str  # space-separated
+    anchors: bytes  # names and numbers of title and lead
+
+
+def token_ids(tokens: list[str]) -> bytes:
+    """A stable 64-bit hash of each token (the same in every process and build; a collision
+    among the corpus's tens of thousands of tokens has odds of about 1e-10)."""
+    ids = {t: int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+           for t in set(tokens)}
+    return np.fromiter((ids[t] for t in tokens), dtype=np.uint64, count=len(tokens)).tobytes()
 
 
 def features_of(item: StoryInput) -> Features:
     title = words_of(item.title or "")
     lead = " ".join(item.text.split()[:LEAD_WORDS])
-    return Features(words=" ".join(title + title + words_of(item.text)), title_words=" ".join(sorted(set(title))),
-                    anchors=" ".join(anchors_of(f"{item.title or ''}. {lead}")))
+    return Features(words=token_ids(title + title + words_of(item.text)), title_words=" ".join(sorted(set(title))),
+                    anchors=token_ids(anchors_of(f"{item.title or ''}. {lead}")))
 
 
 def features_batch(items: Sequence[StoryInput]) -> list[Features]:
@@ -159,15 +169,18 @@ def cached_features(items: list[StoryInput], cache: StageCache | None, mapper: A
     return [known[k] for k in keys]
 
 
-def _tfidf(docs: Sequence[str | list[str]], sublinear: bool = True) -> sparse.csr_matrix:
-    """L2-normalised TF-IDF rows of token strings or lists (tokens as given), weighted as
-    scikit-learn's TfidfVectorizer does (smoothed idf, log tf) but counted in C loops: importing
+def _tfidf(docs: Sequence[bytes | list[str]], sublinear: bool = True) -> sparse.csr_matrix:
+    """L2-normalised TF-IDF rows of token ids (token_ids) or lists of tokens, weighted as
+    scikit-learn's TfidfVectorizer does (smoothed idf, log tf) but counted by numpy: importing
     scikit-learn and its token loop in Python were most of this stage in an incremental build."""
-    tokens = [doc.split() if isinstance(doc, str) else doc for doc in docs]
-    flat = list(itertools.chain.from_iterable(tokens))
-    vocab = {token: i for i, token in enumerate(dict.fromkeys(flat))}  # 4M tokens at 10,000 articles
-    rows = np.repeat(np.arange(len(docs)), [len(t) for t in tokens])
-    m = sparse.csr_matrix((np.ones(len(flat)), (rows, np.fromiter(map(vocab.__getitem__, flat), np.int64, len(flat)))),
+    numbered: dict[str, int] = {}  # lists of tokens (a few entity keys each): numbered here, not hashed
+    arrays = [np.frombuffer(doc, dtype=np.uint64) if isinstance(doc, bytes) else
+              np.fromiter((numbered.setdefault(t, len(numbered)) for t in doc), dtype=np.uint64, count=len(doc))
+              for doc in docs]
+    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
+    vocab, columns = np.unique(flat, return_inverse=True)  # 1.5M tokens at 10,000 articles
+    rows = np.repeat(np.arange(len(docs)), [len(a) for a in arrays])
+    m = sparse.csr_matrix((np.ones(len(flat)), (rows, columns.ravel())),
                           shape=(len(docs), max(1, len(vocab))))  # repeated tokens summed: counts
     m.sort_indices()
     idf = np.log((1 + len(docs)) / (1 + np.bincount(m.indices, minlength=m.shape[1]))) + 1
