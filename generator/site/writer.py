@@ -279,9 +279,10 @@ def view_key(view: dict[str, Any]) -> str:
     return view["_key"]
 
 
-# What a link to an article shows (article.html's related, other coverage, newer and older;
-# the story pages' and the home page's folded headlines), and what its card shows (_card.html):
-# an edit elsewhere in the article re-renders neither the pages linking to it nor its listings.
+# What a link to an article shows (article.html's related, other coverage, newer and older),
+# and what its card on a term's or a period's listing shows (_card.html): an edit elsewhere in
+# the article re-renders neither the pages linking to it nor those listings. The other pages
+# (home, stories, editions) key an article by view_key, all it may show.
 LINK_FIELDS = ("url", "title", "outlet", "date", "date_human")
 CARD_FIELDS = LINK_FIELDS + ("pinned", "note", "lead")
 CARD_CHIPS = ("people", "organizations", "places")  # the taxonomies of a card's chips, two of each
