@@ -21,15 +21,27 @@ def _report(out: Path) -> dict:
     return json.loads((out / "build-report.json").read_text(encoding="utf-8"))
 
 
-def _single_source_article(out: Path) -> str:
-    """A seed file that is the only source of its page."""
+def _single_source_articles(out: Path) -> dict[str, str]:
+    """Slug -> seed file of each page whose only source is one .txt seed file, in report order."""
     inputs = _report(out)["inputs"]
     counts: dict[str, int] = {}
     for entry in inputs:
         if entry["status"] in ("article", "duplicate"):
             counts[entry["article"]] = counts.get(entry["article"], 0) + 1
-    return next(e["file"] for e in inputs if e["status"] == "article" and counts[e["article"]] == 1
-                and e["file"].endswith(".txt"))
+    return {e["article"]: e["file"] for e in inputs if e["status"] == "article" and counts[e["article"]] == 1
+            and e["file"].endswith(".txt")}
+
+
+def _single_source_article(out: Path) -> str:
+    """A seed file that is the only source of its page."""
+    return next(iter(_single_source_articles(out).values()))
+
+
+def _assert_equals_a_fresh_build(seeds: Path, out: Path, fresh: Path, config: Path) -> None:
+    """content/ and site/ of OUT are those a build from scratch of SEEDS writes (Pagefind aside)."""
+    assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
+    for folder in ("content", "site"):
+        assert _differences(filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])) == [], folder
 
 
 def test_rebuilds_after_edits_equal_a_fresh_build(corpus_site: Path, tmp_path: Path) -> None:
@@ -189,10 +201,7 @@ def test_an_edit_after_a_build_that_changed_every_page_renders_only_what_the_edi
     assert 0 < rendered < pages / 2, (rendered, pages)  # all of them were it rendered into the older generation
     slug = next(e["article"] for e in _report(out)["inputs"] if e["file"] == name)
     assert "ajoutée par la rédaction" in (out / "site" / "articles" / slug / "index.html").read_text(encoding="utf-8")
-    fresh = tmp_path / "fresh"
-    assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
-    for folder in ("content", "site"):
-        assert _differences(filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])) == [], folder
+    _assert_equals_a_fresh_build(seeds, out, tmp_path / "fresh", config)
 
 
 def test_an_edit_at_the_end_of_a_body_renders_no_page_that_only_links_to_the_article(
@@ -207,16 +216,14 @@ def test_an_edit_at_the_end_of_a_body_renders_no_page_that_only_links_to_the_art
     shutil.copytree(corpus_site.parent / "seeds", seeds)
     shutil.copytree(corpus_site, out)
     site = out / "site"
-    inputs = _report(out)["inputs"]
     linking: dict[str, set[Path]] = {}  # slug -> the pages that link to its page
     for page in site.rglob("*.html"):
         for slug in set(re.findall(r'href="[^"]*articles/([^/"]+)/index.html"', page.read_text(encoding="utf-8"))):
             if page.parent.name != slug:
                 linking.setdefault(slug, set()).add(page)
-    single = [e["article"] for e in inputs if e["status"] == "article" and e["file"].endswith(".txt")
-              and sum(o["article"] == e["article"] for o in inputs) == 1]
+    single = _single_source_articles(out)
     slug = max(single, key=lambda s: len(linking.get(s, ())))
-    name = next(e["file"] for e in inputs if e["article"] == slug)
+    name = single[slug]
     with open(seeds / name, "a", encoding="utf-8") as handle:
         handle.write("\n\nCette phrase a été ajoutée par la rédaction après coup.\n")
     result = run_build(seeds, out, "--quiet", config=config)
@@ -228,10 +235,7 @@ def test_an_edit_at_the_end_of_a_body_renders_no_page_that_only_links_to_the_art
     # besides the files carrying the body, at most the home and edition pages that fold its story
     # (they show its entry whole); none of the pages that only link to it
     assert rendered - len(carrying) <= 4 < len(linking[slug] - carrying), (rendered, len(carrying), len(linking[slug]))
-    fresh = tmp_path / "fresh"
-    assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
-    for folder in ("content", "site"):
-        assert _differences(filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])) == [], folder
+    _assert_equals_a_fresh_build(seeds, out, tmp_path / "fresh", config)
 
 
 def _numbered_pages(site: Path) -> dict[str, dict[int, bytes]]:
