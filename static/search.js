@@ -14,7 +14,24 @@
     options.bundlePath = bundles[0];
     options.mergeIndex = bundles.slice(1).map(function (path) { return { bundlePath: path }; });
   }
-  var ui = new PagefindUI(options);
   var query = new URLSearchParams(window.location.search).get("q");
-  if (query) { ui.triggerSearch(query); }
+  if (!query || !bundles.length) {
+    new PagefindUI(options);
+    return;
+  }
+  // The UI shows the filters counted by its latest search, and a search counts only the
+  // filters whose index has loaded by then: a search started with the page often shows the
+  // first filter alone. So the bundles are merged and every filter loaded first (the UI
+  // imports the same module and finds them there), then the UI is made and the search run.
+  import(options.bundlePath + "pagefind.js").then(function (pagefind) {
+    return Promise.all(options.mergeIndex.map(function (index) {
+      return pagefind.mergeIndex(index.bundlePath, {});
+    })).then(function () { return pagefind.filters(); });
+  }).then(function () {
+    options.mergeIndex = [];  // merged above
+  }, function (error) {
+    console.error(error);  // the UI loads and merges the bundles itself, as without a query
+  }).then(function () {
+    new PagefindUI(options).triggerSearch(query);
+  });
 })();
