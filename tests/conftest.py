@@ -1,6 +1,7 @@
 """Shared fixtures: the real corpus in ../shared, and builds into temporary folders."""
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import shutil
@@ -76,6 +77,22 @@ def tree(folder: Path) -> dict[str, bytes]:
     reproducible byte for byte: see the output contract)."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file() and "pagefind" not in p.relative_to(folder).parts}
+
+
+def tree_differences(expected: Path, got: Path) -> list[str]:
+    """The files that differ between two folders, or are in one only (Pagefind's index aside)."""
+    out: list[str] = []
+
+    def walk(c: filecmp.dircmp, prefix: str) -> None:
+        out.extend(f"{prefix}{name}: only in {expected}" for name in c.left_only)
+        out.extend(f"{prefix}{name}: only in {got}" for name in c.right_only)
+        _, mismatch, errors = filecmp.cmpfiles(c.left, c.right, c.common_files, shallow=False)
+        out.extend(f"{prefix}{name}: differs" for name in mismatch + errors)
+        for name, sub in c.subdirs.items():
+            walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(expected, got, ignore=["pagefind"]), "")
+    return sorted(out)
 
 
 def run_build(seeds: Path, output: Path, *extra: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:

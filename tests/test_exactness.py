@@ -7,7 +7,6 @@ the same seeds can legitimately give other slugs to a folder with another past.
 """
 from __future__ import annotations
 
-import filecmp
 import json
 import re
 import shutil
@@ -20,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import PROJECT, TOOLS, need_shared
+from conftest import PROJECT, TOOLS, need_shared, tree_differences
 from generator.core.settings import load_config
 from generator.pipeline import BuildPaths, build, published_history
 
@@ -128,22 +127,6 @@ def _apply(digest: Digest, operation: str, pick: int, step: int) -> None:
         card.write_text(card.read_text(encoding="utf-8") + f"<!-- card {step} -->\n", encoding="utf-8")
 
 
-def _tree_differences(a: Path, b: Path) -> list[str]:
-    cmp = filecmp.dircmp(a, b, ignore=["pagefind"])
-    out: list[str] = []
-
-    def walk(c: filecmp.dircmp, prefix: str) -> None:
-        out.extend(f"{prefix}{name}: only in the incremental build" for name in c.right_only)
-        out.extend(f"{prefix}{name}: only in the fresh build" for name in c.left_only)
-        _, mismatch, errors = filecmp.cmpfiles(c.left, c.right, c.common_files, shallow=False)
-        out.extend(f"{prefix}{name}: differs" for name in mismatch + errors)
-        for name, sub in c.subdirs.items():
-            walk(sub, f"{prefix}{name}/")
-
-    walk(cmp, "")
-    return sorted(out)
-
-
 def _indexed_pages(site: Path) -> int:
     entries = [json.loads(p.read_text()) for p in (site / "pagefind").glob("*/pagefind-entry.json")]
     return sum(lang["page_count"] for entry in entries for lang in entry["languages"].values())
@@ -154,7 +137,7 @@ def assert_equals_a_fresh_build(digest: Digest) -> None:
     shutil.rmtree(fresh, ignore_errors=True)
     digest.build(fresh, history=published_history(digest.out))
     for folder in ("content", "site"):
-        assert _tree_differences(fresh / folder, digest.out / folder) == [], folder
+        assert tree_differences(fresh / folder, digest.out / folder) == [], folder
     assert digest.report(fresh)["inputs"] == digest.report()["inputs"]
     assert _indexed_pages(fresh / "site") == _indexed_pages(digest.out / "site") == digest.report()["stats"]["articles"]
 

@@ -7,10 +7,9 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import content_pages, run_build
-from test_site import _differences, broken_links
+from conftest import content_pages, run_build, tree_differences
+from test_site import broken_links
 
-import filecmp
 
 ADDED = ("Le port de Marseille rouvre son terminal nord\n"
          "Publié dans La Provence le 04 - 03 - 2021\n\n"
@@ -41,7 +40,7 @@ def _assert_equals_a_fresh_build(seeds: Path, out: Path, fresh: Path, config: Pa
     """content/ and site/ of OUT are those a build from scratch of SEEDS writes (Pagefind aside)."""
     assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
     for folder in ("content", "site"):
-        assert _differences(filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])) == [], folder
+        assert tree_differences(fresh / folder, out / folder) == [], folder
 
 
 def test_rebuilds_after_edits_equal_a_fresh_build(corpus_site: Path, tmp_path: Path) -> None:
@@ -81,8 +80,7 @@ def test_rebuilds_after_edits_equal_a_fresh_build(corpus_site: Path, tmp_path: P
     result = run_build(seeds, fresh, "--quiet", config=config)
     assert result.returncode == 0, result.stderr
     for folder in ("content", "site"):
-        cmp = filecmp.dircmp(fresh / folder, out / folder, ignore=["pagefind"])
-        assert _differences(cmp) == [], folder
+        assert tree_differences(fresh / folder, out / folder) == [], folder
     assert broken_links(out / "site") == []
     # the search bundles were refreshed too: their shards index exactly the articles now published
     entries = [json.loads(p.read_text()) for p in (out / "site" / "pagefind").glob("*/pagefind-entry.json")]

@@ -2,27 +2,11 @@
 the very same site (it is the published contract)."""
 from __future__ import annotations
 
-import filecmp
 from pathlib import Path
 
-from conftest import PROJECT
+from conftest import PROJECT, tree_differences
 from generator.core.settings import load_config
 from generator.site.render import render_site_from_content
-
-
-def _differences(a: Path, b: Path) -> list[str]:
-    out: list[str] = []
-
-    def walk(c: filecmp.dircmp, prefix: str) -> None:
-        out.extend(f"{prefix}{name}: only in {c.left}" for name in c.left_only)
-        out.extend(f"{prefix}{name}: only in {c.right}" for name in c.right_only)
-        _, mismatch, errors = filecmp.cmpfiles(c.left, c.right, c.common_files, shallow=False)
-        out.extend(f"{prefix}{name}: differs" for name in mismatch + errors)
-        for name, sub in c.subdirs.items():
-            walk(sub, f"{prefix}{name}/")
-
-    walk(filecmp.dircmp(a, b, ignore=["pagefind"]), "")
-    return out
 
 
 def test_the_site_rebuilt_from_content_alone_equals_the_built_site(corpus_site: Path, tmp_path: Path) -> None:
@@ -31,6 +15,6 @@ def test_the_site_rebuilt_from_content_alone_equals_the_built_site(corpus_site: 
     site = tmp_path / "site"
     result = render_site_from_content(corpus_site / "content", site, PROJECT / "templates", PROJECT / "static", config)
     assert result.pages > 50
-    assert _differences(corpus_site / "site", site) == []
+    assert tree_differences(corpus_site / "site", site) == []
     assert sorted(p.name for p in (site / "pagefind").iterdir()) == \
         sorted(p.name for p in (corpus_site / "site" / "pagefind").iterdir())

@@ -1,7 +1,6 @@
 """The published site as files: links resolve, feeds parse, builds are deterministic and atomic."""
 from __future__ import annotations
 
-import filecmp
 import html.parser
 import json
 import shutil
@@ -11,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import feedparser
 
-from conftest import PROJECT, content_pages, run_build, tree
+from conftest import PROJECT, content_pages, run_build, tree, tree_differences
 
 
 class _Links(html.parser.HTMLParser):
@@ -131,17 +130,7 @@ def test_same_inputs_give_a_byte_identical_site(corpus_site: Path, tmp_path: Pat
     for folder in ("content", "site"):
         # Pagefind's index is not reproducible byte for byte (its own file order and hashes
         # vary run to run); everything build-site writes itself must be.
-        cmp = filecmp.dircmp(corpus_site / folder, tmp_path / "out" / folder, ignore=["pagefind"])
-        assert _differences(cmp) == [], folder
-
-
-def _differences(cmp: filecmp.dircmp) -> list[str]:
-    out = [f"{cmp.left}: {name}" for name in cmp.left_only + cmp.right_only + cmp.diff_files]
-    _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
-    out += mismatch + errors
-    for sub in cmp.subdirs.values():
-        out += _differences(sub)
-    return out
+        assert tree_differences(corpus_site / folder, tmp_path / "out" / folder) == [], folder
 
 
 def test_english_site_uses_english_strings_and_dates(seeds_copy: Path, tmp_path: Path) -> None:
