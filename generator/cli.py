@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .core.executor import dask_engine, default_jobs
-from .core.settings import ConfigError, check_base_url, check_scheduler, load_config
+from .core.settings import ConfigError, check_base_url, check_scheduler, curation_path, load_config
 from .core.model import BuildError, UsageError
 from .pipeline import BuildPaths, BuildResult, build
 
@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("command", nargs="?", choices=("build", "serve"), default="build",
                         help="build (default) or serve")
     parser.add_argument("--port", type=int, default=8000, help="port for serve (default 8000)")
+    parser.add_argument("--edit", action="store_true",
+                        help="with serve: the editor's desk, curating in the browser (writes only curation_file)")
     parser.add_argument("--config", type=Path, metavar="PATH",
                         help="settings file (default: ./site.yaml if present)")
     parser.add_argument("--seeds", type=Path, metavar="DIR", help="input folder (default: seeds)")
@@ -63,6 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 0:
         parser.error("--jobs must be 0 (all cores) or more")
+    if args.edit and args.command != "serve":
+        parser.error("--edit goes with serve: build-site serve --edit")
     return args
 
 
@@ -156,9 +160,14 @@ def serve_site(args: argparse.Namespace, config_path: Path | None, config_dir: P
                jobs: int, local_models: bool) -> None:
     """Preview the built site, rebuilding in this process, with the spaCy models kept loaded."""
     from .corpus.ner import MODELS, load_model
+    from .editor import Editor
     from .serve import serve
 
     current = {"paths": paths}
+    corrections = curation_path(config_path, load_config(config_path))
+    editor = Editor(paths.output / "site", corrections.resolve()) if args.edit and corrections is not None else None
+    if args.edit and editor is None:
+        raise ConfigError("serve --edit needs a corrections file: set curation_file in site.yaml")
 
     def rebuild() -> bool:
         fresh = with_flags(load_config(config_path), args)
@@ -171,7 +180,8 @@ def serve_site(args: argparse.Namespace, config_path: Path | None, config_dir: P
 
     def watched() -> list[Path]:
         now = current["paths"]
-        return [now.seeds, now.templates, now.static] + ([config_path] if config_path else [])
+        return [now.seeds, now.templates, now.static] + ([config_path] if config_path else []) \
+            + ([corrections] if corrections is not None else [])
 
     def warm() -> None:
         """Load the models now, not at the first edit (a build from the NER cache loads none)."""
@@ -181,7 +191,7 @@ def serve_site(args: argparse.Namespace, config_path: Path | None, config_dir: P
             except BuildError as exc:
                 print(f"build-site: {exc}", file=sys.stderr)
 
-    serve(paths.output / "site", watched, rebuild, args.port, warm)
+    serve(paths.output / "site", watched, rebuild, args.port, warm, editor=editor)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,8 @@ Live reload touches only what the preview server sends: each HTML response gets 
 script that long-polls /__build (the id of the published build) and reloads the page when the
 id changes. A rebuild that fails keeps the last good site served, and the open pages show its
 one-line error in a small overlay (as text, whatever it holds) until the next good build.
-The files under output/site/ are never modified.
+The files under output/site/ are never modified. With --edit the pages also get the editor's
+bar, and POST /__edit/action writes the corrections file (editor.py).
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from .editor import EDIT_PATH, EditRefused, Editor
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +83,11 @@ class BuildClock:
             return self.reply
 
 
-def with_reload_script(html: bytes, build_id: str, error: str | None = None) -> bytes:
-    """The page with the live-reload script (and the overlay of ERROR) before its last </body>."""
-    script = (RELOAD_SCRIPT % (script_literal(build_id), script_literal(error), ERROR_OVERLAY_ID,
-                               ERROR_OVERLAY_ID, BUILD_PATH)).encode()
+def with_reload_script(html: bytes, build_id: str, error: str | None = None, extra: str = "") -> bytes:
+    """The page with the live-reload script (and the overlay of ERROR), and EXTRA (the editor's
+    bar), before its last </body>."""
+    script = (extra + RELOAD_SCRIPT % (script_literal(build_id), script_literal(error), ERROR_OVERLAY_ID,
+                                       ERROR_OVERLAY_ID, BUILD_PATH)).encode()
     at = html.lower().rfind(b"</body>")
     return html + script if at < 0 else html[:at] + script + html[at:]
 
@@ -92,6 +96,7 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
     """Serves the site folder; HTML pages with the reload script, /__build with the build id."""
 
     clock: BuildClock
+    editor: Editor | None = None  # serve --edit
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
         log.debug(format, *args)
@@ -112,6 +117,9 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
             since = parse_qs(url.query).get("since", [""])[0]
             now = self.clock.wait_for_change(since, LONG_POLL_SECONDS) if since else self.clock.reply
             return self._send(200, "text/plain; charset=utf-8", now.encode(), body)
+        if self.editor is not None and url.path in (EDIT_PATH, EDIT_PATH + "/"):
+            page = with_reload_script(self.editor.corrections_page(), self.clock.current, self.clock.error)
+            return self._send(200, "text/html; charset=utf-8", page, body)
         page = self.html_page(url.path)
         if page is None:
             return super().do_GET() if body else super().do_HEAD()
@@ -120,8 +128,24 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
             html = Path(path).read_bytes()
         except OSError:  # swapped out by a publish between the check and the read
             return super().do_GET() if body else super().do_HEAD()
-        page = with_reload_script(html, self.clock.current, self.clock.error)
+        bar = self.editor.bar(url.path) if self.editor is not None else ""
+        page = with_reload_script(html, self.clock.current, self.clock.error, bar)
         self._send(status, "text/html; charset=utf-8", page, body)
+
+    def do_POST(self) -> None:
+        """An editor's action (serve --edit): written to the corrections file, answered in JSON."""
+        if self.editor is None or urlsplit(self.path).path != EDIT_PATH + "/action":
+            return self._send(405 if self.editor is None else 404, "text/plain; charset=utf-8", b"", True)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        try:
+            self.editor.check_request(self.headers, length)
+            answer, status = self.editor.act(self.rfile.read(length)), 200
+        except EditRefused as refused:
+            answer, status = {"message": str(refused), "next": None}, refused.status
+        self._send(status, "application/json", json.dumps(answer).encode(), True)
 
     def html_page(self, url_path: str) -> tuple[int, str] | None:
         """(status, file) of the HTML page a path shows: the page, its folder's index.html, or
@@ -181,19 +205,26 @@ def snapshot(paths: list[Path]) -> dict[str, tuple[int, int, int]]:
 
 
 def serve(site_dir: Path, watched: Callable[[], list[Path]], rebuild: Callable[[], bool], port: int,
-          warm: Callable[[], None] | None = None, stop: threading.Event | None = None) -> None:
+          warm: Callable[[], None] | None = None, stop: threading.Event | None = None,
+          editor: Editor | None = None) -> None:
     """Serve site_dir until interrupted; after any change under watched(), call rebuild() (True
     when it published a new site) and reload the open pages.
 
     warm() runs once the server is up, before watching starts (loading what rebuilds need).
     """
     clock = BuildClock()
-    handler = functools.partial(type("Handler", (PreviewHandler,), {"clock": clock}), directory=str(site_dir))
+    handler = functools.partial(type("Handler", (PreviewHandler,), {"clock": clock, "editor": editor}),
+                                directory=str(site_dir))
     server = PreviewServer(("127.0.0.1", port), handler)
+    if editor is not None:
+        editor.listening_on(server.server_address[1])
     thread = threading.Thread(target=server.serve_forever, name="build-site serve", daemon=True)
     thread.start()
     print(f"serving {site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl+C to stop)",
           file=sys.stderr, flush=True)
+    if editor is not None:
+        print(f"editing: corrections go to {editor.corrections}; the list is at "
+              f"http://127.0.0.1:{server.server_address[1]}{EDIT_PATH}/", file=sys.stderr, flush=True)
     stop = stop or threading.Event()
     try:
         before = snapshot(watched())

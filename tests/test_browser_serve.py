@@ -24,11 +24,11 @@ RELOAD_MARKS = ("/__build", "live reload")  # what the preview server adds to th
 
 
 @contextlib.contextmanager
-def build_site_serve(seeds: Path, output: Path, config: Path) -> Iterator[tuple[str, list[str]]]:
+def build_site_serve(seeds: Path, output: Path, config: Path, *extra: str) -> Iterator[tuple[str, list[str]]]:
     """Run `build-site serve` on a free port until it watches; yields its address and its
     stderr lines (read as they come), and stops it with Ctrl+C (SIGINT)."""
     process = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--seeds", str(seeds),
-                                "--output", str(output), "--config", str(config), "--port", "0", "--jobs", "1"],
+                                "--output", str(output), "--config", str(config), "--port", "0", "--jobs", "1", *extra],
                                cwd=PROJECT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     lines: list[str] = []
     watching = threading.Event()

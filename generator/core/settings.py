@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from ..corpus.curate import CurationSettingsError, check_curation_settings, nearest_key
+from . import curation_file
 from .model import ENTITY_TYPES
 
 
@@ -49,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "entities": {"aliases": ANY_MAPPING, "types": ANY_MAPPING, "ignore": [], "canonical": []},
     # curate.py checks the rules and overrides in detail (check_curation_settings)
     "curation": {"include": [], "exclude": [], "overrides": ANY_MAPPING},
+    # the editor's corrections (curation_file.py), laid over this file's; written by serve --edit
+    "curation_file": "curation.yaml",
     "editions": "weekly",
     # stories.py: articles about one event grouped into one story; `stories: off` turns it off
     "stories": {"enabled": True, "window_days": 7, "threshold": 0.36, "cross_language": True},
@@ -179,7 +182,25 @@ def _check_values(cfg: dict[str, Any], where: str) -> None:
 
 
 def load_config(path: Path | None) -> dict[str, Any]:
-    """Read and validate site.yaml; a missing path gives the defaults."""
+    """Read and validate site.yaml, with the editor's corrections file laid over it; a missing
+    path gives the defaults (and the corrections file of the current folder, if any)."""
+    cfg = _read_site_yaml(path)
+    corrections = curation_path(path, cfg)
+    if corrections is not None:
+        try:
+            curation_file.merge_into(cfg, curation_file.read(corrections))
+        except curation_file.CurationFileError as exc:
+            raise ConfigError(str(exc)) from None
+    return cfg
+
+
+def curation_path(config_path: Path | None, cfg: dict[str, Any]) -> Path | None:
+    """Where the corrections file is: `curation_file` from site.yaml's folder (or the current one)."""
+    name = cfg["curation_file"]
+    return (config_path.parent if config_path is not None else Path.cwd()) / name if name else None
+
+
+def _read_site_yaml(path: Path | None) -> dict[str, Any]:
     if path is None:
         return copy.deepcopy(DEFAULTS)
     where = str(path)

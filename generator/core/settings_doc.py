@@ -64,6 +64,9 @@ DESCRIPTIONS: dict[str, str] = {
     "curation.include": "rules; when not empty, an article must match one of them to be kept",
     "curation.exclude": "rules; an article matching one is left out (`skipped`, with the rule)",
     "curation.overrides": "per page slug: changes to that one page",
+    "curation_file": "the editor's corrections (overrides, entity aliases, types, ignore), laid over this "
+                     "file's by every build, relative to site.yaml's folder; written by `build-site serve --edit`, "
+                     "one line per correction with when and what; empty: none",
     "editions": "edition pages by period; undated articles are in no edition",
     "stories": "articles about one event grouped into a story; `stories: off` turns it off",
     "stories.enabled": "`false`: every article is a story of its own (same as `stories: off`)",
@@ -103,6 +106,8 @@ CHECKS: dict[str, str] = {
                         + "; dates YYYY-MM-DD, `in` title, body or any, regexes that compile",
     "curation.exclude": "as `curation.include`",
     "curation.overrides": "each a mapping of " + ", ".join(f"`{k}`" for k in OVERRIDE_KEYS),
+    "curation_file": "holds only `curation.overrides` and `entities.aliases`, `types`, `ignore`, `canonical`, "
+                     "checked as here",
     "editions": "one of " + ", ".join(f"`{e}`" for e in EDITIONS),
     "stories": "a mapping, or `off`",
     "stories.window_days": "at least 0",

@@ -1,0 +1,261 @@
+"""build-site serve --edit: the editor's desk over the preview.
+
+The preview's article and entity pages get a small editor bar (hide, pin, correct the title;
+rename or merge an entity, change its type, ignore it); each action is one entry of the
+corrections file (core/curation_file.py), which the serve loop sees change and rebuilds from,
+like any edit. /__edit/ lists the corrections with an undo button each. Nothing of this is in
+output/site: the bar is added to the pages as they are sent.
+
+Safe by construction: the server listens on 127.0.0.1 only; a write needs this session's
+token (in the pages the server sends, unreadable from another origin), a Host of this server
+(no DNS rebinding) and no foreign Origin; the only file written is the corrections file; what an
+action names (an article, an entity) is read from the site's own page, never a path or a
+name taken from the request; every text shown is escaped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import html
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .core import curation_file
+from .core.curation_file import Entry
+from .core.model import ENTITY_TYPES
+
+EDIT_PATH = "/__edit"  # reserved like /__build: the corrections page, and POST .../action
+TOKEN_HEADER = "X-Build-Site-Token"
+MAX_REQUEST_BYTES = 16 * 1024
+MAX_TEXT = 300  # characters of a corrected title or a new name
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+ARTICLE_ACTIONS = {"hide", "pin", "unpin", "title"}
+ENTITY_ACTIONS = {"rename", "type", "ignore"}
+
+
+class EditRefused(Exception):
+    """An action the editor does not carry out; (HTTP status, one-line reason)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a page is about: an article (key = slug) or an entity (key = its shown name)."""
+
+    kind: str  # "article", or the taxonomy: "people", "organizations", "places"
+    key: str
+    heading: str
+
+
+def page_heading(page: Path) -> str:
+    """The text of the page's first <h1>."""
+    found = re.search(rb"<h1[^>]*>(.*?)</h1>", page.read_bytes(), re.S)
+    text = re.sub(r"<[^>]+>", "", found.group(1).decode("utf-8", "replace")) if found else ""
+    return " ".join(html.unescape(text).split())
+
+
+class Editor:
+    """The editor's layer of one serve session: its token, its bar, its actions."""
+
+    def __init__(self, site_dir: Path, corrections: Path) -> None:
+        self.site_dir = site_dir
+        self.corrections = corrections
+        self.token = secrets.token_urlsafe(32)
+        self.hosts: set[str] = set()  # the Host values of this server, set once it listens
+        self.lock = threading.Lock()  # one write at a time; each re-reads the file first
+
+    def listening_on(self, port: int) -> None:
+        self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+
+    # ------------------------------------------------------------------ what a page is about
+
+    def subject(self, url_path: str) -> Subject | None:
+        parts = [p for p in url_path.split("/") if p]
+        if parts[-1:] == ["index.html"]:
+            parts = parts[:-1]
+        if len(parts) != 2 or not SLUG.fullmatch(parts[1]) or parts[0] not in ("articles", *ENTITY_TYPES):
+            return None
+        page = self.site_dir / parts[0] / parts[1] / "index.html"
+        if not page.is_file():
+            return None
+        heading = page_heading(page)
+        if parts[0] == "articles":
+            return Subject("article", parts[1], heading)
+        return Subject(parts[0], heading, heading) if heading else None
+
+    # ------------------------------------------------------------------ the bar on a page
+
+    def bar(self, url_path: str) -> str:
+        """The editor bar for the page at URL_PATH (every page links to the corrections)."""
+        subject = self.subject(url_path)
+        entries = self._entries_or_none() or []
+        e = html.escape
+        controls = ""
+        if subject is not None and subject.kind == "article":
+            pinned = any(x.path == ("curation", "overrides", subject.key, "pin") and x.value for x in entries)
+            controls = (f'<button type="button" data-action="{"unpin" if pinned else "pin"}">'
+                        f'{"Unpin" if pinned else "Pin to the top"}</button>'
+                        '<button type="button" data-action="hide">Hide</button>'
+                        '<form data-action="title"><label>Title <input name="value" required '
+                        f'maxlength="{MAX_TEXT}" value="{e(subject.heading)}"></label><button>Correct</button></form>')
+        elif subject is not None:
+            options = "".join(f'<option value="{kind}"{" selected" if kind == subject.kind else ""}>{kind}</option>'
+                              for kind in ENTITY_TYPES)
+            controls = ('<form data-action="rename"><label>Name <input name="value" required '
+                        f'maxlength="{MAX_TEXT}" value="{e(subject.heading)}"></label>'
+                        '<button>Rename or merge</button></form>'
+                        f'<form data-action="type"><label>Type <select name="value">{options}</select></label>'
+                        '<button>Set type</button></form>'
+                        '<button type="button" data-action="ignore">Ignore</button>')
+        return BAR % (e(self.token), e(TOKEN_HEADER), controls, EDIT_PATH, len(entries), EDIT_PATH, EDIT_SCRIPT)
+
+    def corrections_page(self) -> bytes:
+        """/__edit/: every correction, newest last, each with an undo button."""
+        e = html.escape
+        entries = self._entries_or_none()
+        if entries is None:
+            rows = f"<p>{e(str(self.corrections))} cannot be read: correct it by hand.</p>"
+        elif not entries:
+            rows = "<p>No corrections yet.</p>"
+        else:
+            rows = "<ol>" + "".join(
+                f'<li><p>{e(x.note or "added by hand")}</p><div><code>{e(" › ".join(x.path))}: '
+                f'{e(json.dumps(x.value, ensure_ascii=False))}</code> <form data-action="undo">'
+                f'<input type="hidden" name="value" value="{e(json.dumps(x.path, ensure_ascii=False))}">'
+                f'<button>Undo</button></form></div></li>' for x in entries) + "</ol>"
+        return (CORRECTIONS_PAGE % (e(str(self.corrections)), rows, self.bar(""))).encode()
+
+    def _entries_or_none(self) -> list[Entry] | None:
+        try:
+            return curation_file.read(self.corrections)
+        except curation_file.CurationFileError:
+            return None
+
+    # ------------------------------------------------------------------ actions
+
+    def check_request(self, headers: Any, length: int) -> None:
+        """Refuse a write that is not this session's editor speaking (raises EditRefused)."""
+        if headers.get("Host", "") not in self.hosts:
+            raise EditRefused(403, "refused: not addressed to this server")
+        origin = headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc not in self.hosts:
+            raise EditRefused(403, "refused: a request from another site")
+        if headers.get("Sec-Fetch-Site") not in (None, "same-origin"):
+            raise EditRefused(403, "refused: a request from another site")
+        if not hmac.compare_digest(headers.get(TOKEN_HEADER, "").encode(), self.token.encode()):
+            raise EditRefused(403, "refused: no valid editor token (reload the page)")
+        if not 0 < length <= MAX_REQUEST_BYTES:
+            raise EditRefused(413, "refused: request too large")
+
+    def act(self, body: bytes) -> dict[str, Any]:
+        """Carry out one action ({"action", "page", "value"}); the answer the page shows."""
+        try:
+            request = json.loads(body)
+            action, page, value = request["action"], str(request.get("page", "")), request.get("value")
+        except (ValueError, KeyError, TypeError):
+            raise EditRefused(400, "refused: not an editor action") from None
+        with self.lock:
+            try:
+                entries = curation_file.read(self.corrections)  # what another tab or a hand wrote
+            except curation_file.CurationFileError as exc:
+                raise EditRefused(409, f"{exc}: correct it by hand first") from None
+            if action == "undo":
+                message, after = self._undo(entries, value), None
+            else:
+                subject = self.subject(urlsplit(page).path)
+                if subject is None:
+                    raise EditRefused(400, "refused: this page has no editor actions")
+                entries, message, after = self._apply(entries, subject, action, value)
+            curation_file.write(self.corrections, entries)
+        return {"message": f"{message}: rebuilding", "next": after}
+
+    def _undo(self, entries: list[Entry], value: Any) -> str:
+        try:
+            path = tuple(str(p) for p in json.loads(str(value)))
+        except (ValueError, TypeError):
+            raise EditRefused(400, "refused: not a correction") from None
+        kept = [x for x in entries if x.path != path]
+        if len(kept) == len(entries):
+            raise EditRefused(404, "that correction is no longer in the file")
+        entries[:] = kept
+        return "undone"
+
+    def _apply(self, entries: list[Entry], subject: Subject, action: str, value: Any
+               ) -> tuple[list[Entry], str, str | None]:
+        when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+        name = subject.heading
+        if subject.kind == "article" and action in ARTICLE_ACTIONS:
+            path, after = ("curation", "overrides", subject.key), None
+            if action == "hide":
+                entry, after = Entry((*path, "hide"), True, f"{when}: hid “{name}”"), EDIT_PATH + "/"
+            elif action in ("pin", "unpin"):
+                entry = Entry((*path, "pin"), action == "pin", f"{when}: {action}ned “{name}”")
+            else:
+                text = self._text(value)
+                entry = Entry((*path, "title"), text, f"{when}: title “{name}” corrected to “{text}”")
+        elif subject.kind != "article" and action in ENTITY_ACTIONS:
+            path, after = ("entities",), None
+            if action == "rename":
+                text = self._text(value)
+                entry = Entry((*path, "aliases", name), text, f"{when}: “{name}” renamed “{text}” (merged if another entity has that name)")
+                after = EDIT_PATH + "/"  # the entity's page moves to the new name's address
+            elif action == "type":
+                if value not in ENTITY_TYPES:
+                    raise EditRefused(400, f"refused: the type must be one of {', '.join(ENTITY_TYPES)}")
+                entry = Entry((*path, "types", name), value, f"{when}: “{name}” typed {value}")
+            else:
+                entry, after = Entry((*path, "ignore", name), True, f"{when}: “{name}” ignored"), EDIT_PATH + "/"
+        else:
+            raise EditRefused(400, f"refused: no action {action!r} on this page")
+        kept = [x for x in entries if x.path != entry.path]
+        return kept + [entry], entry.note.split(": ", 1)[-1], after
+
+    @staticmethod
+    def _text(value: Any) -> str:
+        text = " ".join(str(value or "").split())
+        if not text or len(text) > MAX_TEXT:
+            raise EditRefused(400, f"refused: a text of 1 to {MAX_TEXT} characters is expected")
+        return text
+
+
+# The bar: fixed at the foot of the page, its own styles (the site's stylesheet does not know it).
+BAR = """<aside id="build-site-editor" aria-label="Editor" data-token="%s" data-header="%s" style="position:fixed;
+left:0;right:0;bottom:0;z-index:2147483646;display:flex;flex-wrap:wrap;gap:.5em 1em;align-items:center;padding:.5em 1em;
+background:#1d2b36;color:#fff;font:14px/1.4 system-ui,sans-serif"><strong>Editor</strong>%s
+<a href="%s/" style="color:#fff">Corrections (%d)</a><span role="status" aria-live="polite"></span></aside>
+<script>/* build-site serve --edit: the editor bar, not part of the published site */
+var buildSiteEditPath = "%s";
+%s</script>"""
+
+EDIT_SCRIPT = """(function(){var bar=document.getElementById("build-site-editor");if(!bar){return}
+var status=bar.querySelector("[role=status]");
+document.body.style.paddingBottom=bar.offsetHeight+"px";  /* the page's end stays above the bar */
+function send(action,value){status.textContent="saving…";
+fetch(buildSiteEditPath+"/action",{method:"POST",headers:(function(h){h["Content-Type"]="application/json";
+h[bar.getAttribute("data-header")]=bar.getAttribute("data-token");return h})({}),
+body:JSON.stringify({action:action,page:location.pathname,value:value})})
+.then(function(r){return r.json().then(function(j){return {ok:r.ok,j:j}})})
+.then(function(a){status.textContent=a.j.message;if(a.ok&&a.j.next){location.href=a.j.next}},
+function(){status.textContent="the preview server does not answer"})}
+document.addEventListener("click",function(ev){var b=ev.target.closest("button[data-action]");
+if(b){send(b.getAttribute("data-action"),null)}});
+document.addEventListener("submit",function(ev){var f=ev.target.closest("form[data-action]");if(!f){return}
+ev.preventDefault();send(f.getAttribute("data-action"),f.elements.namedItem("value").value)});})();"""
+
+CORRECTIONS_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Corrections · build-site editor</title>
+<style>li{margin-bottom:1em}li p{margin:0}code{font-size:.85em;color:#444;overflow-wrap:anywhere}form{display:inline}</style>
+</head>
+<body style="font:16px/1.5 system-ui,sans-serif;max-width:60em;margin:1em auto 6em;padding:0 1em">
+<main><h1>Corrections</h1><p>Kept in <code>%s</code>; every build reads them. <a href="/">Home</a></p>%s</main>
+%s</body></html>"""

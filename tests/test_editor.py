@@ -1,0 +1,261 @@
+"""The editor's desk (build-site serve --edit): the corrections file it writes and every build
+reads, the actions it accepts and those it refuses, and the whole loop in a real browser."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from browser import axe_violations, browser, collect_page_problems, format_violations, screenshot, vnu_errors
+from conftest import PROJECT, run_build, tree_differences
+from generator import serve as preview
+from generator.core import curation_file
+from generator.core.curation_file import Entry
+from generator.core.settings import ConfigError, load_config
+from generator.editor import EDIT_PATH, TOKEN_HEADER, Editor
+from test_browser_serve import build_site_serve
+
+HOSTILE = "Le \"Monde\": <script>alert(1)</script> # pas un commentaire\n- item: {x: 1}"
+
+
+# --------------------------------------------------------------------------- the file
+
+def test_the_file_reads_back_what_it_wrote_with_its_notes(tmp_path: Path) -> None:
+    path = tmp_path / "curation.yaml"
+    entries = [Entry(("curation", "overrides", "un-article", "hide"), True, "2026-12-07 09:00: hid “Un”"),
+               Entry(("curation", "overrides", "un-article", "title"), " ".join(HOSTILE.split()), "title"),
+               Entry(("entities", "aliases", HOSTILE), "Le Monde", "renamed"),
+               Entry(("entities", "types", "Strava"), "organizations", "typed"),
+               Entry(("entities", "ignore", "- yes: no"), True, "ignored")]
+    curation_file.write(path, entries)
+    assert curation_file.read(path) == entries
+    # a line deleted by hand undoes its correction and keeps the others' notes
+    text = path.read_text(encoding="utf-8")
+    path.write_text("\n".join(line for line in text.split("\n") if "Strava" not in line), encoding="utf-8")
+    assert curation_file.read(path) == entries[:3] + entries[4:]
+
+
+def test_a_build_lays_the_file_over_site_yaml(tmp_path: Path) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_text("curation:\n  overrides:\n    un-article: {note: Vu}\nentities:\n  types: {Chine: places}\n",
+                      encoding="utf-8")
+    curation_file.write(tmp_path / "curation.yaml", [
+        Entry(("curation", "overrides", "un-article", "pin"), True),
+        Entry(("entities", "types", "Strava"), "organizations"),
+        Entry(("entities", "ignore", "Lundi"), True)])
+    settings = load_config(config)
+    assert settings["curation"]["overrides"] == {"un-article": {"note": "Vu", "pin": True}}
+    assert settings["entities"]["types"] == {"Chine": "places", "Strava": "organizations"}
+    assert settings["entities"]["ignore"] == ["Lundi"] and settings["entities"]["aliases"] == {}
+
+    (tmp_path / "curation.yaml").write_text("entities:\n  types:\n    Strava: company\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"curation\.yaml:3: 'entities.types' gives 'Strava'"):
+        load_config(config)
+    (tmp_path / "curation.yaml").write_text("curation:\n  overrides:\n    a: {hidden: true}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"curation\.yaml:3: unknown key 'curation.overrides.a.hidden'"):
+        load_config(config)
+
+
+# --------------------------------------------------------------------------- the server
+
+ARTICLE = ("<!doctype html><html lang='fr'><head><title>t</title></head><body>"
+           "<h1 data-pagefind-meta='title'>{}</h1></body></html>")
+
+
+@pytest.fixture
+def desk(tmp_path: Path):
+    """serve --edit on a small site in a thread (no build): (base URL, Editor, corrections file)."""
+    site = tmp_path / "site"
+    for slug, heading in (("un-article", "Un article"), ("autre", "Autre"), ("hostile", HOSTILE)):
+        (site / "articles" / slug).mkdir(parents=True)
+        (site / "articles" / slug / "index.html").write_text(
+            ARTICLE.format(HOSTILE.replace("&", "&amp;").replace("<", "&lt;") if slug == "hostile" else heading),
+            encoding="utf-8")
+    (site / "people" / "jean-dupont").mkdir(parents=True)
+    (site / "people" / "jean-dupont" / "index.html").write_text(ARTICLE.format("Jean Dupont"), encoding="utf-8")
+    editor = Editor(site, tmp_path / "curation.yaml")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stop = threading.Event()
+    thread = threading.Thread(target=preview.serve, args=(site, lambda: [], lambda: True, port),
+                              kwargs={"stop": stop, "editor": editor}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not editor.hosts:
+        time.sleep(0.05)
+    try:
+        yield base, editor, tmp_path / "curation.yaml"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def post(base: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:
+    request = urllib.request.Request(f"{base}{EDIT_PATH}/action", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", **headers}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_write_needs_the_session_token_and_this_server(desk) -> None:
+    base, editor, corrections = desk
+    pin = {"action": "pin", "page": "/articles/un-article/"}
+    token = {TOKEN_HEADER: editor.token}
+    assert post(base, pin, {})[0] == 403
+    assert post(base, pin, {TOKEN_HEADER: "x" * len(editor.token)})[0] == 403
+    assert post(base, pin, {**token, "Origin": "http://evil.example"})[0] == 403
+    assert post(base, pin, {**token, "Sec-Fetch-Site": "cross-site"})[0] == 403
+    assert post(base, pin, {**token, "Host": "evil.example"})[0] == 403  # a rebound DNS name
+    assert not corrections.exists()
+    # the subject comes from the site's own pages, never a path or a name from the request
+    assert post(base, {"action": "pin", "page": "/../curation.yaml"}, token)[0] == 400
+    assert post(base, {"action": "pin", "page": "/articles/nulle-part/"}, token)[0] == 400
+    assert post(base, {"action": "rename", "page": "/articles/un-article/", "value": "X"}, token)[0] == 400
+    assert post(base, {"action": "type", "page": "/people/jean-dupont/", "value": "../x"}, token)[0] == 400
+    assert not corrections.exists()
+
+    status, answer = post(base, pin, {**token, "Origin": base})
+    assert status == 200 and "pinned “Un article”" in answer["message"]
+    assert yaml.safe_load(corrections.read_text(encoding="utf-8")) == \
+        {"curation": {"overrides": {"un-article": {"pin": True}}}}
+
+
+def test_the_bar_shows_hostile_names_as_text(desk) -> None:
+    base, editor, _ = desk
+    with urllib.request.urlopen(f"{base}/articles/hostile/", timeout=30) as response:
+        page = response.read().decode("utf-8")
+    assert 'id="build-site-editor"' in page and editor.token in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    status, _ = post(base, {"action": "title", "page": "/articles/hostile/", "value": HOSTILE},
+                     {TOKEN_HEADER: editor.token})
+    assert status == 200
+    with urllib.request.urlopen(f"{base}{EDIT_PATH}/", timeout=30) as response:
+        listing = response.read().decode("utf-8")
+    assert "<script>alert(1)</script>" not in listing and "alert(1)" in listing
+
+
+def test_two_tabs_writing_at_once_lose_nothing(desk) -> None:
+    base, editor, corrections = desk
+    token = {TOKEN_HEADER: editor.token}
+    corrections.write_text("entities:\n  ignore:\n  - Lundi  # added by hand\n", encoding="utf-8")
+    actions = [{"action": "pin", "page": "/articles/un-article/"},
+               {"action": "title", "page": "/articles/autre/", "value": "Un autre titre"},
+               {"action": "type", "page": "/people/jean-dupont/", "value": "organizations"},
+               {"action": "hide", "page": "/articles/hostile/"}]
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda a=a: answers.append(post(base, a, token)[0])) for a in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * 4
+    paths = [entry.path for entry in curation_file.read(corrections)]
+    assert sorted(paths) == sorted([
+        ("entities", "ignore", "Lundi"), ("curation", "overrides", "un-article", "pin"),
+        ("curation", "overrides", "autre", "title"), ("entities", "types", "Jean Dupont"),
+        ("curation", "overrides", "hostile", "hide")])
+    assert {entry.path: entry.note for entry in curation_file.read(corrections)}[
+        ("entities", "ignore", "Lundi")] == "added by hand"
+    # undo, as the corrections page sends it
+    status, _ = post(base, {"action": "undo", "value": json.dumps(["entities", "ignore", "Lundi"])}, token)
+    assert status == 200 and ("entities", "ignore", "Lundi") not in \
+        [entry.path for entry in curation_file.read(corrections)]
+
+
+# --------------------------------------------------------------------------- in the browser
+
+FRONTEX = "frontex-et-l-oim-organisent-un-webinaire-sur-la-lutte-contre-la-traite-et-le"
+
+
+def test_an_editor_curates_in_the_browser_and_a_plain_build_agrees(corpus_site: Path, tmp_path: Path) -> None:
+    seeds, out, config = tmp_path / "seeds", tmp_path / "out", tmp_path / "site.yaml"
+    shutil.copytree(corpus_site.parent / "seeds", seeds)
+    shutil.copytree(corpus_site, out)
+    shutil.copy(corpus_site.parent / "site.yaml", config)
+    corrections = tmp_path / "curation.yaml"  # beside site.yaml: the default curation_file
+    with build_site_serve(seeds, out, config, "--edit") as (base, log), browser() as b:
+        page = b.new_page()
+        problems = collect_page_problems(page)
+        articles = sorted(p.name for p in (out / "site" / "articles").iterdir() if p.is_dir())
+        other = next(slug for slug in articles if slug != FRONTEX)
+
+        def rebuilt(count: int) -> None:
+            """Wait for the COUNT-th rebuild since the start to be published."""
+            deadline = time.monotonic() + 120
+            while sum("published in" in line or "rebuild failed" in line for line in log) < count:
+                assert time.monotonic() < deadline, "\n".join(log)
+                time.sleep(0.2)
+            assert not any("rebuild failed" in line for line in log), "\n".join(log)
+
+        # correct a title: the file holds it, the rebuilt page shows it (reloaded by itself)
+        page.goto(f"{base}/articles/{FRONTEX}/")
+        _check_editor_page(page, "article", tmp_path)
+        page.fill("#build-site-editor form[data-action=title] input", "Frontex et l'OIM contre la traite")
+        page.click("#build-site-editor form[data-action=title] button")
+        page.wait_for_function("document.querySelector('h1').textContent === \"Frontex et l'OIM contre la traite\"",
+                               timeout=120_000)
+        assert "title: Frontex et l'OIM contre la traite  # " in corrections.read_text(encoding="utf-8")
+        rebuilt(1)
+
+        # pin it: the home page features it
+        page.click("#build-site-editor button[data-action=pin]")
+        rebuilt(2)
+        page.goto(f"{base}/")
+        assert "Frontex et l'OIM contre la traite" in page.locator(".badge").first.locator("xpath=..").inner_text()
+
+        # rename an entity: its page moves to the new name
+        page.goto(f"{base}/organizations/frontex/")
+        page.fill("#build-site-editor form[data-action=rename] input", "Agence Frontex")
+        page.click("#build-site-editor form[data-action=rename] button")
+        page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
+        rebuilt(3)
+        page.goto(f"{base}/organizations/agence-frontex/")
+        assert page.locator("h1").inner_text() == "Agence Frontex"
+
+        # hide another article, then undo it from the corrections page
+        page.goto(f"{base}/articles/{other}/")
+        page.click("#build-site-editor button[data-action=hide]")
+        page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
+        rebuilt(4)
+        assert not (out / "site" / "articles" / other).exists()
+        page.goto(f"{base}{EDIT_PATH}/")
+        assert page.locator("main li").count() == 4
+        _check_editor_page(page, "corrections", tmp_path)
+        page.locator("main li", has_text="› hide:").locator("button").click()
+        rebuilt(5)
+        assert (out / "site" / "articles" / other / "index.html").is_file()
+        assert "hide: true" not in corrections.read_text(encoding="utf-8")
+        assert not problems, problems.report()
+
+    # a plain build of the same folder, corrections file included, gives the site served
+    fresh = tmp_path / "fresh"
+    assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
+    for folder in ("content", "site"):
+        assert tree_differences(fresh / folder, out / folder) == [], folder
+
+
+def _check_editor_page(page, name: str, tmp_path: Path) -> None:
+    """The page as the editor sees it: accessible (axe-core), valid HTML (the Nu checker, on what
+    the server sends), screenshots at 1280 and 390 px in tests/artifacts/."""
+    violations = axe_violations(page)
+    assert violations == [], format_violations(violations)
+    sent = tmp_path / f"editor-{name}.html"
+    with urllib.request.urlopen(page.url, timeout=30) as response:
+        sent.write_bytes(response.read())
+    assert vnu_errors([sent]) == []
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        screenshot(page, f"editor-{name}-{width}", full_page=True)
