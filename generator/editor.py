@@ -1,9 +1,9 @@
 """build-site serve --edit: the editor's desk over the preview.
 
-The preview's article and entity pages get a small editor bar (hide, pin, correct the title;
-rename or merge an entity, change its type, ignore it); each action is one entry of the
-corrections file (core/curation_file.py), which the serve loop sees change and rebuilds from,
-like any edit. /__edit/ lists the corrections with an undo button each. Nothing of this is in
+The preview's article and entity pages get a small editor bar (hide, pin, correct the title,
+outlet or date; rename or merge an entity, change its type, ignore it); each action is one
+entry of the corrections file (core/curation_file.py), which the serve loop sees change and
+rebuilds from, like any edit. /__edit/ lists the corrections with an undo button each. Nothing of this is in
 output/site: the bar is added to the pages as they are sent.
 
 Safe by construction: the server listens on 127.0.0.1 only; a write needs this session's
@@ -26,16 +26,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from .core import curation_file
 from .core.curation_file import Entry
 from .core.model import ENTITY_TYPES
+from .output.content import read_frontmatter
 
 EDIT_PATH = "/__edit"  # reserved like /__build: the corrections page, and POST .../action
 TOKEN_HEADER = "X-Build-Site-Token"
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_TEXT = 300  # characters of a corrected title or a new name
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
-ARTICLE_ACTIONS = {"hide", "pin", "unpin", "title"}
+ARTICLE_ACTIONS = {"hide", "pin", "unpin", "title", "outlet", "date"}
 ENTITY_ACTIONS = {"rename", "type", "ignore"}
 
 
@@ -54,6 +57,8 @@ class Subject:
     kind: str  # "article", or the taxonomy: "people", "organizations", "places"
     key: str
     heading: str
+    outlet: str = ""  # an article's, from its content page
+    date: str = ""
 
 
 def page_heading(page: Path) -> str:
@@ -89,7 +94,11 @@ class Editor:
             return None
         heading = page_heading(page)
         if parts[0] == "articles":
-            return Subject("article", parts[1], heading)
+            try:
+                fm = read_frontmatter(self.site_dir.parent / "content" / f"{parts[1]}.md")
+            except (OSError, IndexError, yaml.YAMLError):
+                fm = {}
+            return Subject("article", parts[1], heading, str(fm.get("outlet") or ""), str(fm.get("date") or ""))
         return Subject(parts[0], heading, heading) if heading else None
 
     # ------------------------------------------------------------------ the bar on a page
@@ -106,7 +115,11 @@ class Editor:
                         f'{"Unpin" if pinned else "Pin to the top"}</button>'
                         '<button type="button" data-action="hide">Hide</button>'
                         '<form data-action="title"><label>Title <input name="value" required '
-                        f'maxlength="{MAX_TEXT}" value="{e(subject.heading)}"></label><button>Correct</button></form>')
+                        f'maxlength="{MAX_TEXT}" value="{e(subject.heading)}"></label><button>Correct</button></form>'
+                        '<form data-action="outlet"><label>Outlet <input name="value" required size="14" '
+                        f'maxlength="{MAX_TEXT}" value="{e(subject.outlet)}"></label><button>Correct</button></form>'
+                        '<form data-action="date"><label>Date <input name="value" type="date" required '
+                        f'value="{e(subject.date)}"></label><button>Correct</button></form>')
         elif subject is not None:
             options = "".join(f'<option value="{kind}"{" selected" if kind == subject.kind else ""}>{kind}</option>'
                               for kind in ENTITY_TYPES)
@@ -199,14 +212,21 @@ class Editor:
                 entry, after = Entry((*path, "hide"), True, f"{when}: hid “{name}”"), EDIT_PATH + "/"
             elif action in ("pin", "unpin"):
                 entry = Entry((*path, "pin"), action == "pin", f"{when}: {action}ned “{name}”")
+            elif action == "date":
+                try:
+                    day = dt.date.fromisoformat(str(value)).isoformat()
+                except ValueError:
+                    raise EditRefused(400, "refused: a date YYYY-MM-DD is expected") from None
+                entry = Entry((*path, "date"), day, f"{when}: date of “{name}” corrected to {day}")
             else:
                 text = self._text(value)
-                entry = Entry((*path, "title"), text, f"{when}: title “{name}” corrected to “{text}”")
+                entry = Entry((*path, action), text, f"{when}: {action} of “{name}” corrected to “{text}”")
         elif subject.kind != "article" and action in ENTITY_ACTIONS:
             path, after = ("entities",), None
             if action == "rename":
                 text = self._text(value)
-                entry = Entry((*path, "aliases", name), text, f"{when}: “{name}” renamed “{text}” (merged if another entity has that name)")
+                entry = Entry((*path, "aliases", name), text,
+                              f"{when}: “{name}” renamed “{text}” (merged if another entity has that name)")
                 after = EDIT_PATH + "/"  # the entity's page moves to the new name's address
             elif action == "type":
                 if value not in ENTITY_TYPES:

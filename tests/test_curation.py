@@ -29,6 +29,7 @@ SEED_SLUG = "frontex-et-l-oim-organisent-un-webinaire-sur-la-lutte-contre-la-tra
 NOTE = 'Vérifié par la rédaction : <b>gras</b> & "guillemets"'
 NEW_TITLE = "Titre revu par la rédaction <i>sans balise</i>"
 SUMMARY = "Résumé écrit par la rédaction pour la page d'accueil."
+NEW_OUTLET = "Agence de test"
 ADDED_PERSON = "Marie Testelle"
 
 
@@ -153,7 +154,7 @@ def curated(baseline: dict[str, Any]) -> dict[str, Any]:
     marks = {
         "note": newest["slug"], "pin_old": oldest["slug"], "pin_seed": SEED_SLUG,
         "hide": middle[1]["slug"], "title": middle[2]["slug"], "summary": middle[3]["slug"],
-        "entities": with_people[5]["slug"],
+        "entities": with_people[5]["slug"], "outlet": middle[4]["slug"], "date": middle[5]["slug"],
     }
     removed = pages[marks["entities"]][0]["entities"]["people"][0]
     curation["overrides"] = {
@@ -163,6 +164,8 @@ def curated(baseline: dict[str, Any]) -> dict[str, Any]:
         marks["hide"]: {"hide": True},
         marks["title"]: {"title": NEW_TITLE},
         marks["summary"]: {"summary": SUMMARY},
+        marks["outlet"]: {"outlet": NEW_OUTLET},
+        marks["date"]: {"date": dt.date(2019, 1, 15)},  # as YAML reads a bare 2019-01-15
         marks["entities"]: {"add_entities": {"people": [ADDED_PERSON]}, "remove_entities": [removed]},
         "pas-d-article-ici": {"pin": True},
     }
@@ -208,7 +211,7 @@ def test_report_lists_every_member_of_a_left_out_article_as_skipped_with_its_rul
     assert stats["articles"] == len(curated["pages"])
     assert stats["skipped"] == before_count(before, "skipped") + len(skipped_files)
     cur = stats["curation"]
-    assert cur["hidden"] == 1 and cur["pinned"] == 2 and cur["overridden"] == 6
+    assert cur["hidden"] == 1 and cur["pinned"] == 2 and cur["overridden"] == 8
     assert cur["not_included"] + cur["excluded"] + cur["hidden"] == len(curated["skips"])
     assert cur["unknown_override_slugs"] == ["pas-d-article-ici"]
 
@@ -219,7 +222,7 @@ def before_count(entries: dict[str, dict], status: str) -> int:
 
 def test_overrides_change_only_their_own_frontmatter(baseline: dict, curated: dict) -> None:
     marks, pages, old = curated["marks"], curated["pages"], baseline["pages"]
-    touched = {marks[k] for k in ("note", "pin_old", "pin_seed", "title", "summary", "entities")}
+    touched = {marks[k] for k in ("note", "pin_old", "pin_seed", "title", "summary", "entities", "outlet", "date")}
     for slug, (fm, body) in pages.items():
         if slug not in touched:
             assert (fm, body) == old[slug], slug
@@ -228,6 +231,10 @@ def test_overrides_change_only_their_own_frontmatter(baseline: dict, curated: di
     fm = pages[marks["title"]][0]
     assert fm["title"] == NEW_TITLE and fm["original_title"] == old[marks["title"]][0]["title"]
     assert fm["slug"] == marks["title"]  # the page keeps its address
+    fm = pages[marks["outlet"]][0]
+    assert fm["outlet"] == NEW_OUTLET and fm["original_outlet"] == old[marks["outlet"]][0]["outlet"]
+    fm = pages[marks["date"]][0]
+    assert fm["date"] == "2019-01-15" and fm["original_date"] == old[marks["date"]][0]["date"] != "2019-01-15"
     assert pages[marks["summary"]][0]["summary"] == SUMMARY
     fm, before = pages[marks["entities"]][0], old[marks["entities"]][0]
     assert fm["entities"]["people"] == [ADDED_PERSON] + [p for p in before["entities"]["people"] if p != curated["removed"]]
@@ -254,6 +261,9 @@ def test_overrides_show_on_the_site(curated: dict) -> None:
     assert page.xpath("//h1")[0].text_content() == NEW_TITLE  # shown as text, not markup
     page = html_of(site / "articles" / marks["summary"] / "index.html")
     assert page.xpath("//p[@class='summary']")[0].text_content() == SUMMARY
+    # a corrected outlet lists the article under its page; a corrected date puts it in that week
+    assert marks["outlet"] in card_slugs(html_of(site / "outlets" / "agence-de-test" / "index.html"))
+    assert marks["date"] in card_slugs(html_of(site / "editions" / "2019-w03" / "index.html"))
     page = html_of(site / "articles" / marks["note"] / "index.html")
     assert NOTE in page.xpath("//aside[@class='editor-note']")[0].text_content()
     assert not page.xpath("//aside[@class='editor-note']//b")

@@ -127,10 +127,15 @@ def test_a_write_needs_the_session_token_and_this_server(desk) -> None:
     assert post(base, {"action": "type", "page": "/people/jean-dupont/", "value": "../x"}, token)[0] == 400
     assert not corrections.exists()
 
+    assert post(base, {"action": "date", "page": "/articles/un-article/", "value": "2019-02-30"}, token)[0] == 400
+    assert not corrections.exists()
+
     status, answer = post(base, pin, {**token, "Origin": base})
     assert status == 200 and "pinned “Un article”" in answer["message"]
+    for action, value in (("outlet", "Agence  de test "), ("date", "2019-01-15")):
+        assert post(base, {"action": action, "page": "/articles/un-article/", "value": value}, token)[0] == 200
     assert yaml.safe_load(corrections.read_text(encoding="utf-8")) == \
-        {"curation": {"overrides": {"un-article": {"pin": True}}}}
+        {"curation": {"overrides": {"un-article": {"pin": True, "outlet": "Agence de test", "date": "2019-01-15"}}}}
 
 
 def test_the_bar_shows_hostile_names_as_text(desk) -> None:

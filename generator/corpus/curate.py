@@ -34,7 +34,7 @@ RULE_KEYS = {
     "in": "where keyword and regex look: title, body or any (default)",
 }
 OVERRIDE_KEYS = {
-    "hide": bool, "pin": bool, "title": str, "summary": str, "note": str,
+    "hide": bool, "pin": bool, "title": str, "outlet": str, "date": str, "summary": str, "note": str,
     "add_entities": dict, "remove_entities": list,
 }
 
@@ -110,6 +110,13 @@ def _check_override(node: yaml.Node, where: str, name: str) -> None:
                                         + nearest_key(key, list(OVERRIDE_KEYS)))
         value = _value(value_node)
         expected = OVERRIDE_KEYS[key]
+        if key == "date":  # YAML reads a bare 2020-10-16 as a date
+            try:
+                dt.date.fromisoformat(str(value))
+            except ValueError:
+                raise CurationSettingsError(f"{where}:{_line(value_node)}: '{full}' must be a date "
+                                            f"YYYY-MM-DD, not {value!r}") from None
+            continue
         if not isinstance(value, expected) or (expected is str and not value.strip()):
             kind = {bool: "a boolean", str: "a non-empty string", dict: "a mapping", list: "a list"}[expected]
             raise CurationSettingsError(f"{where}:{_line(value_node)}: '{full}' must be {kind}, not {value!r}")
@@ -224,6 +231,12 @@ def apply_override(art: Article, override: dict[str, Any]) -> dict[str, Any]:
         extra["original_title"] = art.title
         art.title = override["title"].strip()
         art.title_derived = False
+    if override.get("outlet"):
+        extra["original_outlet"] = art.outlet
+        art.outlet = override["outlet"].strip()
+    if override.get("date"):
+        extra["original_date"] = art.date
+        art.date = str(override["date"])  # a YAML date prints as YYYY-MM-DD
     removed: list[str] = []
     added: list[str] = []
     drop = {n.casefold() for n in _as_list(override.get("remove_entities") or [])}

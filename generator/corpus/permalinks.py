@@ -9,6 +9,7 @@ import yaml
 from slugify import slugify
 
 from ..core.model import Article
+from ..output.content import read_frontmatter
 
 MAX_SLUG = 80
 
@@ -107,12 +108,10 @@ def slug_history(articles: list[Article], previous: dict[str, list[str]] | None 
 
 def slugs_of_content(folder: Path) -> dict[str, list[str]]:
     """Slug -> input keys of the pages in a content folder (when the build manifest is gone)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out: dict[str, list[str]] = {}
     for path in sorted(folder.glob("*.md")):
         try:
-            head = path.read_text(encoding="utf-8").split("---\n", 2)[1]
-            fm = yaml.load(head, Loader=loader)
+            fm = read_frontmatter(path)
             keys = [s["file"] if s.get("record") is None else f"{s['file']}#{s['record']}"
                     for s in fm.get("sources") or []]
             out[str(fm.get("slug") or path.stem)] = keys

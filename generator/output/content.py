@@ -62,7 +62,7 @@ def frontmatter(art: Article) -> dict[str, Any]:
     if art.aliases:
         fm["aliases"] = sorted(art.aliases)
     fm["story"] = art.story or art.slug  # stories.py: the lead article's slug; its own when alone
-    fm.update(art.curation)  # curate.py: pinned, note, summary, original_title, entities_edited
+    fm.update(art.curation)  # curate.py: pinned, note, summary, original_title/outlet/date, entities_edited
     return fm
 
 
@@ -122,6 +122,13 @@ def write_content(articles: list[Article], folder: Path, previous: dict[str, str
         pages.append((name, (fm, body.strip(), manifest[name])))
     remove_stale(folder, previous, manifest)
     return manifest, [page for _, page in sorted(pages, key=lambda named: named[0])]  # in file name order
+
+
+def read_frontmatter(path: Path) -> dict[str, Any]:
+    """The frontmatter of one content page (raises OSError, IndexError or yaml.YAMLError on a
+    file that is not one)."""
+    head = path.read_text(encoding="utf-8").split("---\n", 2)[1]
+    return yaml.load(head, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def read_content(folder: Path) -> list[Page]:
