@@ -164,8 +164,10 @@ def serve_site(args: argparse.Namespace, config_path: Path | None, config_dir: P
     from .serve import serve
 
     current = {"paths": paths}
-    corrections = curation_path(config_path, load_config(config_path))
-    editor = Editor(paths.output / "site", corrections.resolve()) if args.edit and corrections is not None else None
+    config = load_config(config_path)
+    corrections = curation_path(config_path, config)
+    editor = Editor(paths.output / "site", corrections.resolve(), config["editions"]) \
+        if args.edit and corrections is not None else None
     if args.edit and editor is None:
         raise ConfigError("serve --edit needs a corrections file: set curation_file in site.yaml")
 

@@ -3,7 +3,8 @@
 The preview's article and entity pages get a small editor bar (hide, pin, correct the title,
 outlet or date; rename or merge an entity, change its type, ignore it); each action is one
 entry of the corrections file (core/curation_file.py), which the serve loop sees change and
-rebuilds from, like any edit. /__edit/ lists the corrections with an undo button each. Nothing of this is in
+rebuilds from, like any edit. /__edit/ lists the corrections with an undo button each, /__edit/review the
+review queue (review.py). Nothing of this is in
 output/site: the bar is added to the pages as they are sent.
 
 Safe by construction: the server listens on 127.0.0.1 only; a write needs this session's
@@ -32,6 +33,7 @@ from .core import curation_file
 from .core.curation_file import Entry
 from .core.model import ENTITY_TYPES
 from .output.content import read_frontmatter
+from .review import SHOWN, Group, review_queue
 
 EDIT_PATH = "/__edit"  # reserved like /__build: the corrections page, and POST .../action
 TOKEN_HEADER = "X-Build-Site-Token"
@@ -71,9 +73,11 @@ def page_heading(page: Path) -> str:
 class Editor:
     """The editor's layer of one serve session: its token, its bar, its actions."""
 
-    def __init__(self, site_dir: Path, corrections: Path) -> None:
+    def __init__(self, site_dir: Path, corrections: Path, editions: str = "weekly") -> None:
         self.site_dir = site_dir
         self.corrections = corrections
+        self.editions = editions  # the period of an edition, for the review queue
+        self.queue: tuple[int, list[Group]] | None = None  # (report's mtime, its review queue)
         self.token = secrets.token_urlsafe(32)
         self.hosts: set[str] = set()  # the Host values of this server, set once it listens
         self.lock = threading.Lock()  # one write at a time; each re-reads the file first
@@ -129,7 +133,8 @@ class Editor:
                         f'<form data-action="type"><label>Type <select name="value">{options}</select></label>'
                         '<button>Set type</button></form>'
                         '<button type="button" data-action="ignore">Ignore</button>')
-        return BAR % (e(self.token), e(TOKEN_HEADER), controls, EDIT_PATH, len(entries), EDIT_PATH, EDIT_SCRIPT)
+        return BAR % (e(self.token), e(TOKEN_HEADER), controls, EDIT_PATH, len(entries), EDIT_PATH, EDIT_PATH,
+                      EDIT_SCRIPT)
 
     def corrections_page(self) -> bytes:
         """/__edit/: every correction, newest last, each with an undo button."""
@@ -145,7 +150,30 @@ class Editor:
                 f'{e(json.dumps(x.value, ensure_ascii=False))}</code> <form data-action="undo">'
                 f'<input type="hidden" name="value" value="{e(json.dumps(x.path, ensure_ascii=False))}">'
                 f'<button>Undo</button></form></div></li>' for x in entries) + "</ol>"
-        return (CORRECTIONS_PAGE % (e(str(self.corrections)), rows, self.bar(""))).encode()
+        return (EDITOR_PAGE % ("Corrections", "Corrections", f"Kept in <code>{e(str(self.corrections))}</code>; "
+                               "every build reads them.", rows, self.bar(""))).encode()
+
+    def review_page(self) -> bytes:
+        """/__edit/review: the review queue of the last build, each item linking to its page."""
+        e = html.escape
+        report = self.site_dir.parent / "build-report.json"
+        try:
+            stamp = report.stat().st_mtime_ns
+            if self.queue is None or self.queue[0] != stamp:
+                self.queue = (stamp, review_queue(self.site_dir.parent, self.editions))
+            groups = self.queue[1]
+        except (OSError, ValueError) as exc:
+            body = f"<p>No build to review yet ({e(str(exc))}).</p>"
+        else:
+            body = ""
+            for group in groups:
+                items = "".join(f'<li>{_linked(x.label, x.link)} <span>{e(x.detail)}</span></li>'
+                                for x in group.items[:SHOWN])
+                more = f"<p>… and {len(group.items) - SHOWN} more.</p>" if len(group.items) > SHOWN else ""
+                body += (f"<section><h2>{e(group.title)} ({len(group.items)})</h2><p>{e(group.why)}</p>"
+                         f"{f'<ol>{items}</ol>' if items else ''}{more}</section>")
+        return (EDITOR_PAGE % ("Review", "Review", "What the last build was unsure about, most useful first.",
+                               body, self.bar(""))).encode()
 
     def _entries_or_none(self) -> list[Entry] | None:
         try:
@@ -247,11 +275,17 @@ class Editor:
         return text
 
 
+def _linked(text: str, link: str) -> str:
+    """TEXT as HTML, a link to the site-relative LINK when there is one."""
+    return f'<a href="/{html.escape(link)}">{html.escape(text)}</a>' if link else html.escape(text)
+
+
 # The bar: fixed at the foot of the page, its own styles (the site's stylesheet does not know it).
 BAR = """<aside id="build-site-editor" aria-label="Editor" data-token="%s" data-header="%s" style="position:fixed;
 left:0;right:0;bottom:0;z-index:2147483646;display:flex;flex-wrap:wrap;gap:.5em 1em;align-items:center;padding:.5em 1em;
 background:#1d2b36;color:#fff;font:14px/1.4 system-ui,sans-serif"><strong>Editor</strong>%s
-<a href="%s/" style="color:#fff">Corrections (%d)</a><span role="status" aria-live="polite"></span></aside>
+<a href="%s/" style="color:#fff">Corrections (%d)</a><a href="%s/review" style="color:#fff">Review</a>
+<span role="status" aria-live="polite"></span></aside>
 <script>/* build-site serve --edit: the editor bar, not part of the published site */
 var buildSiteEditPath = "%s";
 %s</script>"""
@@ -271,11 +305,12 @@ if(b){send(b.getAttribute("data-action"),null)}});
 document.addEventListener("submit",function(ev){var f=ev.target.closest("form[data-action]");if(!f){return}
 ev.preventDefault();send(f.getAttribute("data-action"),f.elements.namedItem("value").value)});})();"""
 
-CORRECTIONS_PAGE = """<!DOCTYPE html>
+EDITOR_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Corrections · build-site editor</title>
-<style>li{margin-bottom:1em}li p{margin:0}code{font-size:.85em;color:#444;overflow-wrap:anywhere}form{display:inline}</style>
+<title>%s · build-site editor</title>
+<style>li{margin-bottom:1em}li p{margin:0}code{font-size:.85em;color:#444;overflow-wrap:anywhere}form{display:inline}
+li span{color:#444}</style>
 </head>
 <body style="font:16px/1.5 system-ui,sans-serif;max-width:60em;margin:1em auto 6em;padding:0 1em">
-<main><h1>Corrections</h1><p>Kept in <code>%s</code>; every build reads them. <a href="/">Home</a></p>%s</main>
+<main><h1>%s</h1><p>%s <a href="/">Home</a></p>%s</main>
 %s</body></html>"""

@@ -117,8 +117,9 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
             since = parse_qs(url.query).get("since", [""])[0]
             now = self.clock.wait_for_change(since, LONG_POLL_SECONDS) if since else self.clock.reply
             return self._send(200, "text/plain; charset=utf-8", now.encode(), body)
-        if self.editor is not None and url.path in (EDIT_PATH, EDIT_PATH + "/"):
-            page = with_reload_script(self.editor.corrections_page(), self.clock.current, self.clock.error)
+        if self.editor is not None and url.path in (EDIT_PATH, EDIT_PATH + "/", EDIT_PATH + "/review"):
+            sent = self.editor.review_page() if url.path.endswith("/review") else self.editor.corrections_page()
+            page = with_reload_script(sent, self.clock.current, self.clock.error)
             return self._send(200, "text/html; charset=utf-8", page, body)
         page = self.html_page(url.path)
         if page is None:

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import lxml.html
 import pytest
 import yaml
 
@@ -79,6 +80,7 @@ def desk(tmp_path: Path):
         (site / "articles" / slug / "index.html").write_text(
             ARTICLE.format(HOSTILE.replace("&", "&amp;").replace("<", "&lt;") if slug == "hostile" else heading),
             encoding="utf-8")
+    _fake_build_report(tmp_path)
     (site / "people" / "jean-dupont").mkdir(parents=True)
     (site / "people" / "jean-dupont" / "index.html").write_text(ARTICLE.format("Jean Dupont"), encoding="utf-8")
     editor = Editor(site, tmp_path / "curation.yaml")
@@ -98,6 +100,41 @@ def desk(tmp_path: Path):
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+def _fake_build_report(output: Path) -> None:
+    """What a build leaves beside the site for the review queue: a report and content pages."""
+    (output / "content").mkdir()
+    for slug, fm in (("un-article", {"date": "2024-03-05", "outlet": "Le Monde"}),
+                     ("autre", {"date": None, "outlet": "Le Monde", "title_derived": True}),
+                     ("hostile", {"date": "2024-03-06", "outlet": None})):
+        head = yaml.safe_dump({"title": HOSTILE if slug == "hostile" else slug.title(), "slug": slug, **fm})
+        (output / "content" / f"{slug}.md").write_text(f"---\n{head}---\n\nTexte.\n", encoding="utf-8")
+    inputs = [{"file": "a.txt", "status": "article", "article": "un-article", "reason": "text"},
+              {"file": "b.txt", "status": "duplicate", "article": "un-article", "reason":
+               "near-duplicate of a.txt: jaccard 0.53, containment 0.60 (rule: jaccard >= 0.5)"},
+              {"file": "c.txt", "status": "duplicate", "article": "autre", "reason":
+               "near-duplicate of d.txt: jaccard 0.93, containment 0.99 (rule: jaccard >= 0.5)"},
+              {"file": "<junk>.txt", "status": "rejected", "article": None, "reason": "too short: 3 words"}]
+    (output / "build-report.json").write_text(json.dumps({"inputs": inputs, "stats": {}}), encoding="utf-8")
+
+
+def test_the_review_queue_surfaces_what_the_build_was_unsure_about(desk) -> None:
+    base = desk[0]
+    with urllib.request.urlopen(f"{base}{EDIT_PATH}/review", timeout=30) as response:
+        page = lxml.html.fromstring(response.read())
+    groups = {section.xpath("h2")[0].text_content().rsplit(" (", 1)[0]:
+              [(li.xpath("a/@href") or [""])[0] + " " + li.text_content() for li in section.xpath("ol/li")]
+              for section in page.xpath("//main/section")}
+    assert [link.split()[0] for link in groups["In the newest edition (2024-w10)"]] == \
+        ["/articles/hostile/", "/articles/un-article/"]
+    assert [link.split()[0] for link in groups["Without a date"]] == ["/articles/autre/"]
+    assert [link.split()[0] for link in groups["Without an outlet"]] == ["/articles/hostile/"]
+    assert [link.split()[0] for link in groups["Titles made from the text"]] == ["/articles/autre/"]
+    (close,) = groups["Merges near the threshold"]  # 0.53 against 0.5; 0.93 is far from it
+    assert close.startswith("/articles/un-article/") and "b.txt merged" in close
+    assert groups["Rejected files"] == [" <junk>.txt too short: 3 words"]
+    assert page.xpath("//script[contains(., 'alert(1)')]") == []  # the hostile title is text
 
 
 def post(base: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:
@@ -198,34 +235,42 @@ def test_an_editor_curates_in_the_browser_and_a_plain_build_agrees(corpus_site: 
         other = next(slug for slug in articles if slug != FRONTEX)
 
         def rebuilt(count: int) -> None:
-            """Wait for the COUNT-th rebuild since the start to be published."""
+            """Wait for the COUNT-th rebuild since the start to be published and the open page,
+            marked before, to have reloaded by itself (so no reload interrupts what follows)."""
             deadline = time.monotonic() + 120
             while sum("published in" in line or "rebuild failed" in line for line in log) < count:
                 assert time.monotonic() < deadline, "\n".join(log)
                 time.sleep(0.2)
             assert not any("rebuild failed" in line for line in log), "\n".join(log)
+            page.wait_for_function("() => !window.beforeRebuild", timeout=60_000)
+
+        def mark() -> None:
+            page.evaluate("() => { window.beforeRebuild = true; }")
 
         # correct a title: the file holds it, the rebuilt page shows it (reloaded by itself)
         page.goto(f"{base}/articles/{FRONTEX}/")
         _check_editor_page(page, "article", tmp_path)
         page.fill("#build-site-editor form[data-action=title] input", "Frontex et l'OIM contre la traite")
         page.click("#build-site-editor form[data-action=title] button")
-        page.wait_for_function("document.querySelector('h1').textContent === \"Frontex et l'OIM contre la traite\"",
-                               timeout=120_000)
-        assert "title: Frontex et l'OIM contre la traite  # " in corrections.read_text(encoding="utf-8")
+        mark()
         rebuilt(1)
+        assert page.locator("h1").inner_text() == "Frontex et l'OIM contre la traite"
+        assert "title: Frontex et l'OIM contre la traite  # " in corrections.read_text(encoding="utf-8")
 
         # pin it: the home page features it
         page.click("#build-site-editor button[data-action=pin]")
+        mark()
         rebuilt(2)
+        assert page.locator("#build-site-editor button[data-action=unpin]").count() == 1
         page.goto(f"{base}/")
         assert "Frontex et l'OIM contre la traite" in page.locator(".badge").first.locator("xpath=..").inner_text()
 
-        # rename an entity: its page moves to the new name
+        # rename an entity: its page moves to the new name (the editor is taken to the corrections)
         page.goto(f"{base}/organizations/frontex/")
         page.fill("#build-site-editor form[data-action=rename] input", "Agence Frontex")
         page.click("#build-site-editor form[data-action=rename] button")
         page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
+        mark()
         rebuilt(3)
         page.goto(f"{base}/organizations/agence-frontex/")
         assert page.locator("h1").inner_text() == "Agence Frontex"
@@ -234,15 +279,19 @@ def test_an_editor_curates_in_the_browser_and_a_plain_build_agrees(corpus_site: 
         page.goto(f"{base}/articles/{other}/")
         page.click("#build-site-editor button[data-action=hide]")
         page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
+        mark()
         rebuilt(4)
         assert not (out / "site" / "articles" / other).exists()
-        page.goto(f"{base}{EDIT_PATH}/")
         assert page.locator("main li").count() == 4
         _check_editor_page(page, "corrections", tmp_path)
         page.locator("main li", has_text="› hide:").locator("button").click()
+        mark()
         rebuilt(5)
         assert (out / "site" / "articles" / other / "index.html").is_file()
         assert "hide: true" not in corrections.read_text(encoding="utf-8")
+        page.goto(f"{base}{EDIT_PATH}/review")
+        assert page.locator("main h2").count() >= 5
+        _check_editor_page(page, "review", tmp_path)
         assert not problems, problems.report()
 
     # a plain build of the same folder, corrections file included, gives the site served
