@@ -1,11 +1,12 @@
 """build-site serve --edit: the editor's desk over the preview.
 
-The preview's article and entity pages get a small editor bar (hide, pin, correct the title,
-outlet or date; rename or merge an entity, change its type, ignore it); each action is one
-entry of the corrections file (core/curation_file.py), which the serve loop sees change and
-rebuilds from, like any edit. /__edit/ lists the corrections with an undo button each, /__edit/review the
-review queue (review.py). Nothing of this is in
-output/site: the bar is added to the pages as they are sent.
+The preview's article, story and entity pages get a small editor bar: on an article, hide,
+pin, correct the title, outlet or date, move it into another story or out of its own; on a
+story, split an article out; on an entity, rename or merge, change its type, ignore it. Each
+action is one entry of the corrections file (core/curation_file.py), which the serve loop sees
+change and rebuilds from, like any edit. /__edit/ lists the corrections with an undo button
+each, /__edit/review the review queue (review.py). Nothing of this is in output/site: the bar
+is added to the pages as they are sent.
 
 Safe by construction: the server listens on 127.0.0.1 only; a write needs this session's
 token (in the pages the server sends, unreadable from another origin), a Host of this server
@@ -32,6 +33,7 @@ import yaml
 from .core import curation_file
 from .core.curation_file import Entry
 from .core.model import ENTITY_TYPES
+from .corpus.curate import STORY_ALONE
 from .output.content import read_frontmatter
 from .review import SHOWN, Group, review_queue
 
@@ -40,7 +42,7 @@ TOKEN_HEADER = "X-Build-Site-Token"
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_TEXT = 300  # characters of a corrected title or a new name
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
-ARTICLE_ACTIONS = {"hide", "pin", "unpin", "title", "outlet", "date"}
+ARTICLE_ACTIONS = {"hide", "pin", "unpin", "title", "outlet", "date", "story", "detach"}
 ENTITY_ACTIONS = {"rename", "type", "ignore"}
 
 
@@ -61,6 +63,14 @@ class Subject:
     heading: str
     outlet: str = ""  # an article's, from its content page
     date: str = ""
+    members: tuple[tuple[str, str], ...] = ()  # a story's articles: (slug, title), from its page
+
+
+def story_members(page: Path) -> tuple[tuple[str, str], ...]:
+    """(slug, title) of each article on a story page's timeline."""
+    found = re.findall(r'class="timeline-title"><a href="[^"]*articles/([a-z0-9-]+)/[^"]*"[^>]*>(.*?)</a>',
+                       page.read_text(encoding="utf-8"), re.S)
+    return tuple((slug, " ".join(html.unescape(re.sub(r"<[^>]+>", "", title)).split())) for slug, title in found)
 
 
 def page_heading(page: Path) -> str:
@@ -91,7 +101,7 @@ class Editor:
         parts = [p for p in url_path.split("/") if p]
         if parts[-1:] == ["index.html"]:
             parts = parts[:-1]
-        if len(parts) != 2 or not SLUG.fullmatch(parts[1]) or parts[0] not in ("articles", *ENTITY_TYPES):
+        if len(parts) != 2 or not SLUG.fullmatch(parts[1]) or parts[0] not in ("articles", "stories", *ENTITY_TYPES):
             return None
         page = self.site_dir / parts[0] / parts[1] / "index.html"
         if not page.is_file():
@@ -103,6 +113,8 @@ class Editor:
             except (OSError, IndexError, yaml.YAMLError):
                 fm = {}
             return Subject("article", parts[1], heading, str(fm.get("outlet") or ""), str(fm.get("date") or ""))
+        if parts[0] == "stories":
+            return Subject("story", parts[1], heading, members=story_members(page))
         return Subject(parts[0], heading, heading) if heading else None
 
     # ------------------------------------------------------------------ the bar on a page
@@ -123,7 +135,14 @@ class Editor:
                         '<form data-action="outlet"><label>Outlet <input name="value" required size="14" '
                         f'maxlength="{MAX_TEXT}" value="{e(subject.outlet)}"></label><button>Correct</button></form>'
                         '<form data-action="date"><label>Date <input name="value" type="date" required '
-                        f'value="{e(subject.date)}"></label><button>Correct</button></form>')
+                        f'value="{e(subject.date)}"></label><button>Correct</button></form>'
+                        '<form data-action="story"><label>Into the story of <input name="value" required size="14" '
+                        'placeholder="an article\'s address"></label><button>Move</button></form>'
+                        '<button type="button" data-action="detach">Out of its story</button>')
+        elif subject is not None and subject.kind == "story":
+            options = "".join(f'<option value="{e(slug)}">{e(title)}</option>' for slug, title in subject.members)
+            controls = (f'<form data-action="split"><label>Article <select name="value">{options}</select></label>'
+                        '<button>Split out of the story</button></form>')
         elif subject is not None:
             options = "".join(f'<option value="{kind}"{" selected" if kind == subject.kind else ""}>{kind}</option>'
                               for kind in ENTITY_TYPES)
@@ -240,6 +259,10 @@ class Editor:
                 entry, after = Entry((*path, "hide"), True, f"{when}: hid “{name}”"), EDIT_PATH + "/"
             elif action in ("pin", "unpin"):
                 entry = Entry((*path, "pin"), action == "pin", f"{when}: {action}ned “{name}”")
+            elif action in ("story", "detach"):
+                target = STORY_ALONE if action == "detach" else self._article_slug(value)
+                what = "taken out of its story" if action == "detach" else f"moved into the story of {target}"
+                entry = Entry((*path, "story"), target, f"{when}: “{name}” {what}")
             elif action == "date":
                 try:
                     day = dt.date.fromisoformat(str(value)).isoformat()
@@ -249,7 +272,13 @@ class Editor:
             else:
                 text = self._text(value)
                 entry = Entry((*path, action), text, f"{when}: {action} of “{name}” corrected to “{text}”")
-        elif subject.kind != "article" and action in ENTITY_ACTIONS:
+        elif subject.kind == "story" and action == "split":
+            titles = dict(subject.members)
+            if value not in titles:
+                raise EditRefused(400, "refused: not an article of this story")
+            entry, after = (Entry(("curation", "overrides", value, "story"), STORY_ALONE,
+                                  f"{when}: “{titles[value]}” split out of the story “{name}”"), None)
+        elif subject.kind in ENTITY_TYPES and action in ENTITY_ACTIONS:
             path, after = ("entities",), None
             if action == "rename":
                 text = self._text(value)
@@ -266,6 +295,15 @@ class Editor:
             raise EditRefused(400, f"refused: no action {action!r} on this page")
         kept = [x for x in entries if x.path != entry.path]
         return kept + [entry], entry.note.split(": ", 1)[-1], after
+
+    def _article_slug(self, value: Any) -> str:
+        """The slug of an article of the site, given as its slug or the address of its page."""
+        text = str(value or "").strip()
+        found = re.search(r"articles/([a-z0-9-]+)/?", text)
+        slug = found.group(1) if found else text
+        if not SLUG.fullmatch(slug) or not (self.site_dir / "articles" / slug / "index.html").is_file():
+            raise EditRefused(400, "refused: give the address (or slug) of an article of this site")
+        return slug
 
     @staticmethod
     def _text(value: Any) -> str:

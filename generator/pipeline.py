@@ -201,8 +201,9 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("curation")
 
     progress.start("stories", None)
+    moves = {slug: str(o["story"]) for slug, o in config["curation"]["overrides"].items() if o and o.get("story")}
     stories = assign_stories(articles, config["stories"], store, mapper(500, False),
-                             history.stories)  # a published story keeps its page
+                             history.stories, moves)  # a published story keeps its page
     lap("stories")
 
     progress.start("content", len(articles))

@@ -155,6 +155,7 @@ def curated(baseline: dict[str, Any]) -> dict[str, Any]:
         "note": newest["slug"], "pin_old": oldest["slug"], "pin_seed": SEED_SLUG,
         "hide": middle[1]["slug"], "title": middle[2]["slug"], "summary": middle[3]["slug"],
         "entities": with_people[5]["slug"], "outlet": middle[4]["slug"], "date": middle[5]["slug"],
+        "story": middle[6]["slug"], "story_of": middle[8]["slug"],
     }
     removed = pages[marks["entities"]][0]["entities"]["people"][0]
     curation["overrides"] = {
@@ -166,6 +167,7 @@ def curated(baseline: dict[str, Any]) -> dict[str, Any]:
         marks["summary"]: {"summary": SUMMARY},
         marks["outlet"]: {"outlet": NEW_OUTLET},
         marks["date"]: {"date": dt.date(2019, 1, 15)},  # as YAML reads a bare 2019-01-15
+        marks["story"]: {"story": marks["story_of"]},
         marks["entities"]: {"add_entities": {"people": [ADDED_PERSON]}, "remove_entities": [removed]},
         "pas-d-article-ici": {"pin": True},
     }
@@ -211,7 +213,7 @@ def test_report_lists_every_member_of_a_left_out_article_as_skipped_with_its_rul
     assert stats["articles"] == len(curated["pages"])
     assert stats["skipped"] == before_count(before, "skipped") + len(skipped_files)
     cur = stats["curation"]
-    assert cur["hidden"] == 1 and cur["pinned"] == 2 and cur["overridden"] == 8
+    assert cur["hidden"] == 1 and cur["pinned"] == 2 and cur["overridden"] == 9
     assert cur["not_included"] + cur["excluded"] + cur["hidden"] == len(curated["skips"])
     assert cur["unknown_override_slugs"] == ["pas-d-article-ici"]
 
@@ -222,7 +224,8 @@ def before_count(entries: dict[str, dict], status: str) -> int:
 
 def test_overrides_change_only_their_own_frontmatter(baseline: dict, curated: dict) -> None:
     marks, pages, old = curated["marks"], curated["pages"], baseline["pages"]
-    touched = {marks[k] for k in ("note", "pin_old", "pin_seed", "title", "summary", "entities", "outlet", "date")}
+    touched = {marks[k] for k in ("note", "pin_old", "pin_seed", "title", "summary", "entities", "outlet", "date",
+                                  "story", "story_of")}
     for slug, (fm, body) in pages.items():
         if slug not in touched:
             assert (fm, body) == old[slug], slug
@@ -235,6 +238,8 @@ def test_overrides_change_only_their_own_frontmatter(baseline: dict, curated: di
     assert fm["outlet"] == NEW_OUTLET and fm["original_outlet"] == old[marks["outlet"]][0]["outlet"]
     fm = pages[marks["date"]][0]
     assert fm["date"] == "2019-01-15" and fm["original_date"] == old[marks["date"]][0]["date"] != "2019-01-15"
+    moved, into = pages[marks["story"]][0], pages[marks["story_of"]][0]
+    assert old[marks["story"]][0]["story"] != old[marks["story_of"]][0]["story"] and moved["story"] == into["story"]
     assert pages[marks["summary"]][0]["summary"] == SUMMARY
     fm, before = pages[marks["entities"]][0], old[marks["entities"]][0]
     assert fm["entities"]["people"] == [ADDED_PERSON] + [p for p in before["entities"]["people"] if p != curated["removed"]]

@@ -81,6 +81,11 @@ def desk(tmp_path: Path):
             ARTICLE.format(HOSTILE.replace("&", "&amp;").replace("<", "&lt;") if slug == "hostile" else heading),
             encoding="utf-8")
     _fake_build_report(tmp_path)
+    (site / "stories" / "un-article").mkdir(parents=True)
+    (site / "stories" / "un-article" / "index.html").write_text(ARTICLE.format("Un article").replace(
+        "</body>", "".join(f'<p class="timeline-title"><a href="../../articles/{slug}/index.html" lang="fr">{title}</a></p>'
+                           for slug, title in (("un-article", "Un article"), ("autre", "Autre"))) + "</body>"),
+        encoding="utf-8")
     (site / "people" / "jean-dupont").mkdir(parents=True)
     (site / "people" / "jean-dupont" / "index.html").write_text(ARTICLE.format("Jean Dupont"), encoding="utf-8")
     editor = Editor(site, tmp_path / "curation.yaml")
@@ -173,6 +178,22 @@ def test_a_write_needs_the_session_token_and_this_server(desk) -> None:
         assert post(base, {"action": action, "page": "/articles/un-article/", "value": value}, token)[0] == 200
     assert yaml.safe_load(corrections.read_text(encoding="utf-8")) == \
         {"curation": {"overrides": {"un-article": {"pin": True, "outlet": "Agence de test", "date": "2019-01-15"}}}}
+
+
+def test_story_actions_name_articles_of_the_site(desk) -> None:
+    base, editor, corrections = desk
+    token = {TOKEN_HEADER: editor.token}
+    story, article = "/stories/un-article/", "/articles/un-article/"
+    assert post(base, {"action": "split", "page": story, "value": "hostile"}, token)[0] == 400  # not a member
+    assert post(base, {"action": "story", "page": article, "value": "http://x/articles/nulle-part/"}, token)[0] == 400
+    assert not corrections.exists()
+    assert post(base, {"action": "split", "page": story, "value": "autre"}, token)[0] == 200
+    assert post(base, {"action": "story", "page": article, "value": f"{base}/articles/hostile/"}, token)[0] == 200
+    overrides = yaml.safe_load(corrections.read_text(encoding="utf-8"))["curation"]["overrides"]
+    assert overrides == {"autre": {"story": "alone"}, "un-article": {"story": "hostile"}}
+    assert post(base, {"action": "detach", "page": article}, token)[0] == 200
+    assert yaml.safe_load(corrections.read_text(encoding="utf-8"))["curation"]["overrides"]["un-article"] == \
+        {"story": "alone"}
 
 
 def test_the_bar_shows_hostile_names_as_text(desk) -> None:
@@ -292,6 +313,10 @@ def test_an_editor_curates_in_the_browser_and_a_plain_build_agrees(corpus_site: 
         page.goto(f"{base}{EDIT_PATH}/review")
         assert page.locator("main h2").count() >= 5
         _check_editor_page(page, "review", tmp_path)
+        story = max((out / "site" / "stories").glob("*/index.html"), key=lambda p: p.read_text().count("timeline-title"))
+        page.goto(f"{base}/stories/{story.parent.name}/")
+        assert page.locator("#build-site-editor select[name=value] option").count() >= 2
+        _check_editor_page(page, "story", tmp_path)
         assert not problems, problems.report()
 
     # a plain build of the same folder, corrections file included, gives the site served

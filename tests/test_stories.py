@@ -16,7 +16,9 @@ import pytest
 
 from conftest import CORPUS, TOOLS, content_pages, need_shared, run_build
 from generator.core.settings import load_config
-from generator.corpus.stories import StoryInput, average_linkage, cluster_stories, similarity_matrix
+from generator.corpus.curate import STORY_ALONE
+from generator.corpus.stories import (Story, StoryInput, average_linkage, cluster_stories, move_members,
+                                      similarity_matrix)
 
 
 def semeval_seeds(folder: Path) -> None:
@@ -256,3 +258,22 @@ def test_stories_off_builds_a_site_without_stories(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "site" / "stories").exists()
     report = json.loads((tmp_path / "out" / "build-report.json").read_text(encoding="utf-8"))
     assert report["stats"]["stories"] == {"count": 2, "multi_article": 0, "sizes": {"1": 2}}
+
+
+def test_the_editors_moves_take_an_article_out_of_its_story_or_into_another() -> None:
+    def item(slug: str, date: str) -> StoryInput:
+        return StoryInput(slug, slug, "fr", date, {}, "texte")
+
+    items = [item("a", "2024-01-01"), item("b", "2024-01-02"), item("c", "2024-01-03"),
+             item("d", "2024-02-01"), item("e", "2024-02-02")]
+    stories = [Story("a", ["a", "b", "c"]), Story("d", ["d", "e"])]
+    assert move_members(stories, items, {}) == stories
+    # the lead taken out: the earliest of the others leads what is left
+    assert move_members(stories, items, {"a": STORY_ALONE}) == \
+        [Story("a", ["a"]), Story("b", ["b", "c"]), Story("d", ["d", "e"])]
+    # a member put into another story, whose lead is chosen again (the earliest: the newcomer)
+    assert move_members(stories, items, {"c": "e"}) == [Story("a", ["a", "b"]), Story("c", ["c", "d", "e"])]
+    # moves apply in slug order, each to what the ones before left: "b" follows "a"
+    assert move_members(stories, items, {"a": "d", "b": "a"}) == [Story("a", ["a", "b", "d", "e"]), Story("c", ["c"])]
+    # a target that is not in the build (hidden, gone): the article stands alone
+    assert move_members(stories, items, {"e": "gone"}) == [Story("a", ["a", "b", "c"]), Story("d", ["d"]), Story("e", ["e"])]

@@ -33,8 +33,9 @@ RULE_KEYS = {
     "entity": "person, organization or place named on the page, one or a list",
     "in": "where keyword and regex look: title, body or any (default)",
 }
+STORY_ALONE = "alone"  # curation.overrides.<slug>.story: taken out of its story (stories.move_members)
 OVERRIDE_KEYS = {
-    "hide": bool, "pin": bool, "title": str, "outlet": str, "date": str, "summary": str, "note": str,
+    "hide": bool, "pin": bool, "title": str, "outlet": str, "date": str, "story": str, "summary": str, "note": str,
     "add_entities": dict, "remove_entities": list,
 }
 
@@ -110,6 +111,9 @@ def _check_override(node: yaml.Node, where: str, name: str) -> None:
                                         + nearest_key(key, list(OVERRIDE_KEYS)))
         value = _value(value_node)
         expected = OVERRIDE_KEYS[key]
+        if key == "story" and not (value == STORY_ALONE or re.fullmatch(r"[a-z0-9][a-z0-9-]*", str(value))):
+            raise CurationSettingsError(f"{where}:{_line(value_node)}: '{full}' must be '{STORY_ALONE}' or "
+                                        f"another article's slug, not {value!r}")
         if key == "date":  # YAML reads a bare 2020-10-16 as a date
             try:
                 dt.date.fromisoformat(str(value))

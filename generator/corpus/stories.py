@@ -352,6 +352,36 @@ def cluster_stories(items: list[StoryInput], settings: dict[str, Any],
     return sorted(stories, key=lambda s: s.slug)
 
 
+def move_members(stories: list[Story], items: list[StoryInput], moves: dict[str, str]) -> list[Story]:
+    """The editor's moves (curation.overrides.<slug>.story): an article taken out of its story
+    (STORY_ALONE) or put into the story that holds another article. Applied in slug order, each to
+    the stories as the moves before it left them; a move to an article not in the build
+    leaves the article alone. Leads are chosen again as cluster_stories chooses them."""
+    if not moves:
+        return stories
+    groups = {story.slug: list(story.members) for story in stories}
+    home = {member: story.slug for story in stories for member in story.members}
+    for slug, target in sorted(moves.items()):
+        if slug not in home or target == slug:
+            continue
+        groups[home[slug]].remove(slug)
+        key = home[target] if target in home else slug
+        groups.setdefault(key, [])
+        if key == slug and groups[key]:  # its own slug names a story it left: a fresh key
+            key = f"{slug}\0alone"
+            groups[key] = []
+        groups[key].append(slug)
+        home[slug] = key
+    by_slug = {it.slug: it for it in items}
+    moved = []
+    for members in (m for m in groups.values() if m):
+        sub = [by_slug[m] for m in members]
+        lead = lead_of_story(sub, list(range(len(sub))))
+        rest = sorted((i for i in range(len(sub)) if i != lead), key=lambda i: (sub[i].date or "9999", sub[i].slug))
+        moved.append(Story(sub[lead].slug, [sub[lead].slug] + [sub[i].slug for i in rest]))
+    return sorted(moved, key=lambda story: story.slug)
+
+
 def keep_published_slugs(stories: list[Story], previous: dict[str, str]) -> list[Story]:
     """A story keeps the slug it was published under (`previous`: article slug -> story slug
     of the published build) while the article of that slug is still one of its own: an
@@ -372,10 +402,13 @@ def story_input(article: Article) -> StoryInput:
 
 
 def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path: Path | None = None,
-                   mapper: Any = None, previous: dict[str, str] | None = None) -> dict[str, Any]:
+                   mapper: Any = None, previous: dict[str, str] | None = None,
+                   moves: dict[str, str] | None = None) -> dict[str, Any]:
     """Set each article's `story` (the slug of its story's lead article); returns stats.stories.
 
-    A story published before keeps its slug, and so its page (see keep_published_slugs).
+    The editor's MOVES (article slug -> "alone" or another article's slug) are applied to the
+    grouping (move_members). A story published before keeps its slug, and so its page (see
+    keep_published_slugs).
 
     The grouping is cached as a whole by a digest of what it reads, and per-article tokens by
     text, so a rebuild where only templates or one article changed redoes little.
@@ -396,6 +429,7 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
     finally:
         if cache:
             cache.close()
+    stories = move_members(stories, items, moves or {})
     if previous and settings["enabled"]:
         stories = keep_published_slugs(stories, previous)
     story_of = {slug: s.slug for s in stories for slug in s.members}
