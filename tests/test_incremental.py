@@ -236,6 +236,29 @@ def test_an_edit_at_the_end_of_a_body_renders_no_page_that_only_links_to_the_art
     _assert_equals_a_fresh_build(seeds, out, tmp_path / "fresh", config)
 
 
+def test_an_editors_title_correction_renders_only_the_pages_that_show_the_title(
+        corpus_site: Path, tmp_path: Path) -> None:
+    """An override reaches the pages through the content only (the corpus stages' settings are
+    not in the render's salt): a corrected title renders the pages that show it, not the site."""
+    config = tmp_path / "site.yaml"
+    shutil.copy(corpus_site.parent / "site.yaml", config)
+    seeds, out = tmp_path / "seeds", tmp_path / "out"
+    shutil.copytree(corpus_site.parent / "seeds", seeds)
+    shutil.copytree(corpus_site, out)
+    slug = next(iter(_single_source_articles(out)))
+    (tmp_path / "curation.yaml").write_text(
+        f"curation:\n  overrides:\n    {slug}:\n      title: Un titre revu par la rédaction\n", encoding="utf-8")
+    result = run_build(seeds, out, "--quiet", config=config)
+    assert result.returncode == 0, result.stderr
+    site = out / "site"
+    carrying = {p for p in site.rglob("*") if p.suffix in (".html", ".xml")
+                and "Un titre revu par la rédaction" in p.read_text(encoding="utf-8")}
+    rendered, pages = _report(out)["stats"]["files_rendered"], sum(1 for _ in site.rglob("*.html"))
+    assert site / "articles" / slug / "index.html" in carrying
+    assert rendered <= len(carrying) + 4 < pages // 4, (rendered, len(carrying), pages)
+    _assert_equals_a_fresh_build(seeds, out, tmp_path / "fresh", config)
+
+
 def _numbered_pages(site: Path) -> dict[str, dict[int, bytes]]:
     """Each paginated listing folder ('' for the home): its numbered pages' bytes by number."""
     listings: dict[str, dict[int, bytes]] = {}

@@ -232,10 +232,18 @@ def render_batch_to_bytes(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[b
     return [writer.render(job) for job in jobs]
 
 
+# Settings that reach the pages only through the content pages (the corpus stages' own): out of
+# the salt, so an editor's override re-renders the pages that show what it changed, not the site.
+CONTENT_ONLY_SETTINGS = frozenset({"clean", "dedup", "outlets", "entities", "curation", "curation_file",
+                                   "jobs", "executor"})
+
+
 def render_salt(templates: Path, config: dict[str, Any]) -> str:
-    """What every page depends on besides its context: settings, templates, catalogs, code."""
+    """What every page depends on besides its context: the site's settings, templates,
+    catalogs, code."""
     files = sorted(p for p in templates.rglob("*") if p.is_file())
-    return digest(json.dumps(config, sort_keys=True, default=str), stage_version("render"),
+    shown = {key: value for key, value in config.items() if key not in CONTENT_ONLY_SETTINGS}
+    return digest(json.dumps(shown, sort_keys=True, default=str), stage_version("render"),
                   *(f"{p.relative_to(templates)}" for p in files), *(p.read_bytes() for p in files))
 
 
