@@ -2,7 +2,7 @@
 """Edit to reload with `build-site serve`: seconds from writing a seed file to the open page
 showing the edit in Chromium, by itself (live reload).
 
-    python bench/serve_reload.py --seeds DIR --output DIR [--config PATH] [--edits 3] [--jobs N]
+    python bench/serve_reload.py --seeds DIR --output DIR [--config PATH] [--edits 3] [--jobs N] [--editor]
 
 Starts `build-site serve` (its first build may be a cold one: minutes at 10,000 articles),
 picks an article built from one seed file whose title is a line of that file, opens its page
@@ -10,6 +10,9 @@ in Debian's Chromium (Playwright), then --edits times: rewrites the title line, 
 the page's <h1> shows it and notes the time and the stage seconds of that rebuild
 (build-report.json stats.seconds). Prints each edit and the median. The seed is put back at
 the end (serve is stopped first, so that is not rebuilt).
+
+With --editor the title is corrected in the editor's bar instead (`serve --edit`): from the
+click to the page showing it; the corrections file is put back as it was at the end.
 """
 from __future__ import annotations
 
@@ -53,10 +56,11 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for one reload")
+    parser.add_argument("--editor", action="store_true", help="correct the title in the editor's bar (serve --edit)")
     args = parser.parse_args()
 
     command = [sys.executable, "-m", "generator", "serve", "--seeds", str(args.seeds), "--output",
-               str(args.output), "--port", "0", "--jobs", str(args.jobs), "--quiet"]
+               str(args.output), "--port", "0", "--jobs", str(args.jobs), "--quiet"] + (["--edit"] if args.editor else [])
     if args.config:
         command += ["--config", str(args.config)]
     started = time.monotonic()
@@ -81,6 +85,9 @@ def main() -> None:
     base = next(m.group(0) for line in lines if (m := re.search(r"http://127\.0\.0\.1:\d+", line)))
     slug, seed, title = pick_article(args.output, args.seeds)
     original = seed.read_bytes()
+    corrections = next((Path(m.group(1)) for line in lines if (m := re.match(r"editing: corrections go to (.+?); ", line))),
+                       None)
+    kept = corrections.read_bytes() if corrections is not None and corrections.exists() else None
     from playwright.sync_api import sync_playwright
 
     results = []
@@ -94,7 +101,11 @@ def main() -> None:
                 text = "\n".join(new_title if line.strip() == title else line
                                  for line in original.decode("utf-8").splitlines()) + "\n"
                 time.sleep(1.0)  # the watcher's pace settles; mtimes differ
-                seed.write_text(text, encoding="utf-8")
+                if args.editor:
+                    page.fill("#build-site-editor form[data-action=title] input", new_title)
+                    page.click("#build-site-editor form[data-action=title] button")
+                else:
+                    seed.write_text(text, encoding="utf-8")
                 edited = time.monotonic()
                 page.wait_for_function("t => document.querySelector('h1')?.textContent.trim() === t",
                                        arg=new_title, timeout=args.timeout * 1000)
@@ -103,7 +114,7 @@ def main() -> None:
                 time.sleep(0.5)  # the report of that build is in place
                 stages = json.loads((args.output / "build-report.json").read_text(encoding="utf-8"))["stats"]["seconds"]
                 results.append(seconds)
-                print(f"edit {i}: {seconds:.2f} s edit to reload (change seen after "
+                print(f"edit {i}: {seconds:.2f} s {'action' if args.editor else 'edit'} to reload (change seen after "
                       f"{seen['change'] - edited:.2f} s, page shown {shown - seen['published']:.2f} s "
                       "after the publish); stages: "
                       + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
@@ -112,6 +123,11 @@ def main() -> None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=120)
         seed.write_bytes(original)
+        if corrections is not None:
+            if kept is None:
+                corrections.unlink(missing_ok=True)
+            else:
+                corrections.write_bytes(kept)
     print(f"article {slug} ({seed.name}); edit to reload, median of {len(results)}: "
           f"{statistics.median(results):.2f} s (each: {', '.join(f'{s:.2f}' for s in results)})")
 

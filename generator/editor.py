@@ -1,8 +1,10 @@
 """build-site serve --edit: the editor's desk over the preview.
 
-The preview's article, story and entity pages get a small editor bar: on an article, hide,
-pin, correct the title, outlet or date, move it into another story or out of its own; on a
-story, split an article out; on an entity, rename or merge, change its type, ignore it. Each
+The preview's article, story, edition and entity pages get a small editor bar: on an
+article, hide, pin, correct the title, outlet or date, move it into another story or out of
+its own; on a story, split an article out; on an edition, mark it as sent (its list is kept,
+new articles go to the next one) and copy its e-mail HTML; on an entity, rename or merge,
+change its type, ignore it. Each
 action is one entry of the corrections file (core/curation_file.py), which the serve loop sees
 change and rebuilds from, like any edit. /__edit/ lists the corrections with an undo button
 each, /__edit/review the review queue (review.py). Nothing of this is in output/site: the bar
@@ -35,7 +37,8 @@ from .core.curation_file import Entry
 from .core.model import ENTITY_TYPES
 from .corpus.curate import STORY_ALONE
 from .output.content import read_frontmatter
-from .review import SHOWN, Group, review_queue
+from .review import SHOWN, content_frontmatter, review_queue
+from .site.editions import collect_editions
 
 EDIT_PATH = "/__edit"  # reserved like /__build: the corrections page, and POST .../action
 TOKEN_HEADER = "X-Build-Site-Token"
@@ -87,7 +90,7 @@ class Editor:
         self.site_dir = site_dir
         self.corrections = corrections
         self.editions = editions  # the period of an edition, for the review queue
-        self.queue: tuple[int, list[Group]] | None = None  # (report's mtime, its review queue)
+        self.held: tuple[int, list[dict]] | None = None  # (report's mtime, its content frontmatter)
         self.token = secrets.token_urlsafe(32)
         self.hosts: set[str] = set()  # the Host values of this server, set once it listens
         self.lock = threading.Lock()  # one write at a time; each re-reads the file first
@@ -101,7 +104,8 @@ class Editor:
         parts = [p for p in url_path.split("/") if p]
         if parts[-1:] == ["index.html"]:
             parts = parts[:-1]
-        if len(parts) != 2 or not SLUG.fullmatch(parts[1]) or parts[0] not in ("articles", "stories", *ENTITY_TYPES):
+        if len(parts) != 2 or not SLUG.fullmatch(parts[1]) \
+                or parts[0] not in ("articles", "stories", "editions", *ENTITY_TYPES):
             return None
         page = self.site_dir / parts[0] / parts[1] / "index.html"
         if not page.is_file():
@@ -115,6 +119,8 @@ class Editor:
             return Subject("article", parts[1], heading, str(fm.get("outlet") or ""), str(fm.get("date") or ""))
         if parts[0] == "stories":
             return Subject("story", parts[1], heading, members=story_members(page))
+        if parts[0] == "editions":
+            return Subject("edition", parts[1], heading)
         return Subject(parts[0], heading, heading) if heading else None
 
     # ------------------------------------------------------------------ the bar on a page
@@ -139,6 +145,11 @@ class Editor:
                         '<form data-action="story"><label>Into the story of <input name="value" required size="14" '
                         'placeholder="an article\'s address"></label><button>Move</button></form>'
                         '<button type="button" data-action="detach">Out of its story</button>')
+        elif subject is not None and subject.kind == "edition":
+            sent = any(x.path == ("curation", "sent_editions", subject.key) for x in entries)
+            controls = ('<span>Sent: new articles go to the next edition</span>' if sent else
+                        '<button type="button" data-action="sent">Mark as sent</button>') + \
+                '<button type="button" data-copy="email.html">Copy e-mail HTML</button>'
         elif subject is not None and subject.kind == "story":
             options = "".join(f'<option value="{e(slug)}">{e(title)}</option>' for slug, title in subject.members)
             controls = (f'<form data-action="split"><label>Article <select name="value">{options}</select></label>'
@@ -175,12 +186,8 @@ class Editor:
     def review_page(self) -> bytes:
         """/__edit/review: the review queue of the last build, each item linking to its page."""
         e = html.escape
-        report = self.site_dir.parent / "build-report.json"
         try:
-            stamp = report.stat().st_mtime_ns
-            if self.queue is None or self.queue[0] != stamp:
-                self.queue = (stamp, review_queue(self.site_dir.parent, self.editions))
-            groups = self.queue[1]
+            groups = review_queue(self.site_dir.parent, self._pages(), self.editions)
         except (OSError, ValueError) as exc:
             body = f"<p>No build to review yet ({e(str(exc))}).</p>"
         else:
@@ -193,6 +200,21 @@ class Editor:
                          f"{f'<ol>{items}</ol>' if items else ''}{more}</section>")
         return (EDITOR_PAGE % ("Review", "Review", "What the last build was unsure about, most useful first.",
                                body, self.bar(""))).encode()
+
+    def _pages(self) -> list[dict]:
+        """The content frontmatter of the last build, read again when its report changes (at
+        10,000 articles reading it takes a few seconds)."""
+        stamp = (self.site_dir.parent / "build-report.json").stat().st_mtime_ns
+        if self.held is None or self.held[0] != stamp:
+            self.held = (stamp, content_frontmatter(self.site_dir.parent))
+        return self.held[1]
+
+    def _edition_members(self, key: str, sent: dict[str, list[str]]) -> list[str]:
+        """The slugs of the edition KEY as the last build made it (editions.collect_editions)."""
+        views = [{"slug": fm.get("slug"), "date": str(fm["date"]) if fm.get("date") else None,
+                  "pinned": bool(fm.get("pinned"))} for fm in self._pages()]
+        edition = next((e for e in collect_editions(views, self.editions, sent) if e.key == key), None)
+        return sorted(v["slug"] for v in edition.articles) if edition else []
 
     def _entries_or_none(self) -> list[Entry] | None:
         try:
@@ -272,6 +294,13 @@ class Editor:
             else:
                 text = self._text(value)
                 entry = Entry((*path, action), text, f"{when}: {action} of “{name}” corrected to “{text}”")
+        elif subject.kind == "edition" and action == "sent":
+            sent = {x.path[2]: x.value for x in entries if x.section == ("curation", "sent_editions")}
+            members = self._edition_members(subject.key, sent)
+            if not members:
+                raise EditRefused(400, "refused: the last build has no such edition")
+            entry, after = (Entry(("curation", "sent_editions", subject.key), members,
+                                  f"{when}: edition {subject.key} sent with its {len(members)} articles"), None)
         elif subject.kind == "story" and action == "split":
             titles = dict(subject.members)
             if value not in titles:
@@ -339,7 +368,10 @@ body:JSON.stringify({action:action,page:location.pathname,value:value})})
 .then(function(a){status.textContent=a.j.message;if(a.ok&&a.j.next){location.href=a.j.next}},
 function(){status.textContent="the preview server does not answer"})}
 document.addEventListener("click",function(ev){var b=ev.target.closest("button[data-action]");
-if(b){send(b.getAttribute("data-action"),null)}});
+if(b){send(b.getAttribute("data-action"),null)}var c=ev.target.closest("button[data-copy]");
+if(c){fetch(c.getAttribute("data-copy"),{cache:"no-store"}).then(function(r){return r.text()})
+.then(function(t){return navigator.clipboard.writeText(t)}).then(function(){status.textContent="e-mail HTML copied"},
+function(){status.textContent="could not copy: open email.html"})}});
 document.addEventListener("submit",function(ev){var f=ev.target.closest("form[data-action]");if(!f){return}
 ev.preventDefault();send(f.getAttribute("data-action"),f.elements.namedItem("value").value)});})();"""
 

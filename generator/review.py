@@ -38,15 +38,20 @@ class Group:
     items: list[Item] = field(default_factory=list)
 
 
-def review_queue(output: Path, editions: str) -> list[Group]:
-    """The groups of the queue for the build in OUTPUT (its report and content folder)."""
-    report = json.loads((output / "build-report.json").read_text(encoding="utf-8"))
+def content_frontmatter(output: Path) -> list[dict]:
+    """The frontmatter of every content page of the build in OUTPUT."""
     pages = []
     for path in sorted((output / "content").glob("*.md")):
         try:
             pages.append(read_frontmatter(path))
         except (OSError, IndexError, yaml.YAMLError):
             continue  # a page edited by hand
+    return pages
+
+
+def review_queue(output: Path, pages: list[dict], editions: str) -> list[Group]:
+    """The groups of the queue for the build in OUTPUT (its report), whose content PAGES are given."""
+    report = json.loads((output / "build-report.json").read_text(encoding="utf-8"))
     title_of = {fm.get("slug"): str(fm.get("title") or fm.get("slug")) for fm in pages}
 
     def article(fm: dict, detail: str) -> Item:

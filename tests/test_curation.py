@@ -399,6 +399,13 @@ def test_rank_views_and_periods() -> None:
     assert [e.key for e in editions] == ["2024-w01", "2023-w52"]
     assert [v["slug"] for v in editions[0].articles] == ["c", "a", "b"]
     assert collect_editions(views, "off") == []
+    # a sent edition keeps the articles it was sent with; a later one of its week waits for the
+    # next edition, skipping the weeks sent too; an article sent keeps its edition whatever its date
+    sent = {"2024-w01": ["a", "b"], "2024-w02": ["x"], "2023-w52": ["e"]}
+    editions = collect_editions(views + [{**views[0], "slug": "f", "date": "2024-06-01"}], "weekly", sent)
+    assert [(e.key, [v["slug"] for v in e.articles]) for e in editions] == \
+        [("2024-w22", ["f"]), ("2024-w03", ["c"]), ("2024-w01", ["a", "b"]), ("2023-w52", ["e"])]
+    assert editions[1].first == dt.date(2024, 1, 15) and editions[2].last == dt.date(2024, 1, 7)
 
 
 @pytest.mark.parametrize("text, message", [

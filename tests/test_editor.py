@@ -2,7 +2,9 @@
 reads, the actions it accepts and those it refuses, and the whole loop in a real browser."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import shutil
 import socket
 import threading
@@ -16,12 +18,13 @@ import pytest
 import yaml
 
 from browser import axe_violations, browser, collect_page_problems, format_violations, screenshot, vnu_errors
-from conftest import PROJECT, run_build, tree_differences
+from conftest import PROJECT, content_pages, run_build, tree_differences
 from generator import serve as preview
 from generator.core import curation_file
 from generator.core.curation_file import Entry
 from generator.core.settings import ConfigError, load_config
 from generator.editor import EDIT_PATH, TOKEN_HEADER, Editor
+from generator.site.editions import period_bounds, period_of
 from test_browser_serve import build_site_serve
 
 HOSTILE = "Le \"Monde\": <script>alert(1)</script> # pas un commentaire\n- item: {x: 1}"
@@ -81,6 +84,8 @@ def desk(tmp_path: Path):
             ARTICLE.format(HOSTILE.replace("&", "&amp;").replace("<", "&lt;") if slug == "hostile" else heading),
             encoding="utf-8")
     _fake_build_report(tmp_path)
+    (site / "editions" / "2024-w10").mkdir(parents=True)
+    (site / "editions" / "2024-w10" / "index.html").write_text(ARTICLE.format("Semaine 10"), encoding="utf-8")
     (site / "stories" / "un-article").mkdir(parents=True)
     (site / "stories" / "un-article" / "index.html").write_text(ARTICLE.format("Un article").replace(
         "</body>", "".join(f'<p class="timeline-title"><a href="../../articles/{slug}/index.html" lang="fr">{title}</a></p>'
@@ -194,6 +199,46 @@ def test_story_actions_name_articles_of_the_site(desk) -> None:
     assert post(base, {"action": "detach", "page": article}, token)[0] == 200
     assert yaml.safe_load(corrections.read_text(encoding="utf-8"))["curation"]["overrides"]["un-article"] == \
         {"story": "alone"}
+
+
+def test_an_edition_marked_as_sent_keeps_the_list_the_build_made(desk) -> None:
+    base, editor, corrections = desk
+    with urllib.request.urlopen(f"{base}/editions/2024-w10/", timeout=30) as response:
+        page = response.read().decode("utf-8")
+    assert 'data-action="sent"' in page and 'data-copy="email.html"' in page
+    assert post(base, {"action": "sent", "page": "/editions/2024-w10/"}, {TOKEN_HEADER: editor.token})[0] == 200
+    assert yaml.safe_load(corrections.read_text(encoding="utf-8")) == \
+        {"curation": {"sent_editions": {"2024-w10": ["hostile", "un-article"]}}}
+    with urllib.request.urlopen(f"{base}/editions/2024-w10/", timeout=30) as response:
+        assert 'data-action="sent"' not in response.read().decode("utf-8")
+
+
+def test_a_build_keeps_a_sent_edition_and_sends_what_came_later_with_the_next(
+        corpus_site: Path, tmp_path: Path) -> None:
+    config, seeds, out = tmp_path / "site.yaml", tmp_path / "seeds", tmp_path / "out"
+    shutil.copy(corpus_site.parent / "site.yaml", config)
+    shutil.copytree(corpus_site.parent / "seeds", seeds)
+    shutil.copytree(corpus_site, out)
+    editions = {}
+    for fm, _ in content_pages(out):
+        if fm["date"]:
+            editions.setdefault(period_of(fm["date"], "weekly")[0], []).append(fm["slug"])
+    key = max((k for k, slugs in editions.items() if len(slugs) >= 2), key=lambda k: (len(editions[k]), k))
+    kept, late = sorted(editions[key])[:1], sorted(editions[key])[1:]
+    curation_file.write(tmp_path / "curation.yaml", [Entry(("curation", "sent_editions", key), kept, "sent")])
+    assert run_build(seeds, out, "--quiet", config=config).returncode == 0
+    site = out / "site" / "editions"
+
+    def linked(edition: str) -> set[str]:
+        return set(re.findall(r"articles/([a-z0-9-]+)/index.html", (site / edition / "index.html").read_text()))
+
+    assert linked(key) >= set(kept) and not linked(key) & set(late)
+    after = period_of((period_bounds(key)[1] + dt.timedelta(days=1)).isoformat(), "weekly")[0]
+    assert set(late) <= linked(after)
+    fresh = tmp_path / "fresh"
+    assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
+    for folder in ("content", "site"):
+        assert tree_differences(fresh / folder, out / folder) == [], folder
 
 
 def test_the_bar_shows_hostile_names_as_text(desk) -> None:

@@ -2,8 +2,8 @@
 what `build-site serve --edit` writes and every build reads.
 
 It holds the part of site.yaml's own settings an editor changes one article or one name at a
-time: `curation.overrides` (hide, pin, title, ...) and `entities` (aliases, types, ignore,
-canonical). load_config merges it over site.yaml, so a plain build gives the site the editor
+time: `curation.overrides` (hide, pin, title, ...), `curation.sent_editions` and `entities`
+(aliases, types, ignore, canonical). load_config merges it over site.yaml, so a plain build gives the site the editor
 saw. Each correction is one line, `key: value  # when: what`, so the file reads as a log that
 can be versioned; deleting a line undoes its correction.
 """
@@ -27,8 +27,8 @@ HEADER = """\
 # (site.yaml's `curation_file`). Each line says when and what; delete a line to undo it.
 """
 # The settings the file may hold, in the order it writes them; the leaves of a list are its items.
-SECTIONS = (("curation", "overrides"), ("entities", "aliases"), ("entities", "types"),
-            ("entities", "ignore"), ("entities", "canonical"))
+SECTIONS = (("curation", "overrides"), ("curation", "sent_editions"), ("entities", "aliases"),
+            ("entities", "types"), ("entities", "ignore"), ("entities", "canonical"))
 LISTS = {("entities", "ignore"), ("entities", "canonical")}
 
 
@@ -143,6 +143,9 @@ def parse(text: str, where: str) -> list[Entry]:
             else:
                 for key_node, key_value in mapping(sub_value, ".".join(section)):
                     given = value(key_value)
+                    if section == ("curation", "sent_editions"):  # checked with the overrides
+                        entries.append(Entry((*section, str(key_node.value)), given, _note(lines, key_value)))
+                        continue
                     if not isinstance(given, str) or (section[1] == "types" and given not in ENTITY_TYPES):
                         raise CurationFileError(f"{where}:{key_value.start_mark.line + 1}: '{'.'.join(section)}' "
                                                 f"gives {key_node.value!r} the value {given!r}: "

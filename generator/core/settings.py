@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     # editor's corrections to entities.py: joined names, forced types, hidden names, shown forms
     "entities": {"aliases": ANY_MAPPING, "types": ANY_MAPPING, "ignore": [], "canonical": []},
     # curate.py checks the rules and overrides in detail (check_curation_settings)
-    "curation": {"include": [], "exclude": [], "overrides": ANY_MAPPING},
+    "curation": {"include": [], "exclude": [], "overrides": ANY_MAPPING, "sent_editions": ANY_MAPPING},
     # the editor's corrections (curation_file.py), laid over this file's; written by serve --edit
     "curation_file": "curation.yaml",
     "editions": "weekly",

@@ -64,6 +64,9 @@ DESCRIPTIONS: dict[str, str] = {
     "curation.include": "rules; when not empty, an article must match one of them to be kept",
     "curation.exclude": "rules; an article matching one is left out (`skipped`, with the rule)",
     "curation.overrides": "per page slug: changes to that one page",
+    "curation.sent_editions": "per edition (`2024-w10`): the slugs it was sent with; it keeps them and no "
+                              "other, later articles of its period go to the next edition not sent "
+                              "(`build-site serve --edit` writes it: Mark as sent)",
     "curation_file": "the editor's corrections (overrides, entity aliases, types, ignore), laid over this "
                      "file's by every build, relative to site.yaml's folder; written by `build-site serve --edit`, "
                      "one line per correction with when and what; empty: none",
@@ -106,7 +109,8 @@ CHECKS: dict[str, str] = {
                         + "; dates YYYY-MM-DD, `in` title, body or any, regexes that compile",
     "curation.exclude": "as `curation.include`",
     "curation.overrides": "each a mapping of " + ", ".join(f"`{k}`" for k in OVERRIDE_KEYS),
-    "curation_file": "holds only `curation.overrides` and `entities.aliases`, `types`, `ignore`, `canonical`, "
+    "curation.sent_editions": "each key an edition (`2024-w10`, `2024-03` or `2024-03-05`), each value a list of slugs",
+    "curation_file": "holds only `curation.overrides`, `curation.sent_editions` and `entities.aliases`, `types`, `ignore`, `canonical`, "
                      "checked as here",
     "editions": "one of " + ", ".join(f"`{e}`" for e in EDITIONS),
     "stories": "a mapping, or `off`",

@@ -155,6 +155,14 @@ def check_curation_settings(root: yaml.Node, where: str) -> None:
             if sub_key.value == "overrides" and isinstance(sub_node, yaml.MappingNode):
                 for slug_node, override in sub_node.value:
                     _check_override(override, where, f"curation.overrides.{slug_node.value}")
+            if sub_key.value == "sent_editions" and isinstance(sub_node, yaml.MappingNode):
+                for key_node, slugs_node in sub_node.value:
+                    slugs = _value(slugs_node)
+                    if not re.fullmatch(r"\d{4}-(w\d{2}|\d{2}|\d{2}-\d{2})", str(key_node.value)) \
+                            or not isinstance(slugs, list) or not all(isinstance(x, str) for x in slugs):
+                        raise CurationSettingsError(
+                            f"{where}:{_line(key_node)}: 'curation.sent_editions' maps an edition (2024-w10, "
+                            f"2024-03 or 2024-03-05) to the slugs it was sent with, not {key_node.value!r}: {slugs!r}")
 
 
 # --------------------------------------------------------------------------- rules

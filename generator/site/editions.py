@@ -88,15 +88,39 @@ class Edition:
         return digest(self.key, self.title, self.span, *(view_key(v) for v in self.articles))
 
 
-def collect_editions(views: list[dict[str, Any]], kind: str) -> list[Edition]:
-    """Editions newest first, pinned articles first in each; each dated article in exactly one."""
+def period_bounds(key: str) -> tuple[dt.date, dt.date]:
+    """First and last day of the edition named KEY ("2024-w10", "2024-03" or "2024-03-05")."""
+    if "-w" in key:
+        year, week = key.split("-w")
+        first = dt.date.fromisocalendar(int(year), int(week), 1)
+        return first, first + dt.timedelta(days=6)
+    if key.count("-") == 1:
+        return period_of(f"{key}-01", "monthly")[1:]
+    return period_of(key, "daily")[1:]
+
+
+def collect_editions(views: list[dict[str, Any]], kind: str, sent: dict[str, list[str]] | None = None
+                     ) -> list[Edition]:
+    """Editions newest first, pinned articles first in each; each dated article in exactly one.
+
+    SENT (curation.sent_editions: edition key -> the slugs it was sent with) freezes an edition:
+    it holds those articles still on the site and no other; an article that would fall in it
+    goes to the next edition not sent."""
     if kind == "off":
         return []
+    sent = sent or {}
+    sent_in = {slug: key for key, slugs in sorted(sent.items()) for slug in slugs}
     by_key: dict[str, Edition] = {}
     for view in views:  # views are ranked: the edition keeps that order
         if not view["date"]:
             continue
-        key, first, last = period_of(view["date"], kind)
+        if view["slug"] in sent_in:
+            key = sent_in[view["slug"]]
+            first, last = period_bounds(key)
+        else:
+            key, first, last = period_of(view["date"], kind)
+            while key in sent:  # sent without it: the article waits for the next edition
+                key, first, last = period_of((last + dt.timedelta(days=1)).isoformat(), kind)
         by_key.setdefault(key, Edition(key, first, last)).articles.append(view)
     editions = sorted(by_key.values(), key=lambda e: e.first, reverse=True)
     for edition in editions:
@@ -166,7 +190,7 @@ def plan_edition(writer: Any, edition: Edition, newer: Edition | None, older: Ed
 def write_editions(writer: Any, views: list[dict[str, Any]], config: dict[str, Any]) -> list[Edition]:
     """editions/index.html, one page and one e-mail file per edition, and editions/feed.xml."""
     kind = config["editions"]
-    editions = collect_editions(views, kind)
+    editions = collect_editions(views, kind, config["curation"]["sent_editions"])
     if kind == "off":
         return editions
     name_editions(editions, kind, config["language"], writer.translate)

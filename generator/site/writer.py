@@ -234,6 +234,7 @@ def render_batch_to_bytes(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[b
 
 # Settings that reach the pages only through the content pages (the corpus stages' own): out of
 # the salt, so an editor's override re-renders the pages that show what it changed, not the site.
+# (curation.sent_editions does reach the edition pages, which declare their articles: see editions.py)
 CONTENT_ONLY_SETTINGS = frozenset({"clean", "dedup", "outlets", "entities", "curation", "curation_file",
                                    "jobs", "executor"})
 
