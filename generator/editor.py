@@ -2,7 +2,7 @@
 
 The preview's article, story, edition and entity pages get a small editor bar: on an
 article, hide, pin, correct the title, outlet or date, move it into another story or out of
-its own; on a story, split an article out; on an edition, mark it as sent (its list is kept,
+its own; on a story, rename it or split an article out; on an edition, mark it as sent (its list is kept,
 new articles go to the next one) and copy its e-mail HTML; on an entity, rename or merge,
 change its type, ignore it. Each
 action is one entry of the corrections file (core/curation_file.py), which the serve loop sees
@@ -152,7 +152,9 @@ class Editor:
                 '<button type="button" data-copy="email.html">Copy e-mail HTML</button>'
         elif subject is not None and subject.kind == "story":
             options = "".join(f'<option value="{e(slug)}">{e(title)}</option>' for slug, title in subject.members)
-            controls = (f'<form data-action="split"><label>Article <select name="value">{options}</select></label>'
+            controls = ('<form data-action="story_title"><label>Story name <input name="value" required '
+                        f'maxlength="{MAX_TEXT}" value="{e(subject.heading)}"></label><button>Rename</button></form>'
+                        f'<form data-action="split"><label>Article <select name="value">{options}</select></label>'
                         '<button>Split out of the story</button></form>')
         elif subject is not None:
             options = "".join(f'<option value="{kind}"{" selected" if kind == subject.kind else ""}>{kind}</option>'
@@ -301,6 +303,10 @@ class Editor:
                 raise EditRefused(400, "refused: the last build has no such edition")
             entry, after = (Entry(("curation", "sent_editions", subject.key), members,
                                   f"{when}: edition {subject.key} sent with its {len(members)} articles"), None)
+        elif subject.kind == "story" and action == "story_title":
+            text = self._text(value)
+            entry, after = (Entry(("curation", "overrides", subject.key, "story_title"), text,
+                                  f"{when}: story “{name}” renamed “{text}”"), None)
         elif subject.kind == "story" and action == "split":
             titles = dict(subject.members)
             if value not in titles:

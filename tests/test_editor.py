@@ -197,8 +197,9 @@ def test_story_actions_name_articles_of_the_site(desk) -> None:
     overrides = yaml.safe_load(corrections.read_text(encoding="utf-8"))["curation"]["overrides"]
     assert overrides == {"autre": {"story": "alone"}, "un-article": {"story": "hostile"}}
     assert post(base, {"action": "detach", "page": article}, token)[0] == 200
+    assert post(base, {"action": "story_title", "page": story, "value": "Une histoire"}, token)[0] == 200
     assert yaml.safe_load(corrections.read_text(encoding="utf-8"))["curation"]["overrides"]["un-article"] == \
-        {"story": "alone"}
+        {"story": "alone", "story_title": "Une histoire"}
 
 
 def test_an_edition_marked_as_sent_keeps_the_list_the_build_made(desk) -> None:
@@ -213,8 +214,10 @@ def test_an_edition_marked_as_sent_keeps_the_list_the_build_made(desk) -> None:
         assert 'data-action="sent"' not in response.read().decode("utf-8")
 
 
-def test_a_build_keeps_a_sent_edition_and_sends_what_came_later_with_the_next(
+def test_a_build_keeps_a_sent_edition_and_names_a_story_as_the_editor_said(
         corpus_site: Path, tmp_path: Path) -> None:
+    """A sent edition keeps its list and what came later goes to the next one; a story renamed
+    on its lead article shows that name; and the site equals a fresh build."""
     config, seeds, out = tmp_path / "site.yaml", tmp_path / "seeds", tmp_path / "out"
     shutil.copy(corpus_site.parent / "site.yaml", config)
     shutil.copytree(corpus_site.parent / "seeds", seeds)
@@ -225,8 +228,12 @@ def test_a_build_keeps_a_sent_edition_and_sends_what_came_later_with_the_next(
             editions.setdefault(period_of(fm["date"], "weekly")[0], []).append(fm["slug"])
     key = max((k for k, slugs in editions.items() if len(slugs) >= 2), key=lambda k: (len(editions[k]), k))
     kept, late = sorted(editions[key])[:1], sorted(editions[key])[1:]
-    curation_file.write(tmp_path / "curation.yaml", [Entry(("curation", "sent_editions", key), kept, "sent")])
+    story = max((out / "site" / "stories").glob("*/index.html"), key=lambda p: p.read_text().count("timeline-title"))
+    curation_file.write(tmp_path / "curation.yaml", [
+        Entry(("curation", "sent_editions", key), kept, "sent"),
+        Entry(("curation", "overrides", story.parent.name, "story_title"), "Une histoire renommée", "renamed")])
     assert run_build(seeds, out, "--quiet", config=config).returncode == 0
+    assert lxml.html.fromstring(story.read_bytes()).xpath("//h1")[0].text_content() == "Une histoire renommée"
     site = out / "site" / "editions"
 
     def linked(edition: str) -> set[str]:
@@ -340,19 +347,36 @@ def test_an_editor_curates_in_the_browser_and_a_plain_build_agrees(corpus_site: 
         rebuilt(3)
         page.goto(f"{base}/organizations/agence-frontex/")
         assert page.locator("h1").inner_text() == "Agence Frontex"
+        # merge another organization into it: one page holds the articles of both
+        merged_away = next(p.parent.name for p in sorted((out / "site" / "organizations").glob("*/index.html"))
+                           if p.parent.name not in ("agence-frontex", "frontex"))
+
+        def articles_of(organization: str) -> set[str]:
+            page_file = out / "site" / "organizations" / organization / "index.html"
+            return set(re.findall(r"articles/([a-z0-9-]+)/index.html", page_file.read_text(encoding="utf-8")))
+
+        expected = articles_of("agence-frontex") | articles_of(merged_away)
+        page.goto(f"{base}/organizations/{merged_away}/")
+        page.fill("#build-site-editor form[data-action=rename] input", "Agence Frontex")
+        page.click("#build-site-editor form[data-action=rename] button")
+        page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
+        mark()
+        rebuilt(4)
+        assert not (out / "site" / "organizations" / merged_away).exists()
+        assert articles_of("agence-frontex") >= expected
 
         # hide another article, then undo it from the corrections page
         page.goto(f"{base}/articles/{other}/")
         page.click("#build-site-editor button[data-action=hide]")
         page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
         mark()
-        rebuilt(4)
+        rebuilt(5)
         assert not (out / "site" / "articles" / other).exists()
-        assert page.locator("main li").count() == 4
+        assert page.locator("main li").count() == 5
         _check_editor_page(page, "corrections", tmp_path)
         page.locator("main li", has_text="› hide:").locator("button").click()
         mark()
-        rebuilt(5)
+        rebuilt(6)
         assert (out / "site" / "articles" / other / "index.html").is_file()
         assert "hide: true" not in corrections.read_text(encoding="utf-8")
         page.goto(f"{base}{EDIT_PATH}/review")

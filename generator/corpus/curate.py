@@ -35,7 +35,8 @@ RULE_KEYS = {
 }
 STORY_ALONE = "alone"  # curation.overrides.<slug>.story: taken out of its story (stories.move_members)
 OVERRIDE_KEYS = {
-    "hide": bool, "pin": bool, "title": str, "outlet": str, "date": str, "story": str, "summary": str, "note": str,
+    "hide": bool, "pin": bool, "title": str, "outlet": str, "date": str, "story": str, "story_title": str,
+    "summary": str, "note": str,
     "add_entities": dict, "remove_entities": list,
 }
 
@@ -267,6 +268,8 @@ def apply_override(art: Article, override: dict[str, Any]) -> dict[str, Any]:
         extra["pinned"] = True
     if override.get("summary"):
         extra["summary"] = override["summary"].strip()
+    if override.get("story_title"):
+        extra["story_title"] = override["story_title"].strip()
     if override.get("note"):
         extra["note"] = override["note"].strip()
     return extra

@@ -28,6 +28,7 @@ MIN_GROUP = 2  # a group needs this many articles; the rest go under "other arti
 def editorial_fields(fm: dict[str, Any]) -> dict[str, Any]:
     """What curation put in the frontmatter, as the templates use it (summary replaces the lead)."""
     fields: dict[str, Any] = {"pinned": bool(fm.get("pinned")), "note": fm.get("note"), "summary": fm.get("summary"),
+                              "story_title": fm.get("story_title"),
                               "outlet_count": 1 + len(fm.get("also_published_by") or [])}
     if fm.get("summary"):
         fields["lead"] = fm["summary"]

@@ -40,7 +40,8 @@ def link_stories(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         lead = next((v for v in group if v["slug"] == slug), group[0])
         dates = [v["date"] for v in group if v["date"]]
-        stories.append({"slug": slug, "url": url, "lead": lead, "title": lead["title"], "articles": group,
+        stories.append({"slug": slug, "url": url, "lead": lead, "title": lead.get("story_title") or lead["title"],
+                        "articles": group,
                         "outlets": outlets, "first": min(dates) if dates else None,
                         "last": max(dates) if dates else None, "terms": union_of_terms(group)})
     stories.sort(key=lambda s: s["slug"])
