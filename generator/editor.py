@@ -312,7 +312,9 @@ class Editor:
             if value not in titles:
                 raise EditRefused(400, "refused: not an article of this story")
             entry, after = (Entry(("curation", "overrides", value, "story"), STORY_ALONE,
-                                  f"{when}: “{titles[value]}” split out of the story “{name}”"), None)
+                                  f"{when}: “{titles[value]}” split out of the story “{name}”"),
+                            EDIT_PATH + "/")  # a story of two is gone once split
+
         elif subject.kind in ENTITY_TYPES and action in ENTITY_ACTIONS:
             path, after = ("entities",), None
             if action == "rename":

@@ -382,10 +382,22 @@ def test_an_editor_curates_in_the_browser_and_a_plain_build_agrees(corpus_site: 
         page.goto(f"{base}{EDIT_PATH}/review")
         assert page.locator("main h2").count() >= 5
         _check_editor_page(page, "review", tmp_path)
+        # split the last article of the biggest story out of it
         story = max((out / "site" / "stories").glob("*/index.html"), key=lambda p: p.read_text().count("timeline-title"))
         page.goto(f"{base}/stories/{story.parent.name}/")
-        assert page.locator("#build-site-editor select[name=value] option").count() >= 2
+        options = page.locator("#build-site-editor form[data-action=split] option")
+        assert options.count() >= 2
         _check_editor_page(page, "story", tmp_path)
+        member = options.last.get_attribute("value")
+        page.select_option("#build-site-editor form[data-action=split] select", member)
+        page.click("#build-site-editor form[data-action=split] button")
+        page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
+        mark()
+        rebuilt(7)
+        assert f"{member}:\n      story: alone  # " in corrections.read_text(encoding="utf-8")
+        if story.exists():  # a story of two is gone; a bigger one no longer lists it
+            assert f"articles/{member}/" not in story.read_text(encoding="utf-8")
+        assert not (out / "site" / "stories" / member).exists()
         assert not problems, problems.report()
 
     # a plain build of the same folder, corrections file included, gives the site served
