@@ -1,14 +1,13 @@
 """build-site serve --edit: the editor's desk over the preview.
 
-The preview's article, story, edition and entity pages get a small editor bar: on an
-article, hide, pin, correct the title, outlet or date, move it into another story or out of
-its own; on a story, rename it or split an article out; on an edition, mark it as sent (its list is kept,
-new articles go to the next one) and copy its e-mail HTML; on an entity, rename or merge,
-change its type, ignore it. Each
-action is one entry of the corrections file (core/curation_file.py), which the serve loop sees
-change and rebuilds from, like any edit. /__edit/ lists the corrections with an undo button
-each, /__edit/review the review queue (review.py). Nothing of this is in output/site: the bar
-is added to the pages as they are sent.
+The preview's pages get a small editor bar: on an article, hide, pin, correct the title,
+outlet or date, move it into another story or out of its own; on the home page, move a pinned
+article up; on a story, rename it or split an article out; on an edition, mark it as sent (its
+list is kept, new articles go to the next one) and copy its e-mail HTML; on an entity, rename
+or merge, change its type, ignore it. Each action is one entry of the corrections file
+(core/curation_file.py), which the serve loop sees change and rebuilds from, like any edit.
+/__edit/ lists the corrections with an undo button each, /__edit/review the review queue
+(review.py). Nothing of this is in output/site: the bar is added to the pages as they are sent.
 
 Safe by construction: the server listens on 127.0.0.1 only; a write needs this session's
 token (in the pages the server sends, unreadable from another origin), a Host of this server
@@ -76,6 +75,13 @@ def story_members(page: Path) -> tuple[tuple[str, str], ...]:
     return tuple((slug, " ".join(html.unescape(re.sub(r"<[^>]+>", "", title)).split())) for slug, title in found)
 
 
+def pinned_on_home(page: Path) -> tuple[tuple[str, str], ...]:
+    """(slug, title) of each pinned article on the home page (a card with a badge), in order."""
+    found = re.findall(r'<p class="badge">[^<]*</p>\s*<h2><a href="[^"]*articles/([a-z0-9-]+)/[^"]*">(.*?)</a>',
+                       page.read_text(encoding="utf-8"), re.S)
+    return tuple((slug, " ".join(html.unescape(re.sub(r"<[^>]+>", "", title)).split())) for slug, title in found)
+
+
 def page_heading(page: Path) -> str:
     """The text of the page's first <h1>."""
     found = re.search(rb"<h1[^>]*>(.*?)</h1>", page.read_bytes(), re.S)
@@ -104,6 +110,8 @@ class Editor:
         parts = [p for p in url_path.split("/") if p]
         if parts[-1:] == ["index.html"]:
             parts = parts[:-1]
+        if not parts and url_path and (self.site_dir / "index.html").is_file():
+            return Subject("home", "", "", members=pinned_on_home(self.site_dir / "index.html"))
         if len(parts) != 2 or not SLUG.fullmatch(parts[1]) \
                 or parts[0] not in ("articles", "stories", "editions", *ENTITY_TYPES):
             return None
@@ -145,6 +153,10 @@ class Editor:
                         '<form data-action="story"><label>Into the story of <input name="value" required size="14" '
                         'placeholder="an article\'s address"></label><button>Move</button></form>'
                         '<button type="button" data-action="detach">Out of its story</button>')
+        elif subject is not None and subject.kind == "home" and len(subject.members) > 1:
+            options = "".join(f'<option value="{e(slug)}">{e(title)}</option>' for slug, title in subject.members[1:])
+            controls = (f'<form data-action="pin_up"><label>Pinned <select name="value">{options}</select></label>'
+                        '<button>Move up</button></form>')
         elif subject is not None and subject.kind == "edition":
             sent = any(x.path == ("curation", "sent_editions", subject.key) for x in entries)
             controls = ('<span>Sent: new articles go to the next edition</span>' if sent else
@@ -303,6 +315,17 @@ class Editor:
                 raise EditRefused(400, "refused: the last build has no such edition")
             entry, after = (Entry(("curation", "sent_editions", subject.key), members,
                                   f"{when}: edition {subject.key} sent with its {len(members)} articles"), None)
+        elif subject.kind == "home" and action == "pin_up":
+            order = [slug for slug, _ in subject.members]
+            if value not in order[1:]:
+                raise EditRefused(400, "refused: not a pinned article below the first")
+            i = order.index(value)
+            order[i - 1], order[i] = order[i], order[i - 1]
+            titles = dict(subject.members)
+            moved = [Entry(("curation", "overrides", slug, "pin"), position,
+                           f"{when}: “{titles[slug]}” pinned at {position}") for position, slug in enumerate(order, 1)]
+            paths = {x.path for x in moved}
+            return [x for x in entries if x.path not in paths] + moved, f"“{titles[value]}” moved up", None
         elif subject.kind == "story" and action == "story_title":
             text = self._text(value)
             entry, after = (Entry(("curation", "overrides", subject.key, "story_title"), text,

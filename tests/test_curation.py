@@ -23,7 +23,7 @@ import yaml
 
 from conftest import PROJECT, TOOLS, content_pages, listing_in_order, need_shared, run_build
 from generator.core.settings import ConfigError, load_config
-from generator.site.editions import collect_editions, home_order, period_of, rank_views
+from generator.site.editions import collect_editions, pinned_first, period_of, rank_views
 
 SEED_SLUG = "frontex-et-l-oim-organisent-un-webinaire-sur-la-lutte-contre-la-traite-et-le"
 NOTE = 'Vérifié par la rédaction : <b>gras</b> & "guillemets"'
@@ -160,7 +160,7 @@ def curated(baseline: dict[str, Any]) -> dict[str, Any]:
     removed = pages[marks["entities"]][0]["entities"]["people"][0]
     curation["overrides"] = {
         marks["note"]: {"note": NOTE},
-        marks["pin_old"]: {"pin": True},
+        marks["pin_old"]: {"pin": 1},  # a position: first of the pinned, though the oldest
         marks["pin_seed"]: {"pin": True},
         marks["hide"]: {"hide": True},
         marks["title"]: {"title": NEW_TITLE},
@@ -231,6 +231,7 @@ def test_overrides_change_only_their_own_frontmatter(baseline: dict, curated: di
             assert (fm, body) == old[slug], slug
     assert pages[marks["note"]][0]["note"] == NOTE
     assert pages[marks["pin_old"]][0]["pinned"] is True and pages[marks["pin_seed"]][0]["pinned"] is True
+    assert pages[marks["pin_old"]][0]["pin_order"] == 1 and "pin_order" not in pages[marks["pin_seed"]][0]
     fm = pages[marks["title"]][0]
     assert fm["title"] == NEW_TITLE and fm["original_title"] == old[marks["title"]][0]["title"]
     assert fm["slug"] == marks["title"]  # the page keeps its address
@@ -251,8 +252,7 @@ def test_overrides_change_only_their_own_frontmatter(baseline: dict, curated: di
 def test_overrides_show_on_the_site(curated: dict) -> None:
     site, marks, pages = curated["site"], curated["marks"], curated["pages"]
     home = html_of(site / "index.html")
-    pinned = sorted((pages[marks["pin_old"]][0], pages[marks["pin_seed"]][0]),
-                    key=lambda fm: (fm["date"] or "", fm["slug"]), reverse=True)
+    pinned = [pages[marks["pin_old"]][0], pages[marks["pin_seed"]][0]]  # the position first
     assert card_slugs(home)[:2] == [fm["slug"] for fm in pinned]
     assert len(home.xpath("//article[contains(@class,'card')]//p[@class='badge']")) == 2
     assert "À la une" in home.xpath("//p[@class='badge']")[0].text_content()
@@ -389,7 +389,10 @@ def test_rank_views_and_periods() -> None:
     assert [v["slug"] for v in views] == ["c", "b", "a", "e", "d"]
     rank_views(views, {"coverage": False})
     assert [v["slug"] for v in views] == ["c", "a", "b", "e", "d"]
-    assert [v["slug"] for v in home_order(views)] == ["e", "c", "a", "b", "d"]
+    assert [v["slug"] for v in pinned_first(views)] == ["e", "c", "a", "b", "d"]
+    # the editor's order among the pinned: positions first, then `pin: true` in rank order
+    ordered = [{**v, "pinned": True, "pin_order": {"b": 1, "d": 2}.get(v["slug"])} for v in views]
+    assert [v["slug"] for v in pinned_first(ordered)] == ["b", "d", "c", "a", "e"]
     # ISO weeks: Sunday 2023-12-31 closes week 52 of 2023; Monday 2024-01-01 opens week 1
     assert period_of("2023-12-31", "weekly")[0] == "2023-w52" and period_of("2024-01-01", "weekly")[0] == "2024-w01"
     assert period_of("2020-12-31", "weekly")[0] == "2020-w53" and period_of("2021-01-03", "weekly")[0] == "2020-w53"

@@ -84,6 +84,9 @@ def desk(tmp_path: Path):
             ARTICLE.format(HOSTILE.replace("&", "&amp;").replace("<", "&lt;") if slug == "hostile" else heading),
             encoding="utf-8")
     _fake_build_report(tmp_path)
+    (site / "index.html").write_text(ARTICLE.format("Revue").replace("</body>", "".join(
+        f'<article class="card"><p class="badge">À la une</p> <h2><a href="articles/{slug}/index.html">{slug}</a></h2>'
+        f'</article>' for slug in ("autre", "un-article")) + "</body>"), encoding="utf-8")
     (site / "editions" / "2024-w10").mkdir(parents=True)
     (site / "editions" / "2024-w10" / "index.html").write_text(ARTICLE.format("Semaine 10"), encoding="utf-8")
     (site / "stories" / "un-article").mkdir(parents=True)
@@ -246,6 +249,15 @@ def test_a_build_keeps_a_sent_edition_and_names_a_story_as_the_editor_said(
     assert run_build(seeds, fresh, "--quiet", config=config).returncode == 0
     for folder in ("content", "site"):
         assert tree_differences(fresh / folder, out / folder) == [], folder
+
+
+def test_a_pinned_article_moves_up_on_the_home_page(desk) -> None:
+    base, editor, corrections = desk
+    token = {TOKEN_HEADER: editor.token}
+    assert post(base, {"action": "pin_up", "page": "/", "value": "autre"}, token)[0] == 400  # already first
+    assert post(base, {"action": "pin_up", "page": "/", "value": "un-article"}, token)[0] == 200
+    assert yaml.safe_load(corrections.read_text(encoding="utf-8"))["curation"]["overrides"] == \
+        {"un-article": {"pin": 1}, "autre": {"pin": 2}}
 
 
 def test_the_bar_shows_hostile_names_as_text(desk) -> None:

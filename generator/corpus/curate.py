@@ -115,6 +115,11 @@ def _check_override(node: yaml.Node, where: str, name: str) -> None:
         if key == "story" and not (value == STORY_ALONE or re.fullmatch(r"[a-z0-9][a-z0-9-]*", str(value))):
             raise CurationSettingsError(f"{where}:{_line(value_node)}: '{full}' must be '{STORY_ALONE}' or "
                                         f"another article's slug, not {value!r}")
+        if key == "pin" and isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise CurationSettingsError(f"{where}:{_line(value_node)}: '{full}' must be true or a "
+                                            f"position from 1, not {value!r}")
+            continue  # a position among the pinned articles
         if key == "date":  # YAML reads a bare 2020-10-16 as a date
             try:
                 dt.date.fromisoformat(str(value))
@@ -266,6 +271,8 @@ def apply_override(art: Article, override: dict[str, Any]) -> dict[str, Any]:
         extra["entities_edited"] = {"added": added, "removed": removed}
     if override.get("pin"):
         extra["pinned"] = True
+        if not isinstance(override["pin"], bool):  # a position among the pinned (1: the top)
+            extra["pin_order"] = override["pin"]
     if override.get("summary"):
         extra["summary"] = override["summary"].strip()
     if override.get("story_title"):

@@ -28,7 +28,7 @@ MIN_GROUP = 2  # a group needs this many articles; the rest go under "other arti
 def editorial_fields(fm: dict[str, Any]) -> dict[str, Any]:
     """What curation put in the frontmatter, as the templates use it (summary replaces the lead)."""
     fields: dict[str, Any] = {"pinned": bool(fm.get("pinned")), "note": fm.get("note"), "summary": fm.get("summary"),
-                              "story_title": fm.get("story_title"),
+                              "story_title": fm.get("story_title"), "pin_order": fm.get("pin_order"),
                               "outlet_count": 1 + len(fm.get("also_published_by") or [])}
     if fm.get("summary"):
         fields["lead"] = fm["summary"]
@@ -44,9 +44,12 @@ def rank_views(views: list[dict[str, Any]], settings: dict[str, Any]) -> None:
     views.sort(key=lambda v: v["date"] or "", reverse=True)
 
 
-def home_order(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Pinned articles at the top of the home page, then the ranked rest."""
-    return [v for v in views if v["pinned"]] + [v for v in views if not v["pinned"]]
+def pinned_first(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pinned articles, in the editor's order (`pin: 2`; `pin: true` after those), then the
+    ranked rest: the home page's order, and an edition's."""
+    pinned = sorted((v for v in views if v["pinned"]), key=lambda v: v.get("pin_order") or float("inf"))
+    return pinned + [v for v in views if not v["pinned"]]
+
 
 
 def period_of(iso: str, kind: str) -> tuple[str, dt.date, dt.date]:
@@ -125,8 +128,8 @@ def collect_editions(views: list[dict[str, Any]], kind: str, sent: dict[str, lis
         by_key.setdefault(key, Edition(key, first, last)).articles.append(view)
     editions = sorted(by_key.values(), key=lambda e: e.first, reverse=True)
     for edition in editions:
+        edition.articles = pinned_first(edition.articles)
         edition.pinned = [v for v in edition.articles if v["pinned"]]
-        edition.articles = edition.pinned + [v for v in edition.articles if not v["pinned"]]
     return editions
 
 

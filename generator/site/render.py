@@ -21,7 +21,7 @@ from ..core.store import StageCache, digest, store_path
 from ..core.versions import stage_version
 from ..output.content import Page, read_content
 from ..output.publish import remove_stale
-from .editions import home_order, rank_views, write_editions
+from .editions import pinned_first, rank_views, write_editions
 from .search import SearchIndexer, plan_shards
 from .stats import write_statistics
 from .story_pages import link_stories, story_entries, write_story_pages
@@ -147,7 +147,7 @@ def plan_listings(writer: SiteWriter, views: list[dict[str, Any]], terms: dict[s
                   stories: list[dict[str, Any]] | None = None, search_bundles: list[str] | None = None) -> None:
     """Every page but the articles: home, taxonomies and their feeds, archives, search, feeds."""
     # the home page lists stories: each story's lead article, its other articles folded under it
-    pages = paginate(story_entries(home_order(views), config["ranking"]["coverage"]), size)  # pinned first
+    pages = paginate(story_entries(pinned_first(views), config["ranking"]["coverage"]), size)  # pinned first
     for (number, chunk), pager in zip(pages, pagers("", pages)):
         counted = {"count": len(views)} if number == 0 else {}  # as on a term's pages
         writer.write("index.html", page_path("", number), entries=chunk, pager=pager,

@@ -69,7 +69,8 @@ def story_entries(views: list[dict[str, Any]], coverage_first: bool = True) -> l
 
     The lead is the story's lead article when the listing holds it, else its earliest article
     there; a pinned article leads its entry. Entries are ranked as articles are, by their
-    newest article's date, then, with `ranking.coverage`, by the outlets of the whole story.
+    newest article's date, then, with `ranking.coverage`, by the outlets of the whole story;
+    pinned entries first, in the editor's order (`pin: 1`).
     """
     groups: dict[str, list[dict[str, Any]]] = {}
     for view in views:
@@ -86,7 +87,8 @@ def story_entries(views: list[dict[str, Any]], coverage_first: bool = True) -> l
     if coverage_first:
         entries.sort(key=lambda e: e["outlets"], reverse=True)
     entries.sort(key=lambda e: e["date"], reverse=True)
-    return [e for e in entries if e["pinned"]] + [e for e in entries if not e["pinned"]]
+    pinned = sorted((e for e in entries if e["pinned"]), key=lambda e: e["lead"].get("pin_order") or float("inf"))
+    return pinned + [e for e in entries if not e["pinned"]]
 
 
 def write_story_pages(writer: Any, stories: list[dict[str, Any]], config: dict[str, Any]) -> None:
