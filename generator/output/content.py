@@ -62,7 +62,8 @@ def frontmatter(art: Article) -> dict[str, Any]:
     if art.aliases:
         fm["aliases"] = sorted(art.aliases)
     fm["story"] = art.story or art.slug  # stories.py: the lead article's slug; its own when alone
-    fm.update(art.curation)  # curate.py: pinned, pin_order, note, summary, story_title, original_title/outlet/date, entities_edited
+    # curate.py: pinned, pin_order, note, summary, story_title, original_title/outlet/date, entities_edited
+    fm.update(art.curation)
     return fm
 
 
