@@ -2,8 +2,8 @@
 about, most useful first, each item linking to the page where the editor bar acts on it.
 
 Read from what the build already wrote, never recomputed: build-report.json (rejected files,
-the figures of each near-duplicate merge) and the content pages' frontmatter (dates, outlets,
-derived titles). Kept until the report changes: at 10,000 articles reading the frontmatter
+the figures of each near-duplicate merge, the story decisions close to the threshold) and the
+content pages' frontmatter (dates, outlets, derived titles). Kept until the report changes: at 10,000 articles reading the frontmatter
 takes a few seconds.
 """
 from __future__ import annotations
@@ -78,7 +78,13 @@ def review_queue(output: Path, pages: list[dict], editions: str) -> list[Group]:
             slug = entry.get("article")
             close.append(Item(title_of.get(slug, str(slug)), f"{entry['file']} merged: {found.group(0)}",
                               f"articles/{slug}/"))
-    groups.append(Group("Merges near the threshold", f"Copies merged by a figure within {NEAR} of its bar: one story, or two?", close))
+    groups.append(Group("Merges near the threshold", f"Copies merged by a figure within {NEAR} of its bar.", close))
+    calls = (report.get("stats", {}).get("stories") or {}).get("close_calls") or []
+    groups.append(Group("Story decisions near the threshold", "Two articles scored close to the story threshold: "
+                        "one story, or two? Move an article from its page.",
+                        [Item(title_of.get(c["a"], c["a"]), f"{'together' if c['together'] else 'apart'} at "
+                              f"{c['score']:.2f} with “{title_of.get(c['b'], c['b'])}”", f"articles/{c['a']}/")
+                         for c in calls if c["a"] in title_of and c["b"] in title_of]))
     groups.append(Group("Rejected files", "Not on the site: the reason says why.",
                         [Item(str(e["file"]), str(e.get("reason") or "")) for e in report.get("inputs", [])
                          if e.get("status") == "rejected"]))

@@ -129,7 +129,9 @@ def _fake_build_report(output: Path) -> None:
               {"file": "c.txt", "status": "duplicate", "article": "autre", "reason":
                "near-duplicate of d.txt: jaccard 0.93, containment 0.99 (rule: jaccard >= 0.5)"},
               {"file": "<junk>.txt", "status": "rejected", "article": None, "reason": "too short: 3 words"}]
-    (output / "build-report.json").write_text(json.dumps({"inputs": inputs, "stats": {}}), encoding="utf-8")
+    stories = {"close_calls": [{"a": "autre", "b": "un-article", "score": 0.33, "together": False}]}
+    (output / "build-report.json").write_text(json.dumps({"inputs": inputs, "stats": {"stories": stories}}),
+                                              encoding="utf-8")
 
 
 def test_the_review_queue_surfaces_what_the_build_was_unsure_about(desk) -> None:
@@ -147,6 +149,7 @@ def test_the_review_queue_surfaces_what_the_build_was_unsure_about(desk) -> None
     (close,) = groups["Merges near the threshold"]  # 0.53 against 0.5; 0.93 is far from it
     assert close.startswith("/articles/un-article/") and "b.txt merged" in close
     assert groups["Rejected files"] == [" <junk>.txt too short: 3 words"]
+    assert groups["Story decisions near the threshold"] == ["/articles/autre/ Autre apart at 0.33 with “Un-Article”"]
     assert page.xpath("//script[contains(., 'alert(1)')]") == []  # the hostile title is text
 
 

@@ -108,6 +108,13 @@ def test_every_article_names_its_story_and_the_report_counts_them(semeval_build:
     sizes = {str(n): sum(len(g) == n for g in members.values()) for n in {len(g) for g in members.values()}}
     assert stats["count"] == len(members) and stats["sizes"] == sizes
     assert stats["multi_article"] >= 10
+    # the decisions close to the threshold, for the editor's review queue: as the pages say
+    story_of = {fm["slug"]: fm["story"] for fm, _ in pages}
+    threshold = load_config(None)["stories"]["threshold"]
+    assert stats["close_calls"], "no story decision near the threshold in the SemEval folder"
+    for call in stats["close_calls"]:
+        assert abs(call["score"] - threshold) < 0.1 and call["together"] == (story_of[call["a"]] == story_of[call["b"]])
+    assert any(c["together"] for c in stats["close_calls"]) and not all(c["together"] for c in stats["close_calls"])
     site = semeval_build / "site"
     for lead, group in members.items():
         page = site / "stories" / lead / "index.html"
@@ -257,7 +264,7 @@ def test_stories_off_builds_a_site_without_stories(tmp_path: Path) -> None:
     assert len(pages) == 2 and all(fm["story"] == fm["slug"] for fm, _ in pages)
     assert not (tmp_path / "out" / "site" / "stories").exists()
     report = json.loads((tmp_path / "out" / "build-report.json").read_text(encoding="utf-8"))
-    assert report["stats"]["stories"] == {"count": 2, "multi_article": 0, "sizes": {"1": 2}}
+    assert report["stats"]["stories"] == {"count": 2, "multi_article": 0, "sizes": {"1": 2}, "close_calls": []}
 
 
 def test_the_editors_moves_take_an_article_out_of_its_story_or_into_another() -> None:

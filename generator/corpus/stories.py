@@ -40,6 +40,8 @@ LEAD_WORDS = 80  # words of the body that count as its lead
 ROW_CHUNK = 512  # articles scored at once against their window (bounds memory)
 COMMON_KEY_SHARE = 0.05  # a key in more of the articles than this names the period, not an event
 KEPT_PAIR = 0.5  # pairs under this share of the threshold are dropped: they count 0 in any mean
+CLOSE_CALL = 0.1  # a pair scored this close to the threshold is a decision worth an editor's look
+CLOSE_CALLS_KEPT = 100  # of those, the closest kept in the build report
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # an elision splits off ("l'état": "l", "etat"; "l" is too short)
 _MARKS = re.compile(r"[\u0300-\u036f]+")
 
@@ -335,9 +337,12 @@ def lead_of_story(items: list[StoryInput], members: list[int]) -> int:
     return min(members, key=lambda i: (items[i].date or "9999", -len(items[i].text), items[i].slug))
 
 
-def cluster_stories(items: list[StoryInput], settings: dict[str, Any],
-                    cache: StageCache | None = None, mapper: Any = None) -> list[Story]:
-    """Every article in exactly one story (alone: a story of its own); stories in slug order."""
+def cluster_stories(items: list[StoryInput], settings: dict[str, Any], cache: StageCache | None = None,
+                    mapper: Any = None, close_calls: list[dict[str, Any]] | None = None) -> list[Story]:
+    """Every article in exactly one story (alone: a story of its own); stories in slug order.
+
+    CLOSE_CALLS, when given, gets the pairs scored within CLOSE_CALL of the threshold, the
+    closest first: {a, b, score, together} (the editor's review queue)."""
     items = sorted(items, key=lambda it: it.slug)  # the same stories whatever the input order
     if not settings["enabled"]:
         return [Story(it.slug, [it.slug]) for it in items]
@@ -349,6 +354,13 @@ def cluster_stories(items: list[StoryInput], settings: dict[str, Any],
         lead = lead_of_story(items, members)
         rest = sorted((i for i in members if i != lead), key=lambda i: (items[i].date or "9999", items[i].slug))
         stories.append(Story(items[lead].slug, [items[lead].slug] + [items[i].slug for i in rest]))
+    if close_calls is not None:
+        story_of = {slug: story.slug for story in stories for slug in story.members}
+        threshold = settings["threshold"]
+        close = sorted(((abs(score - threshold), items[i].slug, items[j].slug, score) for (i, j), score in pairs.items()
+                        if abs(score - threshold) < CLOSE_CALL))[:CLOSE_CALLS_KEPT]
+        close_calls += [{"a": a, "b": b, "score": round(score, 3), "together": story_of[a] == story_of[b]}
+                        for _, a, b, score in close]
     return sorted(stories, key=lambda s: s.slug)
 
 
@@ -420,11 +432,11 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
                      *(json.dumps([it.slug, it.title, it.lang, it.date, it.entities], sort_keys=True) + it.text
                        for it in sorted(items, key=lambda it: it.slug)))
         known = cache.get_many([key]) if cache else {}
-        stories = known.get(key)
+        stories, close = known.get(key) or (None, [])
         if stories is None:
-            stories = cluster_stories(items, settings, cache, mapper)
+            stories = cluster_stories(items, settings, cache, mapper, close)
             if cache:
-                cache.put_many({key: stories})
+                cache.put_many({key: (stories, close)})
                 cache.prune()  # every article's tokens were looked up: the others are gone
     finally:
         if cache:
@@ -435,7 +447,7 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
     story_of = {slug: s.slug for s in stories for slug in s.members}
     for art in articles:
         art.story = story_of.get(art.slug, art.slug)
-    return story_stats(stories)
+    return {**story_stats(stories), "close_calls": close}
 
 
 def story_stats(stories: list[Story]) -> dict[str, Any]:
