@@ -192,7 +192,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("dedup")
 
     progress.start("entities", len(articles))
-    corrections = assign_entities(articles, config["entities"], store, mapper(64),
+    entities = assign_entities(articles, config["entities"], store, mapper(64),
                                   mapper(500, False), keep_models, models, config["language"])
     lap("entities")
 
@@ -234,7 +234,8 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         stats["files_rendered"] = files_rendered
         stats["layouts"] = layouts
         stats["curation"] = curation
-        stats["entity_corrections"] = corrections
+        stats["entity_corrections"] = entities["corrections"]
+        stats["entities_unsure"] = entities["unsure"]
         stats["stories"] = stories
         stats["peak_mb"] = peak_mb
         stats["workers_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)

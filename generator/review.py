@@ -2,8 +2,8 @@
 about, most useful first, each item linking to the page where the editor bar acts on it.
 
 Read from what the build already wrote, never recomputed: build-report.json (rejected files,
-the figures of each near-duplicate merge, the story decisions close to the threshold) and the
-content pages' frontmatter (dates, outlets, derived titles). Kept until the report changes: at 10,000 articles reading the frontmatter
+the figures of each near-duplicate merge, the story decisions close to the threshold, the
+entities typed by one mention) and the content pages' frontmatter (dates, outlets, derived titles). Kept until the report changes: at 10,000 articles reading the frontmatter
 takes a few seconds.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import yaml
 
 from .output.content import read_frontmatter
 from .site.editions import period_of
+from .site.taxonomies import term_folder, term_slug
 
 NEAR = 0.1  # a merge whose deciding figure is this close to its bar is worth a look
 SHOWN = 50  # items shown per group; the rest are counted
@@ -85,6 +86,10 @@ def review_queue(output: Path, pages: list[dict], editions: str) -> list[Group]:
                         [Item(title_of.get(c["a"], c["a"]), f"{'together' if c['together'] else 'apart'} at "
                               f"{c['score']:.2f} with “{title_of.get(c['b'], c['b'])}”", f"articles/{c['a']}/")
                          for c in calls if c["a"] in title_of and c["b"] in title_of]))
+    groups.append(Group("Entities typed by one mention", "Named once, typed by the language model's label "
+                        "alone: rename, retype or ignore from its page.",
+                        [Item(u["name"], u["type"], term_folder(u["type"], term_slug(u["name"])))
+                         for u in report.get("stats", {}).get("entities_unsure") or []]))
     groups.append(Group("Rejected files", "Not on the site: the reason says why.",
                         [Item(str(e["file"]), str(e.get("reason") or "")) for e in report.get("inputs", [])
                          if e.get("status") == "rejected"]))

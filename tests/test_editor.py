@@ -24,6 +24,7 @@ from generator.core import curation_file
 from generator.core.curation_file import Entry
 from generator.core.settings import ConfigError, load_config
 from generator.editor import EDIT_PATH, TOKEN_HEADER, Editor
+from generator.review import content_frontmatter, review_queue
 from generator.site.editions import period_bounds, period_of
 from test_browser_serve import build_site_serve
 
@@ -130,8 +131,8 @@ def _fake_build_report(output: Path) -> None:
                "near-duplicate of d.txt: jaccard 0.93, containment 0.99 (rule: jaccard >= 0.5)"},
               {"file": "<junk>.txt", "status": "rejected", "article": None, "reason": "too short: 3 words"}]
     stories = {"close_calls": [{"a": "autre", "b": "un-article", "score": 0.33, "together": False}]}
-    (output / "build-report.json").write_text(json.dumps({"inputs": inputs, "stats": {"stories": stories}}),
-                                              encoding="utf-8")
+    stats = {"stories": stories, "entities_unsure": [{"name": "Jean Dupont", "type": "people"}]}
+    (output / "build-report.json").write_text(json.dumps({"inputs": inputs, "stats": stats}), encoding="utf-8")
 
 
 def test_the_review_queue_surfaces_what_the_build_was_unsure_about(desk) -> None:
@@ -150,7 +151,16 @@ def test_the_review_queue_surfaces_what_the_build_was_unsure_about(desk) -> None
     assert close.startswith("/articles/un-article/") and "b.txt merged" in close
     assert groups["Rejected files"] == [" <junk>.txt too short: 3 words"]
     assert groups["Story decisions near the threshold"] == ["/articles/autre/ Autre apart at 0.33 with “Un-Article”"]
+    assert groups["Entities typed by one mention"] == ["/people/jean-dupont/ Jean Dupont people"]
     assert page.xpath("//script[contains(., 'alert(1)')]") == []  # the hostile title is text
+
+
+def test_every_item_of_a_real_builds_review_queue_links_to_a_page(corpus_site: Path) -> None:
+    groups = review_queue(corpus_site, content_frontmatter(corpus_site), "weekly")
+    items = [item for group in groups for item in group.items]
+    assert "Entities typed by one mention" in {group.title for group in groups if group.items}
+    for item in items:
+        assert not item.link or (corpus_site / "site" / item.link / "index.html").is_file(), item
 
 
 def post(base: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:

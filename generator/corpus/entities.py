@@ -185,9 +185,10 @@ def _resolver(joins: dict[str, str]) -> Callable[[str], str]:
 
 def assign_entities(articles: list[Article], settings: dict[str, Any], cache_path: Path | None,
                     ner_map: Mapper, map_batches: Mapper | None = None, keep_models: bool = False,
-                    server: ModelServer | None = None, language: str | None = None) -> dict[str, int]:
-    """Fill art.entities for every article (in place); returns how many entities each of the
-    editor's corrections (aliases, types, ignore, canonical) changed.
+                    server: ModelServer | None = None, language: str | None = None) -> dict[str, Any]:
+    """Fill art.entities for every article (in place); returns {corrections: how many entities
+    each of the editor's corrections (aliases, types, ignore, canonical) changed, unsure: the
+    entities shown whose type is the vote of a single mention (unsure_names)}.
 
     `ner_map` runs NER batches (and may advance a progress bar); `map_batches`, the other
     per-article work; both may spread it over processes. With keep_models the spaCy models
@@ -210,7 +211,7 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
 
 def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: StageCache,
                      ner_map: Mapper, map_batches: Mapper, keep_models: bool = False,
-                     server: ModelServer | None = None, language: str | None = None) -> dict[str, int]:
+                     server: ModelServer | None = None, language: str | None = None) -> dict[str, Any]:
     reference = load_reference(cache)  # before NER: its workers clean names with it
     per_article, tagged = run_ner(articles, cache, ner_map, keep_models, server)
     editor = Corrections.from_settings(settings)
@@ -244,7 +245,22 @@ def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: S
     for art, entities in zip(articles, tags):
         art.entities = entities
     names.changed["ignore"] = len(hidden)
-    return names.changed
+    shown = {(name, kind) for entities in tags for kind, listed in entities.items() for name in listed}
+    return {"corrections": names.changed, "unsure": unsure_names(names, reference, editor, outlet_keys, shown)}
+
+
+UNSURE_KEPT = 100  # unsure entities listed in the build report (the editor's review queue)
+
+
+def unsure_names(names: CorpusNames, reference: Any, editor: Corrections, outlets: set[str],
+                 shown: set[tuple[str, str]]) -> list[dict[str, str]]:
+    """Entities SHOWN (name, type) whose type rests on one mention's NER label alone: no
+    reference entry, not an outlet, no telling word, no editor's type ({name, type}, by name,
+    at most UNSURE_KEPT)."""
+    unsure = [{"name": name, "type": kind} for key, (name, kind) in names.known.items()
+              if (name, kind) in shown and sum(names.display[key].values()) <= 1 and key not in editor.types
+              and not reference.type_of(key) and key not in outlets and not typed_by_words(name)]
+    return sorted(unsure, key=lambda u: (u["name"].casefold(), u["type"]))[:UNSURE_KEPT]
 
 
 def tag_articles(found_lists: list[list[list[Found]]], texts: list[str], names: CorpusNames, reference: Any,
