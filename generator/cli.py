@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("command", nargs="?", choices=("build", "serve"), default="build",
                         help="build (default) or serve")
     parser.add_argument("--port", type=int, default=8000, help="port for serve (default 8000)")
+    parser.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
+                        help="address serve listens on (default 127.0.0.1, this machine only)")
     parser.add_argument("--edit", action="store_true",
                         help="with serve: the editor's desk, curating in the browser (writes only curation_file)")
     parser.add_argument("--config", type=Path, metavar="PATH",
@@ -193,7 +195,7 @@ def serve_site(args: argparse.Namespace, config_path: Path | None, config_dir: P
             except BuildError as exc:
                 print(f"build-site: {exc}", file=sys.stderr)
 
-    serve(paths.output / "site", watched, rebuild, args.port, warm, editor=editor)
+    serve(paths.output / "site", watched, rebuild, args.port, warm, editor=editor, host=args.host)
 
 
 def main(argv: list[str] | None = None) -> int:

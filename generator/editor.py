@@ -9,7 +9,8 @@ or merge, change its type, ignore it. Each action is one entry of the correction
 /__edit/ lists the corrections with an undo button each, /__edit/review the review queue
 (review.py). Nothing of this is in output/site: the bar is added to the pages as they are sent.
 
-Safe by construction: the server listens on 127.0.0.1 only; a write needs this session's
+Safe by construction: the server listens on 127.0.0.1 unless told otherwise (--host, with a
+warning); a write needs this session's
 token (in the pages the server sends, unreadable from another origin), a Host of this server
 (no DNS rebinding) and no foreign Origin; the only file written is the corrections file; what an
 action names (an article, an entity) is read from the site's own page, never a path or a
@@ -101,8 +102,8 @@ class Editor:
         self.hosts: set[str] = set()  # the Host values of this server, set once it listens
         self.lock = threading.Lock()  # one write at a time; each re-reads the file first
 
-    def listening_on(self, port: int) -> None:
-        self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+    def listening_on(self, port: int, host: str = "127.0.0.1") -> None:
+        self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"{host}:{port}"}
 
     # ------------------------------------------------------------------ what a page is about
 

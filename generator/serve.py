@@ -26,6 +26,7 @@ from .editor import EDIT_PATH, EditRefused, Editor
 
 log = logging.getLogger(__name__)
 
+LOOPBACK = "127.0.0.1"  # where serve listens unless told otherwise (--host)
 BUILD_PATH = "/__build"  # reserved: a site never has a page of that name (slugs are [a-z0-9-])
 LONG_POLL_SECONDS = 20.0
 
@@ -207,7 +208,7 @@ def snapshot(paths: list[Path]) -> dict[str, tuple[int, int, int]]:
 
 def serve(site_dir: Path, watched: Callable[[], list[Path]], rebuild: Callable[[], bool], port: int,
           warm: Callable[[], None] | None = None, stop: threading.Event | None = None,
-          editor: Editor | None = None) -> None:
+          editor: Editor | None = None, host: str = LOOPBACK) -> None:
     """Serve site_dir until interrupted; after any change under watched(), call rebuild() (True
     when it published a new site) and reload the open pages.
 
@@ -216,16 +217,20 @@ def serve(site_dir: Path, watched: Callable[[], list[Path]], rebuild: Callable[[
     clock = BuildClock()
     handler = functools.partial(type("Handler", (PreviewHandler,), {"clock": clock, "editor": editor}),
                                 directory=str(site_dir))
-    server = PreviewServer(("127.0.0.1", port), handler)
+    server = PreviewServer((host, port), handler)
     if editor is not None:
-        editor.listening_on(server.server_address[1])
+        editor.listening_on(server.server_address[1], host)
     thread = threading.Thread(target=server.serve_forever, name="build-site serve", daemon=True)
     thread.start()
-    print(f"serving {site_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl+C to stop)",
+    print(f"serving {site_dir} at http://{host}:{server.server_address[1]}/ (Ctrl+C to stop)",
           file=sys.stderr, flush=True)
+    if host != LOOPBACK:
+        print(f"build-site: warning: listening on {host}, not only this machine: whoever reaches it reads the "
+              "preview" + (" (the editor's writes still need a page's token)" if editor else ""),
+              file=sys.stderr, flush=True)
     if editor is not None:
         print(f"editing: corrections go to {editor.corrections}; the list is at "
-              f"http://127.0.0.1:{server.server_address[1]}{EDIT_PATH}/", file=sys.stderr, flush=True)
+              f"http://{host}:{server.server_address[1]}{EDIT_PATH}/", file=sys.stderr, flush=True)
     stop = stop or threading.Event()
     try:
         before = snapshot(watched())

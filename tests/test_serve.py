@@ -87,3 +87,29 @@ def test_an_edit_rebuilds_and_wakes_a_waiting_page(running) -> None:
     assert len(calls) == 1
     assert answer and answer[0] != first
     assert get(f"{base}{preview.BUILD_PATH}")[2] == answer[0]
+
+
+def test_serve_listens_beyond_this_machine_only_when_told_and_says_so(tmp_path: Path, capsys) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(PAGE, encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stop = threading.Event()
+    thread = threading.Thread(target=preview.serve, args=(site, lambda: [], lambda: True, port),
+                              kwargs={"stop": stop, "host": "0.0.0.0"}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                status, _, body = get(f"http://127.0.0.1:{port}/index.html")
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert status == 200 and "Bonjour" in body
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert "warning: listening on 0.0.0.0, not only this machine" in capsys.readouterr().err
