@@ -162,7 +162,7 @@ class Editor:
             sent = any(x.path == ("curation", "sent_editions", subject.key) for x in entries)
             controls = ('<span>Sent: new articles go to the next edition</span>' if sent else
                         '<button type="button" data-action="sent">Mark as sent</button>') + \
-                '<button type="button" data-copy="email.html">Copy e-mail HTML</button>'
+                '<button type="button" data-copy="email.html?raw">Copy e-mail HTML</button>'
         elif subject is not None and subject.kind == "story":
             options = "".join(f'<option value="{e(slug)}">{e(title)}</option>' for slug, title in subject.members)
             controls = ('<form data-action="story_title"><label>Story name <input name="value" required '

@@ -27,6 +27,7 @@ from .editor import EDIT_PATH, EditRefused, Editor
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"  # where serve listens unless told otherwise (--host)
+RAW_QUERY = "raw"  # /page.html?raw: the page without the preview's additions
 BUILD_PATH = "/__build"  # reserved: a site never has a page of that name (slugs are [a-z0-9-])
 LONG_POLL_SECONDS = 20.0
 
@@ -123,7 +124,7 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
             page = with_reload_script(sent, self.clock.current, self.clock.error)
             return self._send(200, "text/html; charset=utf-8", page, body)
         page = self.html_page(url.path)
-        if page is None:
+        if page is None or url.query == RAW_QUERY:  # ?raw: the file as published (the editor copies an e-mail)
             return super().do_GET() if body else super().do_HEAD()
         status, path = page
         try:

@@ -222,7 +222,7 @@ def test_an_edition_marked_as_sent_keeps_the_list_the_build_made(desk) -> None:
     base, editor, corrections = desk
     with urllib.request.urlopen(f"{base}/editions/2024-w10/", timeout=30) as response:
         page = response.read().decode("utf-8")
-    assert 'data-action="sent"' in page and 'data-copy="email.html"' in page
+    assert 'data-action="sent"' in page and 'data-copy="email.html?raw"' in page
     assert post(base, {"action": "sent", "page": "/editions/2024-w10/"}, {TOKEN_HEADER: editor.token})[0] == 200
     assert yaml.safe_load(corrections.read_text(encoding="utf-8")) == \
         {"curation": {"sent_editions": {"2024-w10": ["hostile", "un-article"]}}}
@@ -423,6 +423,21 @@ def test_an_editor_curates_in_the_browser_and_a_plain_build_agrees(corpus_site: 
         if story.exists():  # a story of two is gone; a bigger one no longer lists it
             assert f"articles/{member}/" not in story.read_text(encoding="utf-8")
         assert not (out / "site" / "stories" / member).exists()
+
+        # an edition: its e-mail HTML copied to the clipboard, then marked as sent
+        edition = max((out / "site" / "editions").glob("*/email.html")).parent
+        copier = b.new_context(permissions=["clipboard-read", "clipboard-write"]).new_page()
+        copier.goto(f"{base}/editions/{edition.name}/")
+        copier.click("#build-site-editor button[data-copy]")
+        copier.wait_for_function("document.querySelector('#build-site-editor [role=status]').textContent"
+                                 " === 'e-mail HTML copied'", timeout=30_000)
+        assert copier.evaluate("navigator.clipboard.readText()") == (edition / "email.html").read_text(encoding="utf-8")
+        copier.click("#build-site-editor button[data-action=sent]")
+        copier.wait_for_function("document.querySelector('#build-site-editor [role=status]').textContent"
+                                 ".includes('rebuilding')", timeout=30_000)
+        assert f"sent_editions:\n    {edition.name}: [" in corrections.read_text(encoding="utf-8")
+        rebuilt(8)
+        copier.context.close()
         assert not problems, problems.report()
 
     # a plain build of the same folder, corrections file included, gives the site served
