@@ -428,7 +428,7 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
     cache = StageCache(cache_path, stage_version("stories"), "stories") if cache_path else None
     try:
         items = [story_input(a) for a in articles]
-        key = digest(json.dumps(settings, sort_keys=True),
+        key = digest(stage_version("stories"), json.dumps(settings, sort_keys=True),  # the code's too
                      *(json.dumps([it.slug, it.title, it.lang, it.date, it.entities], sort_keys=True) + it.text
                        for it in sorted(items, key=lambda it: it.slug)))
         known = cache.get_many([key]) if cache else {}
