@@ -25,6 +25,7 @@ import json
 import re
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,28 +60,50 @@ class EditRefused(Exception):
 
 @dataclass(frozen=True)
 class Subject:
-    """What a page is about: an article (key = slug) or an entity (key = its shown name)."""
+    """What a page is about: an article, story or edition (key: its slug), the home page, or an
+    entity (key: its shown name)."""
 
-    kind: str  # "article", or the taxonomy: "people", "organizations", "places"
+    kind: str  # "article", "story", "edition", "home", or the taxonomy: "people", "organizations", "places"
     key: str
     heading: str
     outlet: str = ""  # an article's, from its content page
     date: str = ""
-    members: tuple[tuple[str, str], ...] = ()  # a story's articles: (slug, title), from its page
+    members: tuple[tuple[str, str], ...] = ()  # (slug, title): a story's articles, the home's pinned
+
+
+def _linked_articles(page: Path, before: str) -> tuple[tuple[str, str], ...]:
+    """(slug, title) of each article a page links to right after the markup BEFORE, in order."""
+    found = re.findall(before + r'<a href="[^"]*articles/([a-z0-9-]+)/[^"]*"[^>]*>(.*?)</a>',
+                       page.read_text(encoding="utf-8"), re.S)
+    return tuple((slug, " ".join(html.unescape(re.sub(r"<[^>]+>", "", title)).split())) for slug, title in found)
 
 
 def story_members(page: Path) -> tuple[tuple[str, str], ...]:
-    """(slug, title) of each article on a story page's timeline."""
-    found = re.findall(r'class="timeline-title"><a href="[^"]*articles/([a-z0-9-]+)/[^"]*"[^>]*>(.*?)</a>',
-                       page.read_text(encoding="utf-8"), re.S)
-    return tuple((slug, " ".join(html.unescape(re.sub(r"<[^>]+>", "", title)).split())) for slug, title in found)
+    """The articles on a story page's timeline."""
+    return _linked_articles(page, r'class="timeline-title">')
 
 
 def pinned_on_home(page: Path) -> tuple[tuple[str, str], ...]:
-    """(slug, title) of each pinned article on the home page (a card with a badge), in order."""
-    found = re.findall(r'<p class="badge">[^<]*</p>\s*<h2><a href="[^"]*articles/([a-z0-9-]+)/[^"]*">(.*?)</a>',
-                       page.read_text(encoding="utf-8"), re.S)
-    return tuple((slug, " ".join(html.unescape(re.sub(r"<[^>]+>", "", title)).split())) for slug, title in found)
+    """The pinned articles on the home page (a card with a badge), in order."""
+    return _linked_articles(page, r'<p class="badge">[^<]*</p>\s*<h2>')
+
+
+def _text_form(action: str, label: str, value: str, button: str, size: str = "") -> str:
+    """A one-field form of the bar (its field is sent as the action's value)."""
+    return (f'<form data-action="{action}"><label>{label} <input name="value" required maxlength="{MAX_TEXT}"'
+            f'{f" size={size}" if size else ""} value="{html.escape(value)}"></label><button>{button}</button></form>')
+
+
+def _select_form(action: str, label: str, options: Iterable[tuple[str, str]], button: str, selected: str = "") -> str:
+    """A form of the bar that picks one of OPTIONS (value, text)."""
+    listed = "".join(f'<option value="{html.escape(value)}"{" selected" if value == selected else ""}>'
+                     f'{html.escape(text)}</option>' for value, text in options)
+    return (f'<form data-action="{action}"><label>{label} <select name="value">{listed}</select></label>'
+            f'<button>{button}</button></form>')
+
+
+def _button(action: str, text: str) -> str:
+    return f'<button type="button" data-action="{action}">{text}</button>'
 
 
 def page_heading(page: Path) -> str:
@@ -142,42 +165,28 @@ class Editor:
         controls = ""
         if subject is not None and subject.kind == "article":
             pinned = any(x.path == ("curation", "overrides", subject.key, "pin") and x.value for x in entries)
-            controls = (f'<button type="button" data-action="{"unpin" if pinned else "pin"}">'
-                        f'{"Unpin" if pinned else "Pin to the top"}</button>'
-                        '<button type="button" data-action="hide">Hide</button>'
-                        '<form data-action="title"><label>Title <input name="value" required '
-                        f'maxlength="{MAX_TEXT}" value="{e(subject.heading)}"></label><button>Correct</button></form>'
-                        '<form data-action="outlet"><label>Outlet <input name="value" required size="14" '
-                        f'maxlength="{MAX_TEXT}" value="{e(subject.outlet)}"></label><button>Correct</button></form>'
-                        '<form data-action="date"><label>Date <input name="value" type="date" required '
-                        f'value="{e(subject.date)}"></label><button>Correct</button></form>'
-                        '<form data-action="story"><label>Into the story of <input name="value" required size="14" '
-                        'placeholder="an article\'s address"></label><button>Move</button></form>'
-                        '<button type="button" data-action="detach">Out of its story</button>')
+            controls = (_button("unpin", "Unpin") if pinned else _button("pin", "Pin to the top")) \
+                + _button("hide", "Hide") \
+                + _text_form("title", "Title", subject.heading, "Correct") \
+                + _text_form("outlet", "Outlet", subject.outlet, "Correct", size="14") \
+                + ('<form data-action="date"><label>Date <input name="value" type="date" required '
+                   f'value="{e(subject.date)}"></label><button>Correct</button></form>') \
+                + _text_form("story", "Into the story of (an article's address)", "", "Move", size="14") \
+                + _button("detach", "Out of its story")
         elif subject is not None and subject.kind == "home" and len(subject.members) > 1:
-            options = "".join(f'<option value="{e(slug)}">{e(title)}</option>' for slug, title in subject.members[1:])
-            controls = (f'<form data-action="pin_up"><label>Pinned <select name="value">{options}</select></label>'
-                        '<button>Move up</button></form>')
+            controls = _select_form("pin_up", "Pinned", subject.members[1:], "Move up")
         elif subject is not None and subject.kind == "edition":
             sent = any(x.path == ("curation", "sent_editions", subject.key) for x in entries)
-            controls = ('<span>Sent: new articles go to the next edition</span>' if sent else
-                        '<button type="button" data-action="sent">Mark as sent</button>') + \
-                '<button type="button" data-copy="email.html?raw">Copy e-mail HTML</button>'
+            controls = ("<span>Sent: new articles go to the next edition</span>" if sent
+                        else _button("sent", "Mark as sent")) \
+                + '<button type="button" data-copy="email.html?raw">Copy e-mail HTML</button>'
         elif subject is not None and subject.kind == "story":
-            options = "".join(f'<option value="{e(slug)}">{e(title)}</option>' for slug, title in subject.members)
-            controls = ('<form data-action="story_title"><label>Story name <input name="value" required '
-                        f'maxlength="{MAX_TEXT}" value="{e(subject.heading)}"></label><button>Rename</button></form>'
-                        f'<form data-action="split"><label>Article <select name="value">{options}</select></label>'
-                        '<button>Split out of the story</button></form>')
+            controls = _text_form("story_title", "Story name", subject.heading, "Rename") \
+                + _select_form("split", "Article", subject.members, "Split out of the story")
         elif subject is not None:
-            options = "".join(f'<option value="{kind}"{" selected" if kind == subject.kind else ""}>{kind}</option>'
-                              for kind in ENTITY_TYPES)
-            controls = ('<form data-action="rename"><label>Name <input name="value" required '
-                        f'maxlength="{MAX_TEXT}" value="{e(subject.heading)}"></label>'
-                        '<button>Rename or merge</button></form>'
-                        f'<form data-action="type"><label>Type <select name="value">{options}</select></label>'
-                        '<button>Set type</button></form>'
-                        '<button type="button" data-action="ignore">Ignore</button>')
+            controls = _text_form("rename", "Name", subject.heading, "Rename or merge") \
+                + _select_form("type", "Type", ((kind, kind) for kind in ENTITY_TYPES), "Set type", subject.kind) \
+                + _button("ignore", "Ignore")
         return BAR % (e(self.token), e(TOKEN_HEADER), controls, EDIT_PATH, len(entries), EDIT_PATH, EDIT_PATH,
                       EDIT_SCRIPT)
 
@@ -338,7 +347,6 @@ class Editor:
             entry, after = (Entry(("curation", "overrides", value, "story"), STORY_ALONE,
                                   f"{when}: “{titles[value]}” split out of the story “{name}”"),
                             EDIT_PATH + "/")  # a story of two is gone once split
-
         elif subject.kind in ENTITY_TYPES and action in ENTITY_ACTIONS:
             path, after = ("entities",), None
             if action == "rename":
