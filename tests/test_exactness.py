@@ -20,13 +20,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import PROJECT, TOOLS, need_shared, tree_differences
+from generator.core import curation_file
+from generator.core.curation_file import Entry
 from generator.core.settings import load_config
 from generator.pipeline import BuildPaths, build, published_history
+from generator.site.editions import period_of
 
 HELD_BACK = 4  # generated files kept out of the first build: the pool of additions
 
 OPERATIONS = ("add", "edit_body", "edit_title", "edit_outlet", "edit_date", "delete", "duplicate",
-              "settings", "template")
+              "settings", "template", "correct")
 
 
 @dataclass
@@ -125,6 +128,33 @@ def _apply(digest: Digest, operation: str, pick: int, step: int) -> None:
     elif operation == "template":
         card = digest.templates / "_card.html"
         card.write_text(card.read_text(encoding="utf-8") + f"<!-- card {step} -->\n", encoding="utf-8")
+    elif operation == "correct" and pages:
+        _correct(digest, pages, pick, step)
+
+
+def _correct(digest: Digest, pages: dict[str, dict], pick: int, step: int) -> None:
+    """One editor's correction, as serve --edit writes it to the corrections file."""
+    slugs = sorted(pages)
+    slug, other = slugs[pick % len(slugs)], slugs[(pick + 1) % len(slugs)]
+    fm = pages[slug]
+    overrides = ("curation", "overrides", slug)
+    kind = pick % 5
+    if kind == 0:
+        entry = Entry((*overrides, "title"), f"Titre corrigé par la rédaction {step}")
+    elif kind == 1:
+        entry = Entry((*overrides, "pin"), 1 + pick % 3)
+    elif kind == 2:
+        entry = Entry((*overrides, "story"), other)
+    elif kind == 3 and fm.get("date"):
+        week = period_of(fm["date"], "weekly")[0]  # sent with this article alone: the rest waits
+        entry = Entry(("curation", "sent_editions", week), [slug])
+    else:
+        names = [n for t in ("people", "organizations", "places") for n in fm["entities"][t]]
+        entry = Entry(("entities", "aliases", names[0]), f"Nom corrigé {step}") if names \
+            else Entry((*overrides, "story_title"), f"Une histoire {step}")
+    corrections = digest.config.parent / "curation.yaml"
+    kept = [e for e in curation_file.read(corrections) if e.path != entry.path]
+    curation_file.write(corrections, kept + [entry])
 
 
 def _indexed_pages(site: Path) -> int:
@@ -155,6 +185,7 @@ def assert_equals_a_fresh_build(digest: Digest) -> None:
 @example(changes=[('duplicate', 42)])
 @example(changes=[('settings', 49)])
 @example(changes=[('template', 56)])
+@example(changes=[('correct', 0), ('correct', 1), ('correct', 2), ('correct', 3), ('correct', 4)])
 def test_any_sequence_of_changes_equals_a_build_from_scratch(generated: Path, tmp_path_factory, changes) -> None:
     digest = _new_digest(generated, tmp_path_factory.getbasetemp() / "exactness")
     digest.build()
