@@ -158,15 +158,14 @@ def print_summary(result: BuildResult, output: Path) -> None:
     print(f"site: {output / 'site'}   report: {output / 'build-report.json'}", file=sys.stderr)
 
 
-def serve_site(args: argparse.Namespace, config_path: Path | None, config_dir: Path, paths: BuildPaths,
-               jobs: int, local_models: bool) -> None:
+def serve_site(args: argparse.Namespace, config: dict[str, Any], config_path: Path | None, config_dir: Path,
+               paths: BuildPaths, jobs: int, local_models: bool) -> None:
     """Preview the built site, rebuilding in this process, with the spaCy models kept loaded."""
     from .corpus.ner import MODELS, load_model
     from .editor import Editor
     from .serve import serve
 
     current = {"paths": paths}
-    config = load_config(config_path)
     corrections = curation_path(config_path, config)
     editor = Editor(paths.output / "site", corrections.resolve(), config["editions"]) \
         if args.edit and corrections is not None else None
@@ -222,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.quiet:
                 print_summary(result, paths.output)
             if args.command == "serve":
-                serve_site(args, config_path, config_dir, paths, jobs, local_models=scheduler is None)
+                serve_site(args, config, config_path, config_dir, paths, jobs, local_models=scheduler is None)
         return 0
     except UsageError as exc:  # a wrong --seeds or working folder: the command was not run
         print(f"build-site: error: {exc} (see build-site --help)", file=sys.stderr)

@@ -10,11 +10,10 @@ or merge, change its type, ignore it. Each action is one entry of the correction
 (review.py). Nothing of this is in output/site: the bar is added to the pages as they are sent.
 
 Safe by construction: the server listens on 127.0.0.1 unless told otherwise (--host, with a
-warning); a write needs this session's
-token (in the pages the server sends, unreadable from another origin), a Host of this server
-(no DNS rebinding) and no foreign Origin; the only file written is the corrections file; what an
-action names (an article, an entity) is read from the site's own page, never a path or a
-name taken from the request; every text shown is escaped.
+warning); a write needs this session's token (in the pages the server sends, unreadable from
+another origin), a Host of this server (no DNS rebinding) and no foreign Origin; the only file
+written is the corrections file; what an action names (an article, an entity) is read from the
+site's own page, never a path or a name taken from the request; every text shown is escaped.
 """
 from __future__ import annotations
 
@@ -37,6 +36,7 @@ from .core import curation_file
 from .core.curation_file import Entry
 from .core.model import ENTITY_TYPES
 from .corpus.curate import STORY_ALONE
+from .corpus.permalinks import SLUG
 from .output.content import read_frontmatter
 from .review import SHOWN, content_frontmatter, review_queue
 from .site.editions import collect_editions
@@ -45,7 +45,6 @@ EDIT_PATH = "/__edit"  # reserved like /__build: the corrections page, and POST 
 TOKEN_HEADER = "X-Build-Site-Token"
 MAX_REQUEST_BYTES = 16 * 1024
 MAX_TEXT = 300  # characters of a corrected title or a new name
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 ARTICLE_ACTIONS = {"hide", "pin", "unpin", "title", "outlet", "date", "story", "detach"}
 ENTITY_ACTIONS = {"rename", "type", "ignore"}
 
@@ -75,7 +74,7 @@ def _linked_articles(page: Path, before: str) -> tuple[tuple[str, str], ...]:
     """(slug, title) of each article a page links to right after the markup BEFORE, in order."""
     found = re.findall(before + r'<a href="[^"]*articles/([a-z0-9-]+)/[^"]*"[^>]*>(.*?)</a>',
                        page.read_text(encoding="utf-8"), re.S)
-    return tuple((slug, " ".join(html.unescape(re.sub(r"<[^>]+>", "", title)).split())) for slug, title in found)
+    return tuple((slug, _text_of(title)) for slug, title in found)
 
 
 def story_members(page: Path) -> tuple[tuple[str, str], ...]:
@@ -106,11 +105,15 @@ def _button(action: str, text: str) -> str:
     return f'<button type="button" data-action="{action}">{text}</button>'
 
 
+def _text_of(markup: str) -> str:
+    """What a reader sees of MARKUP: its text, entities decoded, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", markup)).split())
+
+
 def page_heading(page: Path) -> str:
     """The text of the page's first <h1>."""
-    found = re.search(rb"<h1[^>]*>(.*?)</h1>", page.read_bytes(), re.S)
-    text = re.sub(r"<[^>]+>", "", found.group(1).decode("utf-8", "replace")) if found else ""
-    return " ".join(html.unescape(text).split())
+    found = re.search(r"<h1[^>]*>(.*?)</h1>", page.read_text(encoding="utf-8", errors="replace"), re.S)
+    return _text_of(found.group(1)) if found else ""
 
 
 class Editor:

@@ -363,13 +363,17 @@ def test_an_editor_curates_in_the_browser_and_a_plain_build_agrees(corpus_site: 
         page.goto(f"{base}/")
         assert "Frontex et l'OIM contre la traite" in page.locator(".badge").first.locator("xpath=..").inner_text()
 
-        # rename an entity: its page moves to the new name (the editor is taken to the corrections)
-        page.goto(f"{base}/organizations/frontex/")
-        page.fill("#build-site-editor form[data-action=rename] input", "Agence Frontex")
-        page.click("#build-site-editor form[data-action=rename] button")
-        page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
-        mark()
-        rebuilt(3)
+        def rename(organization: str, name: str, count: int) -> None:
+            """Rename an organization in its page's bar: the editor is taken to the corrections."""
+            page.goto(f"{base}/organizations/{organization}/")
+            page.fill("#build-site-editor form[data-action=rename] input", name)
+            page.click("#build-site-editor form[data-action=rename] button")
+            page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
+            mark()
+            rebuilt(count)
+
+        # rename an entity: its page moves to the new name
+        rename("frontex", "Agence Frontex", 3)
         page.goto(f"{base}/organizations/agence-frontex/")
         assert page.locator("h1").inner_text() == "Agence Frontex"
         # merge another organization into it: one page holds the articles of both
@@ -381,12 +385,7 @@ def test_an_editor_curates_in_the_browser_and_a_plain_build_agrees(corpus_site: 
             return set(re.findall(r"articles/([a-z0-9-]+)/index.html", page_file.read_text(encoding="utf-8")))
 
         expected = articles_of("agence-frontex") | articles_of(merged_away)
-        page.goto(f"{base}/organizations/{merged_away}/")
-        page.fill("#build-site-editor form[data-action=rename] input", "Agence Frontex")
-        page.click("#build-site-editor form[data-action=rename] button")
-        page.wait_for_url(f"{base}{EDIT_PATH}/", timeout=30_000)
-        mark()
-        rebuilt(4)
+        rename(merged_away, "Agence Frontex", 4)
         assert not (out / "site" / "organizations" / merged_away).exists()
         assert articles_of("agence-frontex") >= expected
 

@@ -3,8 +3,8 @@ what `build-site serve --edit` writes and every build reads.
 
 It holds the part of site.yaml's own settings an editor changes one article or one name at a
 time: `curation.overrides` (hide, pin, title, ...), `curation.sent_editions` and `entities`
-(aliases, types, ignore, canonical). load_config merges it over site.yaml, so a plain build gives the site the editor
-saw. Each correction is one line, `key: value  # when: what`, so the file reads as a log that
+(aliases, types, ignore, canonical). load_config merges it over site.yaml, so a plain build
+gives the site the editor saw. Each correction is one line, `key: value  # when: what`, so the file reads as a log that
 can be versioned; deleting a line undoes its correction.
 """
 from __future__ import annotations
@@ -140,12 +140,12 @@ def parse(text: str, where: str) -> list[Entry]:
                     for field_node, field_value in mapping(fields, f"curation.overrides.{slug_node.value}"):
                         entries.append(Entry((*section, str(slug_node.value), str(field_node.value)),
                                              value(field_value), _note(lines, field_value)))
+            elif section == ("curation", "sent_editions"):  # checked with the overrides
+                entries += [Entry((*section, str(key_node.value)), value(slugs), _note(lines, slugs))
+                            for key_node, slugs in mapping(sub_value, "curation.sent_editions")]
             else:
                 for key_node, key_value in mapping(sub_value, ".".join(section)):
                     given = value(key_value)
-                    if section == ("curation", "sent_editions"):  # checked with the overrides
-                        entries.append(Entry((*section, str(key_node.value)), given, _note(lines, key_value)))
-                        continue
                     if not isinstance(given, str) or (section[1] == "types" and given not in ENTITY_TYPES):
                         raise CurationFileError(f"{where}:{key_value.start_mark.line + 1}: '{'.'.join(section)}' "
                                                 f"gives {key_node.value!r} the value {given!r}: "

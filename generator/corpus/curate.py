@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ..core.model import ENTITY_TYPES, SKIPPED, Article
+from .permalinks import SLUG
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def _check_override(node: yaml.Node, where: str, name: str) -> None:
                                         + nearest_key(key, list(OVERRIDE_KEYS)))
         value = _value(value_node)
         expected = OVERRIDE_KEYS[key]
-        if key == "story" and not (value == STORY_ALONE or re.fullmatch(r"[a-z0-9][a-z0-9-]*", str(value))):
+        if key == "story" and not (value == STORY_ALONE or SLUG.fullmatch(str(value))):
             raise CurationSettingsError(f"{where}:{_line(value_node)}: '{full}' must be '{STORY_ALONE}' or "
                                         f"another article's slug, not {value!r}")
         if key == "pin" and isinstance(value, int) and not isinstance(value, bool):

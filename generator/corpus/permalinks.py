@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from ..core.model import Article
 from ..output.content import read_frontmatter
 
 MAX_SLUG = 80
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")  # what base_slug makes: the shape of every page's slug
 
 
 

@@ -337,6 +337,13 @@ def lead_of_story(items: list[StoryInput], members: list[int]) -> int:
     return min(members, key=lambda i: (items[i].date or "9999", -len(items[i].text), items[i].slug))
 
 
+def make_story(items: list[StoryInput], members: list[int]) -> Story:
+    """The story of these ITEMS: its lead first, then the others by date and slug."""
+    lead = lead_of_story(items, members)
+    rest = sorted((i for i in members if i != lead), key=lambda i: (items[i].date or "9999", items[i].slug))
+    return Story(items[lead].slug, [items[lead].slug] + [items[i].slug for i in rest])
+
+
 def cluster_stories(items: list[StoryInput], settings: dict[str, Any], cache: StageCache | None = None,
                     mapper: Any = None, close_calls: list[dict[str, Any]] | None = None) -> list[Story]:
     """Every article in exactly one story (alone: a story of its own); stories in slug order.
@@ -351,9 +358,7 @@ def cluster_stories(items: list[StoryInput], settings: dict[str, Any], cache: St
     log.info("stories: %d scored pairs among %d articles", len(pairs), len(items))
     stories = []
     for members in average_linkage(len(items), pairs, settings["threshold"]):
-        lead = lead_of_story(items, members)
-        rest = sorted((i for i in members if i != lead), key=lambda i: (items[i].date or "9999", items[i].slug))
-        stories.append(Story(items[lead].slug, [items[lead].slug] + [items[i].slug for i in rest]))
+        stories.append(make_story(items, members))
     if close_calls is not None:
         story_of = {slug: story.slug for story in stories for slug in story.members}
         threshold = settings["threshold"]
@@ -384,13 +389,8 @@ def move_members(stories: list[Story], items: list[StoryInput], moves: dict[str,
             groups[key] = []
         groups[key].append(slug)
         home[slug] = key
-    by_slug = {it.slug: it for it in items}
-    moved = []
-    for members in (m for m in groups.values() if m):
-        sub = [by_slug[m] for m in members]
-        lead = lead_of_story(sub, list(range(len(sub))))
-        rest = sorted((i for i in range(len(sub)) if i != lead), key=lambda i: (sub[i].date or "9999", sub[i].slug))
-        moved.append(Story(sub[lead].slug, [sub[lead].slug] + [sub[i].slug for i in rest]))
+    index = {it.slug: i for i, it in enumerate(items)}
+    moved = [make_story(items, [index[m] for m in members]) for members in groups.values() if members]
     return sorted(moved, key=lambda story: story.slug)
 
 
