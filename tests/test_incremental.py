@@ -255,7 +255,9 @@ def test_an_editors_title_correction_renders_only_the_pages_that_show_the_title(
                 and "Un titre revu par la rédaction" in p.read_text(encoding="utf-8")}
     rendered, pages = _report(out)["stats"]["files_rendered"], sum(1 for _ in site.rglob("*.html"))
     assert site / "articles" / slug / "index.html" in carrying
-    assert rendered <= len(carrying) + 4 < pages // 4, (rendered, len(carrying), pages)
+    # besides them, at most the home pages and the edition (page, e-mail, list) that fold its story
+    # (they key its entry whole): 4 or 5 here, as the grouping puts it
+    assert rendered <= len(carrying) + 6 < pages // 4, (rendered, len(carrying), pages)
     _assert_equals_a_fresh_build(seeds, out, tmp_path / "fresh", config)
 
 

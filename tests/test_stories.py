@@ -2,7 +2,7 @@
 ratings (SemEval-2022 Task 8 French pairs) and a make_seeds corpus's gold."""
 from __future__ import annotations
 
-import csv
+import importlib.util
 import json
 import re
 import subprocess
@@ -11,89 +11,63 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from conftest import CORPUS, TOOLS, content_pages, need_shared, run_build
+from conftest import CORPUS, PROJECT, TOOLS, content_pages, need_shared, run_build
 from generator.core.settings import load_config
 from generator.corpus.curate import STORY_ALONE
 from generator.corpus.stories import (Story, StoryInput, average_linkage, cluster_stories, move_members,
-                                      similarity_matrix)
+                                      title_labels, without_label)
 
-
-def semeval_seeds(folder: Path) -> None:
-    """Every French SemEval training article with text, as one .json record each: the full
-    texts of semeval_fr_full, and the task's own (cut) texts for the few it lacks."""
-    folder.mkdir(parents=True)
-    full = {}
-    for line in (CORPUS / "semeval_fr_full" / "articles.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        full[record["article_id"]] = record
-        (folder / f"{record['article_id']}.json").write_text(json.dumps(
-            {"title": record["title"], "text": record["text"], "outlet": record["outlet_name"],
-             "date": record["date"] or None, "url": record["url"]}, ensure_ascii=False), encoding="utf-8")
-    with (CORPUS / "semeval_fr" / "pairs_french.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            for k in ("1", "2"):
-                aid, text = row[f"article_id{k}"], row[f"hfl_text{k}"].strip()
-                if row["lang1"] == row["lang2"] == "fr" and text and aid not in full:
-                    title, _, body = text.partition("  ")  # the task's texts: title, two spaces, body
-                    (folder / f"{aid}.json").write_text(json.dumps(
-                        {"title": title if body else None, "text": body or text, "outlet": row[f"outlet{k}"],
-                         "url": row[f"url{k}"]}, ensure_ascii=False), encoding="utf-8")
-
-
-def rated_pairs() -> list[dict[str, str]]:
-    """The French training pairs with their 'overall' rating (1 = same story ... 4 = unrelated)."""
-    pairs: dict[str, dict[str, str]] = {}
-    with (CORPUS / "semeval_fr_full" / "pairs.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            pairs[row["pair_id"]] = row
-    with (CORPUS / "semeval_fr" / "pairs_french.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["split"] == "train" and row["lang1"] == row["lang2"] == "fr":
-                pairs.setdefault(row["pair_id"], row)
-    return list(pairs.values())
+_spec = importlib.util.spec_from_file_location("stories_cv", PROJECT / "bench" / "stories_cv.py")
+stories_cv = sys.modules["stories_cv"] = importlib.util.module_from_spec(_spec)  # its dataclasses look it up
+_spec.loader.exec_module(stories_cv)
 
 
 @pytest.fixture(scope="module")
-def semeval_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def rated_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The French SemEval training articles among other real articles, built with full texts
+    and with bodies cut to their first 80 words (bench/stories_cv.py)."""
     need_shared(CORPUS / "semeval_fr_full" / "articles.jsonl")
     need_shared(CORPUS / "semeval_fr" / "pairs_french.csv")
-    base = tmp_path_factory.mktemp("semeval")
-    semeval_seeds(base / "seeds")
-    result = run_build(base / "seeds", base / "out", "--quiet")
-    assert result.returncode == 0, result.stderr
-    return base / "out"
+    return stories_cv.folders(tmp_path_factory.mktemp("stories-cv"))
 
 
-def test_stories_agree_with_human_same_story_ratings(semeval_build: Path) -> None:
-    """Pairs people rated the same story (<= 1.5) share a story; unrelated ones (>= 3) do not."""
-    pages = content_pages(semeval_build)
-    page_of = {src["file"].removesuffix(".json"): fm for fm, _ in pages for src in fm["sources"]}
-    items = [StoryInput(fm["slug"], fm["title"], fm["lang"], fm["date"], fm["entities"], body) for fm, body in pages]
-    index = {it.slug: i for i, it in enumerate(items)}
-    similarity = similarity_matrix(items)
-    ratings, scores, together = [], [], []
-    for row in rated_pairs():
-        a, b = page_of.get(row["article_id1"]), page_of.get(row["article_id2"])
-        if a is None or b is None:
-            continue  # no text for one of the two
-        ratings.append(float(row["overall"]))
-        scores.append(similarity[index[a["slug"]], index[b["slug"]]])
-        together.append(a["story"] == b["story"])
-    ratings_a, together_a = np.array(ratings), np.array(together)
-    same, unrelated = ratings_a <= 1.5, ratings_a >= 3
-    pearson = float(np.corrcoef(ratings_a, scores)[0, 1])
-    share_same = together_a[same].mean()
-    share_apart = (~together_a[unrelated]).mean()
-    print(f"\nSemEval French pairs with text: {len(ratings)}; Pearson(similarity, rating) = {pearson:.3f}; "
-          f"rated <= 1.5 in one story: {together_a[same].sum()}/{same.sum()} = {share_same:.3f}; "
-          f"rated >= 3 apart: {(~together_a[unrelated]).sum()}/{unrelated.sum()} = {share_apart:.3f}")
-    assert len(ratings) >= 60
-    assert share_same >= 0.80
-    assert share_apart >= 0.95
-    assert pearson <= -0.75  # a higher similarity for a lower (closer) rating; measured -0.83
+@pytest.fixture(scope="module")
+def semeval_build(rated_folders: dict[str, Any]) -> Path:
+    return rated_folders["full"].out
+
+
+def test_stories_agree_with_human_same_story_ratings_out_of_fold(rated_folders: dict[str, Any]) -> None:
+    """Pairs people rated the same story (<= 1.5) share a story, unrelated ones (>= 3) do not,
+    each judged with a threshold chosen on the other folds' pairs (5 fixed folds); on full
+    texts and on texts cut to their first 80 words. Floors a little under the figures measured
+    (full: 13/14 together, 30/32 apart, Pearson 0.840; cut: 10/14, 30/32, 0.793; the corpus
+    TF-IDF before, the same way: 13/14, 30/32, 0.829 and 10/14, 30/32, 0.744)."""
+    results = stories_cv.cross_validate(rated_folders, load_config(None)["stories"])
+    for name, r in results.items():
+        print(f"\n{name}: {r['pairs']} pairs, together {r['together_n']}/{r['same']}, apart {r['apart_n']}/"
+              f"{r['apart_rated']}, Pearson {r['pearson']}; missed {r['missed']}; merged {r['merged']}")
+    full, cut = results["full"], results["cut"]
+    assert full["pairs"] >= 60 and full["same"] >= 14 and full["apart_rated"] >= 30
+    assert full["together"] >= 0.85 and full["apart"] >= 0.90 and full["pearson"] >= 0.82
+    assert cut["together"] >= 0.70 and cut["apart"] >= 0.90 and cut["pearson"] >= 0.78
+    # the shipped threshold is the one the protocol chooses on every pair
+    assert stories_cv.all_pairs_threshold(rated_folders) == load_config(None)["stories"]["threshold"]
+
+
+def test_a_section_label_carries_no_weight() -> None:
+    """A leading title segment three titles share ("Val-d'Oise. Photo :", "Val-d'Oise :") is a
+    rubric, taken off the title before the similarity; a segment of one title stays."""
+    titles = ["Val-d'Oise. Photo : intermittents en colère à Pontoise",
+              "Val-d'Oise. Photo : le marché de Cergy sous la neige",
+              "Val-d'Oise. Photo : une chouette dans un clocher d'Argenteuil",
+              "Coronavirus : les écoles ferment", None]
+    labels = title_labels(titles)
+    assert "val-d'oise. photo" in labels and "coronavirus" not in labels  # one title is no rubric
+    assert without_label(titles[0], labels) == "intermittents en colère à Pontoise"
+    assert without_label("Val-d'Oise : la préfecture ferme un parc", labels) == "la préfecture ferme un parc"
+    assert without_label(titles[3], labels) == titles[3] and without_label(None, labels) == ""
 
 
 def test_every_article_names_its_story_and_the_report_counts_them(semeval_build: Path) -> None:

@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "curation_file": "curation.yaml",
     "editions": "weekly",
     # stories.py: articles about one event grouped into one story; `stories: off` turns it off
-    "stories": {"enabled": True, "window_days": 7, "threshold": 0.36, "cross_language": True},
+    "stories": {"enabled": True, "window_days": 7, "threshold": 0.38, "cross_language": True},
     "ranking": {"coverage": True},
     # what an article page and its feed entry show: the whole body, or only its lead (an
     # excerpt of up to excerpt_words words) with a link to the original

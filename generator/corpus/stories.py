@@ -2,9 +2,16 @@
 
 Runs after dedup, entities and curation, over the whole corpus. Candidates are pairs of
 articles within `stories.window_days` of each other that share a salient entity or a title
-word; a candidate pair in one language is scored by the TF-IDF cosine of title and body,
+word; a candidate pair in one language is scored by the cosine of title and body,
 a pair across languages by the overlap of their entities and of the names and numbers of
-title and lead. Average linkage then merges groups while the mean similarity of every pair
+title and lead.
+
+A word's weight in the cosine comes from how rare it is in the language at large (wordfreq's
+French and English frequencies), not from the corpus: it does not move as articles come and
+go, and on short texts it tells a place or a name from a common word better than a few
+hundred articles can (bench/stories_cv.py). Only a word held by a large share of the corpus
+(the period's topic) weighs less, by halves as that share doubles, so the weights change when
+a word crosses such a step, rarely. Average linkage then merges groups while the mean similarity of every pair
 across them (pairs never scored count 0) stays at or above `stories.threshold`, so one
 article that resembles two unrelated groups never chains them into one story.
 """
@@ -22,11 +29,12 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import wordfreq
 from scipy import sparse
 
 from ..core.model import ENTITY_TYPES, Article
@@ -39,11 +47,19 @@ SALIENT = 6  # leading entities of each type that may propose a candidate pair
 LEAD_WORDS = 80  # words of the body that count as its lead
 ROW_CHUNK = 512  # articles scored at once against their window (bounds memory)
 COMMON_KEY_SHARE = 0.05  # a key in more of the articles than this names the period, not an event
+RARITY_FLOOR = 1e-8  # the frequency of a word wordfreq does not know (a rare name)
+RARITY_POWER = 1.5  # weight = (-ln frequency) ** this: rare names and places over common words (2 joined
+# a day's parliamentary items on make_seeds, 1 lowered the agreement on leads: bench/stories_cv.py)
+BURST_SHARE = 0.2  # a word in more of the articles than this weighs half, a quarter past twice that...
+BURST_MIN = 20  # ...when it is in more articles than this (small folders have no topic of the period)
+LABEL_MIN = 3  # a title's leading segment shared by this many titles is a section label, not an event
+LABEL_WORDS = 6  # ...when it is at most this many words
 KEPT_PAIR = 0.5  # pairs under this share of the threshold are dropped: they count 0 in any mean
 CLOSE_CALL = 0.1  # a pair scored this close to the threshold is a decision worth an editor's look
 CLOSE_CALLS_KEPT = 100  # of those, the closest kept in the build report
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # an elision splits off ("l'état": "l", "etat"; "l" is too short)
 _MARKS = re.compile(r"[\u0300-\u036f]+")
+_TITLE_SEPARATOR = re.compile(r"\s*(?:[:|–—]|\.\s|\s-\s)\s*")  # "Val-d'Oise. Photo : ...", "Maroc - ..."
 
 
 @dataclass
@@ -124,11 +140,38 @@ def entity_keys(entities: dict[str, list[str]], limit: int | None = None) -> lis
     return [f"{t[0]}:{fold_name(name)}" for t in ENTITY_TYPES for name in (entities.get(t) or [])[:limit]]
 
 
+def title_heads(title: str) -> list[tuple[str, int]]:
+    """Each leading segment of TITLE that ends at a separator (folded, and where the rest
+    starts): "Val-d'Oise. Photo : X" has "val-d'oise" and "val-d'oise. photo"."""
+    heads = []
+    for match in _TITLE_SEPARATOR.finditer(title):
+        head = title[:match.start()]
+        if 0 < len(head.split()) <= LABEL_WORDS and match.end() < len(title):
+            heads.append((fold(head).strip(), match.end()))
+    return heads
+
+
+def title_labels(titles: Sequence[str | None]) -> frozenset[str]:
+    """The corpus's section labels: leading title segments ("Coronavirus :", "Val-d'Oise.
+    Photo :", "Maroc -") that LABEL_MIN or more titles share. A label names a rubric, not an
+    event, so it carries no weight (without_label). A corpus fact: a segment reaching
+    LABEL_MIN titles changes the features of the titles that hold it, and only those."""
+    counts = Counter(head for title in titles if title for head in {h for h, _ in title_heads(title)})
+    return frozenset(head for head, n in counts.items() if n >= LABEL_MIN)
+
+
+def without_label(title: str | None, labels: frozenset[str]) -> str:
+    """TITLE less its longest leading section label."""
+    title = title or ""
+    cut = max((end for head, end in title_heads(title) if head in labels), default=0)
+    return title[cut:]
+
+
 @dataclass
 class Features:
     """Per-article tokens the similarity needs, cached by the article's text. The words and
     anchors are token ids (token_ids: a 64-bit hash of each, in order, as the bytes of an
-    array), so the corpus's TF-IDF matrix is made by numpy from stored arrays, not by Python
+    array), so the corpus's matrix is made by numpy from stored arrays, not by Python
     over every token of every article at each build."""
 
     words: bytes  # title (twice: it names the event) and body
@@ -194,11 +237,97 @@ def _tfidf(docs: Sequence[bytes | list[str]], sublinear: bool = True) -> sparse.
     return m.astype(np.float32)
 
 
+def _make_rarity_table() -> tuple[np.ndarray, np.ndarray]:
+    """(sorted token ids, their weights) for every word wordfreq knows in French or English,
+    folded and cut as words_of() does; a stem weighs as its most frequent form."""
+    frequency: dict[str, float] = {}
+    for lang in ("fr", "en"):
+        for word, f in wordfreq.get_frequency_dict(lang).items():
+            stem = fold(word)[:7]
+            if f > frequency.get(stem, 0.0):
+                frequency[stem] = f
+    ids = np.frombuffer(token_ids(list(frequency)), dtype=np.uint64)
+    weights = (-np.log(np.fromiter(frequency.values(), dtype=np.float64, count=len(frequency)))) ** RARITY_POWER
+    order = np.argsort(ids)
+    return ids[order], weights[order]
+
+
+_rarity: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def rarity_table(cache: StageCache | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """_make_rarity_table(), once per process: 1.4 s to make, so it is kept in the stage's
+    store when there is one (read back in a few ms; the stage's version names wordfreq's)."""
+    global _rarity
+    key = cache.key("rarity-table") if cache else ""
+    if _rarity is None:
+        stored = cache.get_many([key]).get(key) if cache else None
+        _rarity = stored if stored is not None else _make_rarity_table()
+        if cache and stored is None:
+            cache.put_many({key: _rarity})
+    elif cache:
+        cache.keep(key)
+    return _rarity
+
+
+def rarity_weights(vocab: np.ndarray) -> np.ndarray:
+    """The weight of each token id of VOCAB (see rarity_table; unknown: RARITY_FLOOR's)."""
+    ids, weights = rarity_table()
+    at = np.minimum(np.searchsorted(ids, vocab), len(ids) - 1)
+    return np.where(ids[at] == vocab, weights[at], (-np.log(RARITY_FLOOR)) ** RARITY_POWER)
+
+
+def _weighted(docs: Sequence[bytes]) -> sparse.csr_matrix:
+    """L2-normalised rows of token ids (token_ids) weighted by log tf and rarity_weights, a word
+    in more than BURST_SHARE of the articles damped by halves (see the module's docstring)."""
+    arrays = [np.frombuffer(doc, dtype=np.uint64) for doc in docs]
+    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
+    vocab, columns = np.unique(flat, return_inverse=True)
+    rows = np.repeat(np.arange(len(docs)), [len(a) for a in arrays])
+    m = sparse.csr_matrix((np.ones(len(flat)), (rows, columns.ravel())), shape=(len(docs), max(1, len(vocab))))
+    m.sort_indices()
+    weight = rarity_weights(vocab) if len(vocab) else np.ones(1)
+    df = np.bincount(m.indices, minlength=m.shape[1])
+    bursty = (df > BURST_MIN) & (df > BURST_SHARE * len(docs))
+    if bursty.any():
+        steps = np.ceil(np.log2(df[bursty] / (BURST_SHARE * len(docs))))
+        weight[bursty] *= 0.5 ** steps
+    m.data = (np.log(m.data) + 1) * weight[m.indices]
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    m.data /= np.repeat(np.where(norms > 0, norms, 1), np.diff(m.indptr))
+    return m.astype(np.float32)
+
+
 def _day(date: str | None) -> int | None:
     try:
         return dt.date.fromisoformat(date).toordinal() if date else None
     except ValueError:
         return None
+
+
+class Similarity:
+    """The similarity of pairs of ITEMS, by index: the cosine of title and body for a pair in
+    one language (words weighted by their rarity, see _weighted); across languages (when `cross_language` is on and the corpus has
+    several), the overlap of their entities and of the names and numbers of title and lead."""
+
+    def __init__(self, items: list[StoryInput], feats: list[Features], settings: dict[str, Any]) -> None:
+        self.text = _weighted([f.words for f in feats])
+        self.cross_language = bool(settings["cross_language"]) and len({it.lang for it in items}) > 1
+        self.ents = _tfidf([entity_keys(it.entities) for it in items], sublinear=False) if self.cross_language else None
+        self.anchors = _tfidf([f.anchors for f in feats]) if self.cross_language else None
+        self.langs = np.array([it.lang or "" for it in items])
+
+    def __call__(self, ri: np.ndarray, ci: np.ndarray) -> np.ndarray:
+        same = (self.langs[ri] == self.langs[ci]) & (self.langs[ri] != "")
+        # entity overlap blended into same-language scores lowered the agreement with human
+        # ratings (SemEval: Pearson 0.83 alone, 0.81 with 0.3 of entities): it only proposes pairs
+        score = np.zeros(len(ri))
+        score[same] = _rowwise_dot(self.text, ri[same], ci[same])
+        cross = ~same & self.cross_language
+        if cross.any():
+            score[cross] = (0.5 * _rowwise_dot(self.ents, ri[cross], ci[cross])
+                            + 0.5 * _rowwise_dot(self.anchors, ri[cross], ci[cross]))
+        return score
 
 
 def score_pairs(items: list[StoryInput], feats: list[Features], settings: dict[str, Any]) -> dict[tuple[int, int], float]:
@@ -210,14 +339,10 @@ def score_pairs(items: list[StoryInput], feats: list[Features], settings: dict[s
     n = len(items)
     if n < 2:
         return {}
-    text = _tfidf([f.words for f in feats])
-    cross_language = bool(settings["cross_language"]) and len({it.lang for it in items}) > 1
-    ents = _tfidf([entity_keys(it.entities) for it in items], sublinear=False) if cross_language else None
-    anchors = _tfidf([f.anchors for f in feats]) if cross_language else None
+    similarity = Similarity(items, feats, settings)
     keys = _binary([entity_keys(it.entities, SALIENT) + ["w:" + w for w in f.title_words.split()]
                     for it, f in zip(items, feats)], COMMON_KEY_SHARE)
     days = np.array([d if d is not None else -1 for d in (_day(it.date) for it in items)])
-    langs = np.array([it.lang or "" for it in items])
     window = settings["window_days"]
     # rows sorted by day so each chunk meets only the articles of its window; undated last
     order = sorted(range(n), key=lambda i: (days[i] < 0, days[i]))
@@ -245,14 +370,7 @@ def score_pairs(items: list[StoryInput], feats: list[Features], settings: dict[s
         ri, ci = ri[keep], ci[keep]
         if not len(ri):
             continue
-        same = (langs[ri] == langs[ci]) & (langs[ri] != "")
-        # entity overlap blended into same-language scores lowered the agreement with human
-        # ratings (SemEval: Pearson 0.83 alone, 0.81 with 0.3 of entities): it only proposes pairs
-        score = np.zeros(len(ri))
-        score[same] = _rowwise_dot(text, ri[same], ci[same])
-        cross = ~same & cross_language
-        if cross.any():
-            score[cross] = 0.5 * _rowwise_dot(ents, ri[cross], ci[cross]) + 0.5 * _rowwise_dot(anchors, ri[cross], ci[cross])
+        score = similarity(ri, ci)
         floor = KEPT_PAIR * settings["threshold"]
         for i, j, s in zip(ri.tolist(), ci.tolist(), score.tolist()):
             if s >= floor:
@@ -260,11 +378,14 @@ def score_pairs(items: list[StoryInput], feats: list[Features], settings: dict[s
     return pairs
 
 
-def similarity_matrix(items: list[StoryInput]) -> np.ndarray:
-    """The same-language similarity of every pair, candidates and dates aside (small corpora:
-    what the tests correlate with human ratings)."""
-    text = _tfidf([f.words for f in cached_features(items, None)])
-    return (text @ text.T).toarray()
+def pair_similarity(items: list[StoryInput], pairs: list[tuple[int, int]],
+                    settings: dict[str, Any] | None = None) -> np.ndarray:
+    """The similarity of these PAIRS (indexes into ITEMS), candidates and dates aside: what
+    the tests and bench/stories_cv.py compare with people's ratings."""
+    labels = title_labels([it.title for it in items])
+    feats = cached_features([replace(it, title=without_label(it.title, labels)) for it in items], None)
+    similarity = Similarity(items, feats, settings or {"cross_language": True})
+    return similarity(np.array([a for a, _ in pairs], dtype=np.int64), np.array([b for _, b in pairs], dtype=np.int64))
 
 
 def _binary(docs: list[list[str]], max_share: float) -> sparse.csr_matrix:
@@ -353,7 +474,9 @@ def cluster_stories(items: list[StoryInput], settings: dict[str, Any], cache: St
     items = sorted(items, key=lambda it: it.slug)  # the same stories whatever the input order
     if not settings["enabled"]:
         return [Story(it.slug, [it.slug]) for it in items]
-    feats = cached_features(items, cache, mapper)
+    labels = title_labels([it.title for it in items])
+    feats = cached_features([replace(it, title=without_label(it.title, labels)) for it in items], cache, mapper)
+    rarity_table(cache)
     pairs = score_pairs(items, feats, settings)
     log.info("stories: %d scored pairs among %d articles", len(pairs), len(items))
     stories = []
