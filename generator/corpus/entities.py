@@ -345,7 +345,7 @@ class CorpusNames:
                 key = resolve(f.key)
                 if key not in self.known and (key in reference.types or key in outlets):
                     forms[key][f.surface] += f.mentions
-        local_forms, _ = _tally(local or {}, self.joins)
+        local_forms = _tally(local or {}, self.joins).display
         for key, counter in forms.items():
             name = _display_form(local_forms.get(key) or counter)
             self.known[key] = (name, editor.types.get(key) or reference.types.get(key, "organizations"))
@@ -365,20 +365,21 @@ def settle_names(found: RawTally, reference: Any, editor: Corrections, outlets: 
     # names of one entity ("UE" = "Union européenne", "MENA" = "Moyen-Orient et Afrique du Nord").
     joins = {k: v for k, v in reference.group.items() if k != v}
     joins.update(editor.aliases)
-    display, votes = _tally(found, joins)
-    changed["aliases"] = len(editor.aliases.keys() & display.keys())
-    types = _settle_types(display, votes, reference, outlets)
-    joins.update(_corpus_acronyms(display, types))  # "OIM" alone where another article defined it
-    display, votes = _tally(found, joins)
-    types = _settle_types(display, votes, reference, outlets)
-    joins.update(_partial_names(display, votes, types))  # "Trump" -> "Donald Trump"
-    display, votes = _tally(found, joins)
-    evidence = _settle_types(display, votes, reference, outlets)
+    tally = _tally(found, joins)
+    changed["aliases"] = len(editor.aliases.keys() & tally.display.keys())
+    types = _settle_types(tally, reference, outlets)
+    joins.update(_corpus_acronyms(tally.display, types))  # "OIM" alone where another article defined it
+    tally = _tally(found, joins)
+    types = _settle_types(tally, reference, outlets)
+    joins.update(_partial_names(tally.display, tally.votes, types))  # "Trump" -> "Donald Trump"
+    tally = _tally(found, joins)
+    display = tally.display
+    evidence = _settle_types(tally, reference, outlets)
     forced = {key: kind for key, kind in editor.types.items() if key in display}
     types = {**evidence, **forced}  # the editor's type wins over all evidence
     changed["types"] = sum(evidence.get(key) != kind for key, kind in forced.items())
     known: dict[str, tuple[str, str]] = {}
-    local_forms, _ = _tally(local or {}, joins)
+    local_forms = _tally(local or {}, joins).display
     openers = {key.split()[0] for key, t in types.items() if t == "organizations" and " " in key}
     for key, forms in display.items():
         name = _display_form(local_forms.get(key) or forms)
@@ -427,41 +428,54 @@ def tag_article(found_lists: list[list[Found]], names: CorpusNames, text: str, r
     return {t: [name for _, name in sorted(chosen[t], key=lambda sn: (-sn[0], sn[1]))] for t in TYPES}
 
 
-RawTally = dict[str, tuple[Counter[str], Counter[str]]]  # matching key -> (surface forms, labels), by mentions
+RawTally = dict[str, tuple[Counter[str], Counter[str], list[int]]]
+# matching key -> (surface forms, labels: by mentions; [the most mentions labelled a person in one text])
 
 
 def raw_tally(found_lists: Any) -> RawTally:
-    """The mentions of FOUND_LISTS summed by matching key, before any join: the corpus-wide
-    passes tally under changing joins several times, over these rather than every list."""
+    """The mentions of FOUND_LISTS (one list per text) summed by matching key, before any join:
+    the corpus-wide passes tally under changing joins several times, over these rather than
+    every list."""
     out: RawTally = {}
     for found_list in found_lists:
         for f in found_list:
-            forms, labels = out.get(f.key) or out.setdefault(f.key, (Counter(), Counter()))
+            forms, labels, peak = out.get(f.key) or out.setdefault(f.key, (Counter(), Counter(), [0]))
             forms[f.surface] += f.mentions
             labels[f.label] += f.mentions
+            if f.label == "people" and f.mentions > peak[0]:
+                peak[0] = f.mentions
     return out
 
 
-def _tally(found: RawTally, joins: dict[str, str]) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
-    """Surface forms and type votes of every entity, under the keys the joins lead to."""
-    display: dict[str, Counter[str]] = defaultdict(Counter)
-    votes: dict[str, Counter[str]] = defaultdict(Counter)
+@dataclass
+class Tally:
+    """Every entity's evidence under the keys the joins lead to."""
+
+    display: dict[str, Counter[str]]  # surface forms, by mentions
+    votes: dict[str, Counter[str]]  # labels, by mentions
+    peaks: dict[str, int]  # the most mentions labelled a person in one text
+
+
+def _tally(found: RawTally, joins: dict[str, str]) -> Tally:
+    tally = Tally(defaultdict(Counter), defaultdict(Counter), defaultdict(int))
     resolve = _resolver(joins)
-    for key, (forms, labels) in found.items():
+    for key, (forms, labels, peak) in found.items():
         key = resolve(key)
-        display[key].update(forms)
-        votes[key].update(labels)
-    return display, votes
+        tally.display[key].update(forms)
+        tally.votes[key].update(labels)
+        tally.peaks[key] = max(tally.peaks[key], peak[0])
+    return tally
 
 
 STRONG_VOTE = (10, 0.9)  # mentions and share with which the corpus overrules a reference list
+PERSON_REPEATS = 4  # a one-word person stands alone when a text names it a person this many times
 
 
-def _settle_types(display: dict[str, Counter[str]], votes: dict[str, Counter[str]], reference: Any,
-                  outlets: set[str]) -> dict[str, str]:
+def _settle_types(tally: Tally, reference: Any, outlets: set[str]) -> dict[str, str]:
     """One type per entity from the evidence: a reference list's (unless the corpus strongly
     says otherwise), an outlet is an organization, words like "Parti" or "Strip", else the
     vote. An entity only NER's MISC label ever tagged, with none of this evidence, gets no type."""
+    display, votes = tally.display, tally.votes
     person_words = {w for key, v in votes.items() if v.get("people") and len(key.split()) >= 2
                     for w in key.split()}
     out = {}
@@ -475,8 +489,12 @@ def _settle_types(display: dict[str, Counter[str]], votes: dict[str, Counter[str
             strong = False  # a city is a person only beside a full name: "Jackson", "Michael Jackson"
         label = (vote if strong else None) or listed or (
             "organizations" if key in outlets else None) or typed_by_words(_display_form(forms)) or vote
-        if label == "people" and " " not in key and total <= 1 and not listed:
-            continue  # one word named once in the whole corpus ("groupement militaire Sever")
+        if label == "people" and " " not in key and not (
+                tally.peaks[key] >= PERSON_REPEATS and typed[vote] >= STRONG_VOTE[1] * total):
+            # one word that joined no full name of the corpus (see _partial_names), which no text
+            # names as a person again and again: a reader cannot tell who "Paul" is, and "Spurs",
+            # "Abba" or "APA" are no one (a band, a team or an agency a list knows is typed above)
+            continue
         if label in TYPES:
             out[key] = label
     return out
