@@ -329,6 +329,16 @@ def corpus_article(source: str, key: str, lang: str) -> tuple[dict, str]:
     raise KeyError(key)
 
 
+def test_a_name_keeps_the_period_of_its_initials(texts: list[tuple[dict, str]]) -> None:
+    """"U.S." at the end of a sentence is shown "U.S.", not "U.S" (the sentence's period was
+    stripped with the name's); a name ending in a plain word loses the sentence's period."""
+    (fox,) = [(rec, text) for rec, text in texts if rec["id"] == "us/FoxNews_2023_04_28.html"]
+    (found,) = pipeline_predictions([fox])
+    names = {name for listed in found.values() for name in listed}
+    assert "U.S." in names and "U.S" not in names
+    assert not any(name.endswith(".") and not name[-2:-1].isupper() for name in names)
+
+
 def test_an_entity_is_shown_in_the_site_language() -> None:
     """A French article says "Chine" twice, an English one "China" nine times: the place's
     page is "Chine" on a French site, "China" on an English one, each article tagged by it."""

@@ -124,6 +124,7 @@ class Mention:
 
 
 _INNER_POSSESSIVE = re.compile(r"\w['’]s?\s")
+_INITIALS = re.compile(r"(?:^|[\s,])(?:[A-Z]\.){1,4}[A-Z]$")  # "U.S", "Washington, D.C" as the strip leaves them
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -139,6 +140,8 @@ def clean_mention(text: str) -> str | None:
     name = _LEADING_ARTICLE.sub("", name)
     name = _PLACE_PREFIX.sub("", name)
     name = _POSSESSIVE.sub("", name).strip(" ,;:.'’-")
+    if _INITIALS.search(name) and name + "." in text:
+        name += "."  # "U.S.", "D.C.": the last period is part of the name, not of the sentence
     words = name.split()
     while words and words[0].lower() in _OPENERS:
         words = words[1:]
