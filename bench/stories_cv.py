@@ -8,11 +8,12 @@ Their articles are built as one folder among a background of other real articles
 FM's and fundus's, dated into the same weeks so that they compete as candidates), twice: with
 full texts, and with every body cut to its first CUT_WORDS words, as leads and excerpts are.
 
-The pairs are split into FOLDS fixed folds (by a hash of the pair id). For each fold the
-threshold is chosen on the other folds' pairs (the best balance of "rated the same story:
-together" and "rated different: apart", a wrong merge counting APART_WEIGHT missed ones), the folder is
-grouped with it, and the held-out fold's pairs are judged by the stories they land in. The
-figures are pooled over the folds: out of fold, nothing of a pair decides its own verdict.
+The pairs are split into FOLDS fixed folds (by a hash of the pair id). For each fold one
+threshold is chosen on the other folds' pairs of both folders (the best balance of "rated the
+same story: together" and "rated different: apart", a wrong merge counting APART_WEIGHT
+missed ones), both folders are grouped with it, and the held-out fold's pairs are judged by
+the stories they land in. The figures are pooled over the folds: out of fold, nothing of a
+pair decides its own verdict.
 Pearson is of the similarity with the "overall" rating (1 = same story ... 4 = unrelated;
 reported as a positive agreement).
 """

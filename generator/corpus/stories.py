@@ -2,18 +2,19 @@
 
 Runs after dedup, entities and curation, over the whole corpus. Candidates are pairs of
 articles within `stories.window_days` of each other that share a salient entity or a title
-word; a candidate pair in one language is scored by the cosine of title and body,
-a pair across languages by the overlap of their entities and of the names and numbers of
-title and lead.
+word; a candidate pair in one language is scored by the cosine of title and body, a pair
+across languages by the overlap of their entities and of the names and numbers of title and
+lead. Average linkage then merges groups while the mean similarity of every pair across them
+(pairs never scored count 0) stays at or above `stories.threshold`, so one article that
+resembles two unrelated groups never chains them into one story.
 
 A word's weight in the cosine comes from how rare it is in the language at large (wordfreq's
 French and English frequencies), not from the corpus: it does not move as articles come and
 go, and on short texts it tells a place or a name from a common word better than a few
 hundred articles can (bench/stories_cv.py). Only a word held by a large share of the corpus
 (the period's topic) weighs less, by halves as that share doubles, so the weights change when
-a word crosses such a step, rarely. Average linkage then merges groups while the mean similarity of every pair
-across them (pairs never scored count 0) stays at or above `stories.threshold`, so one
-article that resembles two unrelated groups never chains them into one story.
+a word crosses such a step, rarely. A title's section label ("Val-d'Oise. Photo :") is no
+part of the similarity (title_labels).
 """
 from __future__ import annotations
 
@@ -214,6 +215,12 @@ def cached_features(items: list[StoryInput], cache: StageCache | None, mapper: A
     return [known[k] for k in keys]
 
 
+def story_features(items: list[StoryInput], cache: StageCache | None, mapper: Any = None) -> list[Features]:
+    """cached_features() of ITEMS with their titles less the corpus's section labels."""
+    labels = title_labels([it.title for it in items])
+    return cached_features([replace(it, title=without_label(it.title, labels)) for it in items], cache, mapper)
+
+
 def _tfidf(docs: Sequence[bytes | list[str]], sublinear: bool = True) -> sparse.csr_matrix:
     """L2-normalised TF-IDF rows of token ids (token_ids) or lists of tokens, weighted as
     scikit-learn's TfidfVectorizer does (smoothed idf, log tf) but counted by numpy: importing
@@ -307,8 +314,9 @@ def _day(date: str | None) -> int | None:
 
 class Similarity:
     """The similarity of pairs of ITEMS, by index: the cosine of title and body for a pair in
-    one language (words weighted by their rarity, see _weighted); across languages (when `cross_language` is on and the corpus has
-    several), the overlap of their entities and of the names and numbers of title and lead."""
+    one language (words weighted by their rarity, see _weighted); across languages (when
+    `cross_language` is on and the corpus has several), the overlap of their entities and of
+    the names and numbers of title and lead."""
 
     def __init__(self, items: list[StoryInput], feats: list[Features], settings: dict[str, Any]) -> None:
         self.text = _weighted([f.words for f in feats])
@@ -382,9 +390,7 @@ def pair_similarity(items: list[StoryInput], pairs: list[tuple[int, int]],
                     settings: dict[str, Any] | None = None) -> np.ndarray:
     """The similarity of these PAIRS (indexes into ITEMS), candidates and dates aside: what
     the tests and bench/stories_cv.py compare with people's ratings."""
-    labels = title_labels([it.title for it in items])
-    feats = cached_features([replace(it, title=without_label(it.title, labels)) for it in items], None)
-    similarity = Similarity(items, feats, settings or {"cross_language": True})
+    similarity = Similarity(items, story_features(items, None), settings or {"cross_language": True})
     return similarity(np.array([a for a, _ in pairs], dtype=np.int64), np.array([b for _, b in pairs], dtype=np.int64))
 
 
@@ -474,8 +480,7 @@ def cluster_stories(items: list[StoryInput], settings: dict[str, Any], cache: St
     items = sorted(items, key=lambda it: it.slug)  # the same stories whatever the input order
     if not settings["enabled"]:
         return [Story(it.slug, [it.slug]) for it in items]
-    labels = title_labels([it.title for it in items])
-    feats = cached_features([replace(it, title=without_label(it.title, labels)) for it in items], cache, mapper)
+    feats = story_features(items, cache, mapper)
     rarity_table(cache)
     pairs = score_pairs(items, feats, settings)
     log.info("stories: %d scored pairs among %d articles", len(pairs), len(items))
