@@ -506,7 +506,9 @@ def _partial_names(display: dict[str, Counter[str]], votes: dict[str, Counter[st
 
     "Trump" or "Ben Sedrine" (an ending) joins the full name when exactly one person of the
     corpus has that ending; a full name with a stray word in front ("Libérez Fariba
-    Adelkhah") joins the better-known name it ends with. Otherwise a name stays apart.
+    Adelkhah") joins the better-known name it ends with; a name with a middle name or initial
+    ("Donald J. Trump") joins the one two-word name of its first and last words. Otherwise a
+    name stays apart.
     """
     people = [k for k, t in types.items() if t == "people"]
     joins = {}
@@ -516,6 +518,11 @@ def _partial_names(display: dict[str, Counter[str]], votes: dict[str, Counter[st
         if (len(words) >= 3 and types.get(tail) == "people"
                 and sum(display[tail].values()) > sum(display[key].values())):
             joins[key] = tail
+    first_last = {tuple(key.split()): key for key in people if len(key.split()) == 2}
+    for key in people:  # "Donald J. Trump", "Jacob Gedleyihlekisa Zuma": "Donald Trump", "Jacob Zuma"
+        words = key.split()
+        if len(words) >= 3 and key not in joins and (words[0], words[-1]) in first_last:
+            joins[key] = first_last[(words[0], words[-1])]
     endings = {" ".join(key.split()[k:]) for key in people if key not in joins
                for k in range(1, len(key.split()))}
     by_ending: dict[str, set[str]] = defaultdict(set)
