@@ -489,6 +489,8 @@ def _settle_types(tally: Tally, reference: Any, outlets: set[str]) -> dict[str, 
             strong = False  # a city is a person only beside a full name: "Jackson", "Michael Jackson"
         label = (vote if strong else None) or listed or (
             "organizations" if key in outlets else None) or typed_by_words(_display_form(forms)) or vote
+        if label == "places" and not listed and typed.get("people") and " " in _display_form(forms):
+            label = "people"  # a full name some text calls a person is no place no list knows ("Kyriakos Mitsotakis")
         if label == "people" and " " not in key and not (
                 tally.peaks[key] >= PERSON_REPEATS and typed[vote] >= STRONG_VOTE[1] * total):
             # one word that joined no full name of the corpus (see _partial_names), which no text
