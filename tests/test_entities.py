@@ -12,14 +12,14 @@ import re
 import shutil
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import CORPUS, PROJECT, SHARED, content_pages, need_shared, run_build  # noqa: E402
-from generator.corpus.entities import assign_entities  # noqa: E402
+from generator.corpus.entities import Corrections, assign_entities, settle_names  # noqa: E402
 from generator.corpus.ner import LABELS, MODELS, TYPES, load_model  # noqa: E402
 from generator.corpus.reference import fold  # noqa: E402
 from generator.core.model import Article  # noqa: E402
@@ -343,6 +343,21 @@ def test_a_name_keeps_the_period_of_its_initials(texts: list[tuple[dict, str]]) 
     names = {name for listed in found.values() for name in listed}
     assert "U.S." in names and "U.S" not in names
     assert not any(name.endswith(".") and not name[-2:-1].isupper() for name in names)
+
+
+def test_two_places_run_together_are_no_place_of_their_own() -> None:
+    """"Russie La Chine" (a span over two country names) is no page: each country is found as
+    written; "Stamford Bridge" (two city names, no word between) and "Bosnie-Herzégovine" stay."""
+    def mentions(form: str, label: str, n: int = 1) -> tuple[Counter, Counter, list[int]]:
+        return Counter({form: n}), Counter({label: n}), [0]
+
+    found = {"russie la chine": mentions("Russie La Chine", "places"), "russie france": mentions("Russie-France", "places"),
+             "chine": mentions("Chine", "places", 2), "stamford bridge": mentions("Stamford Bridge", "places", 2),
+             "bosnie herzegovine": mentions("Bosnie-Herzégovine", "places")}
+    names = settle_names(found, load_reference(), Corrections.from_settings({"aliases": {}, "ignore": []}), set())
+    shown = {name for name, _ in names.known.values()}
+    assert "Chine" in shown and "Stamford Bridge" in shown and "Bosnie-Herzégovine" in shown
+    assert "Russie La Chine" not in shown and "Russie-France" not in shown
 
 
 def test_an_entity_is_shown_in_the_site_language() -> None:

@@ -489,6 +489,8 @@ def _settle_types(tally: Tally, reference: Any, outlets: set[str]) -> dict[str, 
             strong = False  # a city is a person only beside a full name: "Jackson", "Michael Jackson"
         label = (vote if strong else None) or listed or (
             "organizations" if key in outlets else None) or typed_by_words(_display_form(forms)) or vote
+        if label == "places" and not listed and _two_places(key, reference):
+            continue  # "Russie La Chine", "Arequipa-Lima": two places run together, each found as written
         if label == "places" and not listed and typed.get("people") and " " in _display_form(forms):
             label = "people"  # a full name some text calls a person is no place no list knows ("Kyriakos Mitsotakis")
         if label == "people" and " " not in key and not (
@@ -500,6 +502,26 @@ def _settle_types(tally: Tally, reference: Any, outlets: set[str]) -> dict[str, 
         if label in TYPES:
             out[key] = label
     return out
+
+
+_RUN_TOGETHER = {"la", "le", "les", "l", "et", "and", "the"}  # what may stand between two places in one span
+
+
+def _two_places(key: str, reference: Any) -> bool:
+    """Whether KEY (folded: a hyphen is a space) is two places of the lists run together:
+    "Russie La Chine" (two places with a word between), "Russie-France" (two places that are
+    more than cities: "Stamford Bridge" is a stadium, not Stamford and Bridge)."""
+    words = key.split()
+    for cut in range(1, len(words)):
+        left, right = " ".join(words[:cut]), words[cut:]
+        between = False
+        while right and right[0] in _RUN_TOGETHER:
+            right, between = right[1:], True
+        right_key = " ".join(right)
+        if right and reference.type_of(left) == "places" == reference.type_of(right_key) and (
+                between or left not in reference.cities and right_key not in reference.cities):
+            return True
+    return False
 
 
 def _partial_names(display: dict[str, Counter[str]], votes: dict[str, Counter[str]],
