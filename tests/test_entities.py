@@ -124,20 +124,33 @@ def texts() -> list[tuple[dict, str]]:
 
 def test_gold_set_covers_both_languages(texts: list[tuple[dict, str]]) -> None:
     langs = [rec["lang"] for rec, _ in texts]
-    assert len(texts) >= 40 and langs.count("fr") >= 25 and langs.count("en") >= 8
+    assert len(texts) >= 60 and langs.count("fr") >= 35 and langs.count("en") >= 18
     assert all(rec["lang"] in MODELS for rec, _ in texts)
+    held_out = [rec["lang"] for rec, _ in texts if rec.get("held_out")]
+    assert len(held_out) >= 20 and held_out.count("en") >= 10
 
 
 def test_pipeline_reaches_the_f1_bar_and_beats_raw_spacy(texts: list[tuple[dict, str]]) -> None:
-    gold = [rec for rec, _ in texts]
-    scores = score(pipeline_predictions(texts), gold)
-    ours = micro(scores)
-    raw = micro(score(raw_spacy_predictions(texts), gold))
-    # measured 0.883 (organizations 0.835) against 0.808 before the reference lists and
-    # corpus joins; raw spaCy 0.739
+    """On the 41 articles the rules were tuned on, and apart on the 20 held out from tuning
+    (annotated before any output of the pipeline on them was looked at)."""
+    predicted, raw = pipeline_predictions(texts), raw_spacy_predictions(texts)
+    figures = {}
+    for part, keep in (("tuned", lambda rec: not rec.get("held_out")), ("held out", lambda rec: rec.get("held_out"))):
+        rows = [k for k, (rec, _) in enumerate(texts) if keep(rec)]
+        gold = [texts[k][0] for k in rows]
+        scores = score([predicted[k] for k in rows], gold)
+        figures[part] = (micro(scores), f1(*scores["organizations"])[2], micro(score([raw[k] for k in rows], gold)))
+        print(f"\n{part}: {len(rows)} articles, micro-F1 {figures[part][0]:.3f}, organizations "
+              f"{figures[part][1]:.3f}, raw spaCy {figures[part][2]:.3f}")
+    ours, organizations, bare = figures["tuned"]
+    # measured 0.883 (organizations 0.841) against 0.808 before the reference lists and corpus
+    # joins; raw spaCy 0.739
     assert ours >= 0.88, f"micro-F1 {ours:.3f}"
-    assert f1(*scores["organizations"])[2] >= 0.82, f"organizations F1 {f1(*scores['organizations'])[2]:.3f}"
-    assert ours >= raw + 0.05, f"pipeline {ours:.3f} vs raw spaCy {raw:.3f}"
+    assert organizations >= 0.82, f"organizations F1 {organizations:.3f}"
+    assert ours >= bare + 0.05, f"pipeline {ours:.3f} vs raw spaCy {bare:.3f}"
+    # held out: measured 0.729 (organizations 0.620), issue 25's target is 0.87
+    ours, organizations, bare = figures["held out"]
+    assert ours >= 0.71 and ours > bare, f"held out: micro-F1 {ours:.3f}, raw spaCy {bare:.3f}"
 
 
 def test_seed_article_entities(texts: list[tuple[dict, str]]) -> None:
