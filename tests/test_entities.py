@@ -358,6 +358,20 @@ def test_a_name_keeps_the_period_of_its_initials(texts: list[tuple[dict, str]]) 
     assert not any(name.endswith(".") and not name[-2:-1].isupper() for name in names)
 
 
+def test_a_name_after_a_capitalised_article_is_kept(texts: list[tuple[dict, str]]) -> None:
+    """"The New York Times has reported..." (National Post) names the newspaper: the span was
+    dropped whole for opening with a function word. The article of a sentence's start goes
+    ("Le Maroc" is Maroc), the article of a one-word name stays ("Le Monde")."""
+    (post,) = [(rec, text) for rec, text in texts if rec["id"] == "ca/NationalPost_2024_08_28.html"]
+    (found,) = pipeline_predictions([post])
+    assert "New York Times" in found["organizations"]
+    maroc = ({"lang": "fr"}, "Le Maroc a fermé ses frontières, a rapporté Le Monde lundi. Rabat attend, et le Maroc "
+                             "aussi, selon Le Monde.")
+    (found,) = pipeline_predictions([maroc])
+    assert "Maroc" in found["places"] and "Le Maroc" not in found["places"]
+    assert "Le Monde" in found["organizations"]
+
+
 def test_two_places_run_together_are_no_place_of_their_own() -> None:
     """"Russie La Chine" (a span over two country names) is no page: each country is found as
     written; "Stamford Bridge" (two city names, no word between) and "Bosnie-Herzégovine" stay."""

@@ -74,6 +74,8 @@ _PLACE_WORD = re.compile(
     r"île|îles|island|islands|golfe|gulf|mer|sea|océan|ocean|vallée|valley|désert|desert|"
     r"province|région|region|county|comté|bay|baie|cap|cape|strip|bande|chaussée|quai|allée|impasse)\b", re.I)
 _LEADING_ARTICLE = re.compile(r"^(?:le|la|les|l['’]|the|du|de la|des|de|d['’])\s*(?=[A-ZÀ-Ý])")
+# A capitalised article before one word is part of the name: "Le Monde", "The Guardian" (see clean_mention).
+_NAME_ARTICLE = re.compile(r"^(?:Le|La|Les|The)\s+(?=[A-ZÀ-Ý])")
 _POSSESSIVE = re.compile(r"['’]s$")
 # Capitalised words that NER takes for names but that name nobody in particular.
 ROLE_NOUNS = set("""
@@ -138,6 +140,11 @@ def clean_mention(text: str) -> str | None:
     if not ORG_WORD.search(name):  # "General Civil Aviation Authority" keeps its first word
         name = titled
     name = _LEADING_ARTICLE.sub("", name)
+    article = _NAME_ARTICLE.match(name)
+    if article and (" " in name[article.end():] or load_reference().type_of(fold(name[article.end():])) == "places"):
+        # "The Israel Defense Forces" or "Le Maroc" opening a sentence: the article is the
+        # sentence's; "Le Monde" or "The Guardian" keep theirs (a page shows the name as written)
+        name, article = name[article.end():], None
     name = _PLACE_PREFIX.sub("", name)
     name = _POSSESSIVE.sub("", name).strip(" ,;:.'’-")
     if _INITIALS.search(name) and name + "." in text:
@@ -154,7 +161,7 @@ def clean_mention(text: str) -> str | None:
         return None  # "chers parents" or "présidence Macron": a phrase around a name
     if len(words) > 8 or re.search(r"\s[-–—]\s", name):
         return None  # a sentence, or two phrases run together over a dash
-    if words[-1].lower().strip("'’") in FUNCTION_WORDS or words[0].lower() in FUNCTION_WORDS:
+    if words[-1].lower().strip("'’") in FUNCTION_WORDS or words[0].lower() in FUNCTION_WORDS and not article:
         return None  # "Etats membres et partenaires des deux côtés de la": a sentence fragment
     if _INNER_POSSESSIVE.search(name):  # "Harris’ Montreal years": a possessive phrase
         return None
