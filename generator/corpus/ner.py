@@ -283,7 +283,7 @@ def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
     nlp = load_model(lang)
     out = []
     for text, doc in zip(texts, nlp.pipe(texts, batch_size=32)):
-        mentions = [with_street(Mention(e.text, LABELS[e.label_], e.start_char), text)
+        mentions = [with_place_after(with_street(Mention(e.text, LABELS[e.label_], e.start_char), text), text)
                     for e in doc.ents if e.label_ in LABELS]
         title = text.split("\n\n", 1)[0]
         out.append([astuple(f) for f in normalise_article(mentions, defined_acronyms(text), title)])
@@ -433,6 +433,28 @@ class Found:
     mentions: int
     first: int  # offset of the first mention
     in_title: bool
+
+
+_PLACE_AFTER = re.compile(r"\s+(of|de|du|d['’])\s*((?:[A-ZÀ-Ý][\w\-’'.]*\s?){1,4})")
+
+
+def with_place_after(mention: Mention, text: str) -> Mention:
+    """NER cuts "American Civil Liberties Union of Indiana" or "Institut Pasteur de Dakar"
+    before the place that ends the name: an organization followed by "of" and a place of the
+    lists takes the place in (the longest such place, at most 4 words); after the French "de",
+    only a name with an institution word ("un vol d'Air Canada de Quito" is a flight's origin)."""
+    if mention.label != "organizations":
+        return mention
+    end = mention.start + len(mention.text)
+    m = _PLACE_AFTER.match(text, end)
+    if not m or m.group(1) != "of" and not ORG_WORD.search(mention.text):
+        return mention
+    words = m.group(2).split()
+    for n in range(len(words), 0, -1):
+        place = " ".join(words[:n]).rstrip(".,")
+        if load_reference().type_of(fold(place)) == "places":
+            return Mention(text[mention.start:m.start(2)] + place, "organizations", mention.start)
+    return mention
 
 
 def normalise_article(mentions: list[Mention], acronyms: dict[str, str], title: str) -> list[Found]:
