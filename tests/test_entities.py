@@ -143,12 +143,12 @@ def test_pipeline_reaches_the_f1_bar_and_beats_raw_spacy(texts: list[tuple[dict,
         print(f"\n{part}: {len(rows)} articles, micro-F1 {figures[part][0]:.3f}, organizations "
               f"{figures[part][1]:.3f}, raw spaCy {figures[part][2]:.3f}")
     ours, organizations, bare = figures["tuned"]
-    # measured 0.886 (organizations 0.848) against 0.808 before the reference lists and corpus
+    # measured 0.887 (organizations 0.851) against 0.808 before the reference lists and corpus
     # joins; raw spaCy 0.739
     assert ours >= 0.88, f"micro-F1 {ours:.3f}"
     assert organizations >= 0.82, f"organizations F1 {organizations:.3f}"
     assert ours >= bare + 0.05, f"pipeline {ours:.3f} vs raw spaCy {bare:.3f}"
-    # held out: measured 0.729 (organizations 0.620), issue 25's target is 0.87
+    # held out: measured 0.733 (organizations 0.634), issue 25's target is 0.87
     ours, organizations, bare = figures["held out"]
     assert ours >= 0.71 and ours > bare, f"held out: micro-F1 {ours:.3f}, raw spaCy {bare:.3f}"
 
@@ -379,6 +379,15 @@ def test_an_organization_keeps_the_place_that_ends_its_name(texts: list[tuple[di
     (found,) = pipeline_predictions([times])
     assert "American Civil Liberties Union of Indiana" in found["organizations"], found["organizations"]
     assert "American Civil Liberties Union" not in found["organizations"]
+
+
+def test_a_family_is_no_ones_page(texts: list[tuple[dict, str]]) -> None:
+    """"The Harrises" (National Post, beside Kamala, Donald and Shyamala Gopalan Harris) is a
+    surname's plural: no entity, where NER made it an organization."""
+    (post,) = [(rec, text) for rec, text in texts if rec["id"] == "ca/NationalPost_2024_08_28.html"]
+    (found,) = pipeline_predictions([post])
+    names = {name for listed in found.values() for name in listed}
+    assert "Kamala Harris" in names and "Harrises" not in names
 
 
 def test_two_places_run_together_are_no_place_of_their_own() -> None:

@@ -478,6 +478,7 @@ def _settle_types(tally: Tally, reference: Any, outlets: set[str]) -> dict[str, 
     display, votes = tally.display, tally.votes
     person_words = {w for key, v in votes.items() if v.get("people") and len(key.split()) >= 2
                     for w in key.split()}
+    surnames = {key.split()[-1] for key, v in votes.items() if v.get("people") and len(key.split()) >= 2}
     out = {}
     for key, forms in display.items():
         typed = {label: n for label, n in votes[key].items() if label != MISC}
@@ -489,6 +490,9 @@ def _settle_types(tally: Tally, reference: Any, outlets: set[str]) -> dict[str, 
             strong = False  # a city is a person only beside a full name: "Jackson", "Michael Jackson"
         label = (vote if strong else None) or listed or (
             "organizations" if key in outlets else None) or typed_by_words(_display_form(forms)) or vote
+        if " " not in key and not listed and (key[:-1] in surnames and key.endswith("s")
+                                              or key[:-2] in surnames and key.endswith("es")):
+            continue  # "the Harrises", "the Soroses": a family, no one's page (a surname's plural)
         if label == "places" and not listed and _two_places(key, reference):
             continue  # "Russie La Chine", "Arequipa-Lima": two places run together, each found as written
         if label == "places" and not listed and typed.get("people") and " " in _display_form(forms):
