@@ -490,9 +490,8 @@ def _settle_types(tally: Tally, reference: Any, outlets: set[str]) -> dict[str, 
             strong = False  # a city is a person only beside a full name: "Jackson", "Michael Jackson"
         label = (vote if strong else None) or listed or (
             "organizations" if key in outlets else None) or typed_by_words(_display_form(forms)) or vote
-        if " " not in key and not listed and (key[:-1] in surnames and key.endswith("s")
-                                              or key[:-2] in surnames and key.endswith("es")):
-            continue  # "the Harrises", "the Soroses": a family, no one's page (a surname's plural)
+        if " " not in key and not listed and _family(key, surnames, vote):
+            continue  # "the Harrises", "the Soroses": a family, no one's page
         if label == "places" and not listed and _two_places(key, reference):
             continue  # "Russie La Chine", "Arequipa-Lima": two places run together, each found as written
         if label == "places" and not listed and typed.get("people") and " " in _display_form(forms):
@@ -506,6 +505,16 @@ def _settle_types(tally: Tally, reference: Any, outlets: set[str]) -> dict[str, 
         if label in TYPES:
             out[key] = label
     return out
+
+
+def _family(key: str, surnames: set[str], vote: str | None) -> bool:
+    """Whether one word KEY is the plural of a surname of the corpus's people: "Harrises" of
+    Harris, "Soroses" of Soros (an -es plural, after s, x, z, ch or sh), or "Obamas" when NER
+    calls it a person ("the Hawks", an organization, stay: "Hawk" may be someone's surname)."""
+    stem = key[:-2] if key.endswith("es") else ""
+    if stem in surnames and stem.endswith(("s", "x", "z", "ch", "sh")):
+        return True
+    return vote == "people" and key.endswith("s") and key[:-1] in surnames
 
 
 _RUN_TOGETHER = {"la", "le", "les", "l", "et", "and", "the"}  # what may stand between two places in one span
