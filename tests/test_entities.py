@@ -365,8 +365,8 @@ def test_a_name_after_a_capitalised_article_is_kept(texts: list[tuple[dict, str]
     (post,) = [(rec, text) for rec, text in texts if rec["id"] == "ca/NationalPost_2024_08_28.html"]
     (found,) = pipeline_predictions([post])
     assert "New York Times" in found["organizations"]
-    maroc = ({"lang": "fr"}, "Le Maroc a fermé ses frontières, a rapporté Le Monde lundi. Rabat attend, et le Maroc "
-                             "aussi, selon Le Monde.")
+    maroc = ({"lang": "fr"}, ("Le Maroc a fermé ses frontières, a rapporté Le Monde lundi. Rabat attend, et le "
+                              "Maroc aussi, selon Le Monde."))
     (found,) = pipeline_predictions([maroc])
     assert "Maroc" in found["places"] and "Le Maroc" not in found["places"]
     assert "Le Monde" in found["organizations"]
