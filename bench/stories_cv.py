@@ -40,6 +40,7 @@ CORPUS = PROJECT.parent / "shared" / "corpus"
 sys.path.insert(0, str(PROJECT))
 
 from generator.core.settings import load_config
+from generator.core.versions import stage_version
 from generator.corpus.stories import StoryInput, cluster_stories, pair_similarity
 
 FOLDS = 5
@@ -127,9 +128,9 @@ def cut(text: str, words: int) -> str:
 
 
 def build(records: dict[str, dict[str, Any]], work: Path) -> Path:
-    """Build RECORDS (file stem -> record) as one folder under WORK, once per set of texts;
-    returns the build's output folder."""
-    key = hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest()[:12]
+    """Build RECORDS (file stem -> record) as one folder under WORK, once per set of texts and
+    version of the package; returns the build's output folder."""
+    key = hashlib.sha256((stage_version("build") + json.dumps(records, sort_keys=True)).encode()).hexdigest()[:12]
     folder = work / key
     out = folder / "out"
     if not (out / "build-report.json").exists():
