@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import pickle
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +161,25 @@ class StageCache:
         if self.db is not None:
             self.db.close()
             self.db = None
+
+
+class StoredOnce:
+    """A value made once per process (MAKE: slow) and kept in a stage's store, so that the next
+    process reads it back instead of making it again: the reference lists, the stories' rarity
+    table. KEY must name what the value is made from (a stage's version)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+        self.value: Any = None
+
+    def get(self, cache: StageCache | None, key: str) -> Any:
+        if self.value is not None:
+            if cache:
+                cache.keep(key)  # held in memory since an earlier build: still this build's
+            return self.value
+        self.value = (cache.get_many([key]) if cache else {}).get(key)
+        if self.value is None:
+            self.value = self.make()
+            if cache:
+                cache.put_many({key: self.value})
+        return self.value

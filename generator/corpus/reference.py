@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from ..core.store import StageCache
+from ..core.store import StageCache, StoredOnce
 from ..core.versions import stage_version
 
 DATA = Path(__file__).parent / "data" / "reference.yaml"
@@ -92,23 +92,10 @@ def _geonames() -> tuple[set[str], set[str]]:
     return regions, cities
 
 
-_LOADED: Reference | None = None
-
-
 def load_reference(cache: StageCache | None = None) -> Reference:
     """The reference lists, built once per process (about a second), or read from `cache`
     (a twentieth of that) when the lists, their packages and this code are unchanged."""
-    global _LOADED
-    key = stage_version("reference")
-    if _LOADED is not None and cache:
-        cache.keep(key)  # held in memory since an earlier build: still this build's
-    if _LOADED is None:
-        _LOADED = (cache.get_many([key]) if cache else {}).get(key)
-        if _LOADED is None:
-            _LOADED = _build_reference()
-            if cache:
-                cache.put_many({key: _LOADED})
-    return _LOADED
+    return _REFERENCE.get(cache, stage_version("reference"))
 
 
 def _build_reference() -> Reference:
@@ -142,3 +129,6 @@ def _build_reference() -> Reference:
     # a name that is also a country, a continent or a curated entity is not only a city
     strong = {fold(n) for n in regions} | set(group)
     return Reference(types, group, frozenset(city_keys - strong), verbatim)
+
+
+_REFERENCE = StoredOnce(_build_reference)

@@ -29,7 +29,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ import wordfreq
 from scipy import sparse
 
 from ..core.model import ENTITY_TYPES, Article
-from ..core.store import StageCache, digest
+from ..core.store import StageCache, StoredOnce, digest
 from ..core.versions import stage_version
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,26 @@ def story_features(items: list[StoryInput], cache: StageCache | None, mapper: An
     return cached_features([replace(it, title=without_label(it.title, labels)) for it in items], cache, mapper)
 
 
+def _weighted_rows(arrays: list[np.ndarray], column_weight: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                   sublinear: bool = True) -> sparse.csr_matrix:
+    """L2-normalised rows of token counts (ARRAYS: each document's token ids), each count taken
+    to 1 + log of it when SUBLINEAR, times its column's weight: column_weight(vocab, df), df
+    the number of documents that hold each token of the sorted vocabulary."""
+    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
+    vocab, columns = np.unique(flat, return_inverse=True)  # 1.5M tokens at 10,000 articles
+    rows = np.repeat(np.arange(len(arrays)), [len(a) for a in arrays])
+    m = sparse.csr_matrix((np.ones(len(flat)), (rows, columns.ravel())),
+                          shape=(len(arrays), max(1, len(vocab))))  # repeated tokens summed: counts
+    m.sort_indices()
+    weight = column_weight(vocab, np.bincount(m.indices, minlength=len(vocab)))
+    if sublinear:
+        m.data = np.log(m.data) + 1
+    m.data *= weight[m.indices]
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    m.data /= np.repeat(np.where(norms > 0, norms, 1), np.diff(m.indptr))
+    return m.astype(np.float32)
+
+
 def _tfidf(docs: Sequence[bytes | list[str]], sublinear: bool = True) -> sparse.csr_matrix:
     """L2-normalised TF-IDF rows of token ids (token_ids) or lists of tokens, weighted as
     scikit-learn's TfidfVectorizer does (smoothed idf, log tf) but counted by numpy: importing
@@ -229,19 +249,7 @@ def _tfidf(docs: Sequence[bytes | list[str]], sublinear: bool = True) -> sparse.
     arrays = [np.frombuffer(doc, dtype=np.uint64) if isinstance(doc, bytes) else
               np.fromiter((numbered.setdefault(t, len(numbered)) for t in doc), dtype=np.uint64, count=len(doc))
               for doc in docs]
-    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
-    vocab, columns = np.unique(flat, return_inverse=True)  # 1.5M tokens at 10,000 articles
-    rows = np.repeat(np.arange(len(docs)), [len(a) for a in arrays])
-    m = sparse.csr_matrix((np.ones(len(flat)), (rows, columns.ravel())),
-                          shape=(len(docs), max(1, len(vocab))))  # repeated tokens summed: counts
-    m.sort_indices()
-    idf = np.log((1 + len(docs)) / (1 + np.bincount(m.indices, minlength=m.shape[1]))) + 1
-    if sublinear:
-        m.data = np.log(m.data) + 1
-    m.data *= idf[m.indices]
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-    m.data /= np.repeat(np.where(norms > 0, norms, 1), np.diff(m.indptr))
-    return m.astype(np.float32)
+    return _weighted_rows(arrays, lambda vocab, df: np.log((1 + len(arrays)) / (1 + df)) + 1, sublinear)
 
 
 def _make_rarity_table() -> tuple[np.ndarray, np.ndarray]:
@@ -259,22 +267,13 @@ def _make_rarity_table() -> tuple[np.ndarray, np.ndarray]:
     return ids[order], weights[order]
 
 
-_rarity: tuple[np.ndarray, np.ndarray] | None = None
+_RARITY = StoredOnce(_make_rarity_table)  # 1.4 s to make, read back from the store in a few ms
 
 
 def rarity_table(cache: StageCache | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """_make_rarity_table(), once per process: 1.4 s to make, so it is kept in the stage's
-    store when there is one (read back in a few ms; the stage's version names wordfreq's)."""
-    global _rarity
-    key = cache.key("rarity-table") if cache else ""
-    if _rarity is None:
-        stored = cache.get_many([key]).get(key) if cache else None
-        _rarity = stored if stored is not None else _make_rarity_table()
-        if cache and stored is None:
-            cache.put_many({key: _rarity})
-    elif cache:
-        cache.keep(key)
-    return _rarity
+    """_make_rarity_table(), once per process, kept in the stage's store when there is one (the
+    stage's version names wordfreq's)."""
+    return _RARITY.get(cache, cache.key("rarity-table") if cache else "")
 
 
 def rarity_weights(vocab: np.ndarray) -> np.ndarray:
@@ -288,21 +287,14 @@ def _weighted(docs: Sequence[bytes]) -> sparse.csr_matrix:
     """L2-normalised rows of token ids (token_ids) weighted by log tf and rarity_weights, a word
     in more than BURST_SHARE of the articles damped by halves (see the module's docstring)."""
     arrays = [np.frombuffer(doc, dtype=np.uint64) for doc in docs]
-    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
-    vocab, columns = np.unique(flat, return_inverse=True)
-    rows = np.repeat(np.arange(len(docs)), [len(a) for a in arrays])
-    m = sparse.csr_matrix((np.ones(len(flat)), (rows, columns.ravel())), shape=(len(docs), max(1, len(vocab))))
-    m.sort_indices()
-    weight = rarity_weights(vocab) if len(vocab) else np.ones(1)
-    df = np.bincount(m.indices, minlength=m.shape[1])
-    bursty = (df > BURST_MIN) & (df > BURST_SHARE * len(docs))
-    if bursty.any():
-        steps = np.ceil(np.log2(df[bursty] / (BURST_SHARE * len(docs))))
-        weight[bursty] *= 0.5 ** steps
-    m.data = (np.log(m.data) + 1) * weight[m.indices]
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-    m.data /= np.repeat(np.where(norms > 0, norms, 1), np.diff(m.indptr))
-    return m.astype(np.float32)
+
+    def rarity_damped(vocab: np.ndarray, df: np.ndarray) -> np.ndarray:
+        weight = rarity_weights(vocab)
+        bursty = (df > BURST_MIN) & (df > BURST_SHARE * len(arrays))
+        weight[bursty] *= 0.5 ** np.ceil(np.log2(df[bursty] / (BURST_SHARE * len(arrays))))
+        return weight
+
+    return _weighted_rows(arrays, rarity_damped)
 
 
 def _day(date: str | None) -> int | None:
@@ -481,7 +473,7 @@ def cluster_stories(items: list[StoryInput], settings: dict[str, Any], cache: St
     if not settings["enabled"]:
         return [Story(it.slug, [it.slug]) for it in items]
     feats = story_features(items, cache, mapper)
-    rarity_table(cache)
+    rarity_table(cache)  # from the store (or made and kept there) before the scoring reads it
     pairs = score_pairs(items, feats, settings)
     log.info("stories: %d scored pairs among %d articles", len(pairs), len(items))
     stories = []
