@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT.parent / "shared" / "corpus"
@@ -42,6 +41,7 @@ sys.path.insert(0, str(PROJECT))
 from generator.core.settings import load_config
 from generator.core.versions import stage_version
 from generator.corpus.stories import StoryInput, cluster_stories, pair_similarity
+from generator.output.content import read_content
 
 FOLDS = 5
 CUT_WORDS = 80
@@ -144,15 +144,6 @@ def build(records: dict[str, dict[str, Any]], work: Path) -> Path:
     return out
 
 
-def content_pages(out: Path) -> list[tuple[dict, str]]:
-    """A build's content pages: (frontmatter, body)."""
-    pages = []
-    for path in sorted((out / "content").glob("*.md")):
-        _, head, body = path.read_text(encoding="utf-8").split("---\n", 2)
-        pages.append((yaml.safe_load(head), body.strip()))
-    return pages
-
-
 def choose_threshold(same: np.ndarray, apart: np.ndarray) -> float:
     """The threshold that best keeps SAME-rated pairs together and APART-rated ones apart (a
     wrong merge counting APART_WEIGHT times a missed one); of the thresholds as good as the
@@ -175,7 +166,7 @@ class Folder:
 
 
 def prepare(out: Path, pairs: list[Pair], settings: dict[str, Any]) -> Folder:
-    pages = content_pages(out)
+    pages = [(fm, body) for fm, body, _ in read_content(out / "content")]
     page_of = {src["file"].removesuffix(".json"): fm for fm, _ in pages for src in fm["sources"]}
     items = [StoryInput(fm["slug"], fm["title"], fm["lang"], fm["date"], fm["entities"], body) for fm, body in pages]
     index = {it.slug: i for i, it in enumerate(items)}
