@@ -105,9 +105,10 @@ def build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progre
             history = published_history(paths.output, published)
         from .corpus.ner import start_model_server  # here: a build with nothing to do never loads it
 
-        # an incremental build tags few texts: the models load in a child meanwhile (entities.py)
-        models = start_model_server(store_path(paths.cache)) \
-            if published is not None and jobs > 1 and not keep_models and not distributed() else None
+        # the models load in a child meanwhile, which runs the NER (ner.ModelServer): an edit's
+        # one text without waiting for a model, a cold build's in workers that hold no corpus
+        models = start_model_server(store_path(paths.cache), jobs) \
+            if jobs > 1 and not keep_models and not distributed() else None
         try:
             with rare_collections(collect_after=keep_models):  # a process that goes on (serve)
                 return _build(config, paths, jobs, progress or NoProgress(), fingerprint, published, history,
@@ -192,7 +193,8 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     lap("dedup")
 
     progress.start("entities", len(articles))
-    entities = assign_entities(articles, config["entities"], store, mapper(64),
+    ner_map = models.mapper(64, progress.advance) if models is not None else mapper(64)
+    entities = assign_entities(articles, config["entities"], store, ner_map,
                                   mapper(500, False), keep_models, models, config["language"])
     lap("entities")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -56,3 +57,40 @@ def test_huge_file_is_rejected_and_long_line_is_read(tmp_path: Path) -> None:
     assert entries["one-line.txt"]["status"] == "article"
     page = (tmp_path / "out" / "site" / "articles" / "un-article-d-une-seule-ligne" / "index.html")
     assert page.stat().st_size > 4_000_000
+
+
+# --- NER workers hold no corpus (ner.ModelServer): they are forked by a process started
+# before the build loads anything, so what the build holds after is not in them
+
+LOADED_AFTER_THE_SERVER: list[str] = []  # stands for the corpus: filled once the server runs
+
+
+def _where_am_i(items: list[int]) -> list[tuple[int, int, int, int]]:
+    return [(item, os.getpid(), os.getppid(), len(LOADED_AFTER_THE_SERVER)) for item in items]
+
+
+def _die(items: list[int]) -> list[int]:
+    os._exit(3)
+
+
+def test_ner_workers_are_forked_before_the_corpus_is_loaded() -> None:
+    from generator.core.model import BuildError
+    from generator.corpus.ner import ModelServer
+
+    server = ModelServer(None, jobs=2)
+    try:
+        LOADED_AFTER_THE_SERVER.extend(["an article"] * 1000)
+        advanced: list[int] = []
+        results = server.mapper(7, advanced.append)(_where_am_i, list(range(100)))
+        assert [r[0] for r in results] == list(range(100))  # in order, each once
+        assert sum(advanced) == 100  # the progress bar saw every batch
+        workers = {r[1] for r in results}
+        assert os.getpid() not in workers and server.process.pid not in workers
+        assert {r[2] for r in results} == {server.process.pid}  # the server's children
+        assert {r[3] for r in results} == {0}  # they never saw what was loaded here after it started
+        with pytest.raises(BuildError, match="NER worker process died"):
+            server.mapper(10)(_die, list(range(20)))
+    finally:
+        LOADED_AFTER_THE_SERVER.clear()
+        server.close()
+    assert not server.process.is_alive()

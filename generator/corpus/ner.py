@@ -10,6 +10,7 @@ lists (a demonym is no name unless the lists know a place by it), and is stored 
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import gc
@@ -19,8 +20,11 @@ import multiprocessing
 import os
 import re
 import signal
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
@@ -291,22 +295,27 @@ def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
 
 
 class ModelServer:
-    """The spaCy models loaded in a child process while the build's first stages run, which then
-    tags the few texts an incremental build has for NER (an edit: one). Loading takes 1.5 to 2.5 s
-    and holds the interpreter's lock throughout, so a thread would not overlap it; a process on
-    the second core does. Started before the corpus is in memory: the child shares little."""
+    """The spaCy models loaded in a child process forked at the start of the build, before the
+    corpus is in memory, which then runs the build's NER: the few texts of an incremental build
+    (an edit: one) it tags itself, the many of a cold build in a pool of JOBS workers it forks
+    once its models are loaded (they share the models' pages and hold no corpus: workers forked
+    from the build would each touch a copy-on-write view of it). Loading takes 1.5 to 2.5 s and
+    holds the interpreter's lock throughout, so a thread would not overlap it; a process on the
+    second core does."""
 
-    def __init__(self, store: Path | None) -> None:
+    def __init__(self, store: Path | None, jobs: int) -> None:
+        self.jobs = jobs
         context = multiprocessing.get_context("fork")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve_models, args=(child, store), name="ner-models", daemon=True)
+        # not a daemon: a daemon process may not start the pool; it ends with the build all the same
+        # (close() at exit, and init_worker's death signal if the build is killed)
+        self.process = context.Process(target=_serve_models, args=(child, store, jobs), name="ner-models")
         self.process.start()
         child.close()
+        atexit.register(self.close)
 
-    def tag(self, lang: str, texts: list[str]) -> list[list[tuple]]:
-        """ner_batch(lang, texts), in the child."""
+    def _receive(self) -> Any:
         try:
-            self.connection.send((lang, texts))
             status, value = self.connection.recv()
         except (EOFError, OSError):
             raise BuildError("the NER process ended unexpectedly") from None
@@ -314,7 +323,39 @@ class ModelServer:
             raise BuildError(value)
         return value
 
+    def _send(self, request: Any) -> None:
+        try:
+            self.connection.send(request)
+        except OSError:
+            raise BuildError("the NER process ended unexpectedly") from None
+
+    def tag(self, lang: str, texts: list[str]) -> list[list[tuple]]:
+        """ner_batch(lang, texts), in the server itself."""
+        self._send(("tag", lang, texts))
+        return self._receive()
+
+    def mapper(self, batch_size: int, on_batch: Callable[[int], None] | None = None) -> Mapper:
+        """A Mapper running its batches in the server's pool: at most two batches per worker are
+        on their way at a time, so neither side holds the corpus's texts at once."""
+        def run(func: Callable[[Sequence[str]], list], items: Sequence[str]) -> list:
+            batches = [items[start:start + batch_size] for start in range(0, len(items), batch_size)]
+            results: list[list | None] = [None] * len(batches)
+            sent = received = 0
+            while received < len(batches):
+                while sent < len(batches) and sent - received < 2 * self.jobs:
+                    self._send(("batch", sent, func, batches[sent]))
+                    sent += 1
+                index, value = self._receive()
+                results[index] = value
+                received += 1
+                if on_batch:
+                    on_batch(len(batches[index]))
+            return [r for batch in results for r in batch]  # type: ignore[union-attr]
+        return run
+
     def close(self) -> None:
+        if self.connection.closed:
+            return
         with contextlib.suppress(OSError):
             self.connection.send(None)
         self.connection.close()
@@ -324,23 +365,41 @@ class ModelServer:
             self.process.join()
 
 
-def start_model_server(store: Path | None) -> ModelServer | None:
+def start_model_server(store: Path | None, jobs: int) -> ModelServer | None:
     """A ModelServer, where processes can be forked (else None: NER loads the models here)."""
-    return ModelServer(store) if "fork" in multiprocessing.get_all_start_methods() else None
+    return ModelServer(store, jobs) if "fork" in multiprocessing.get_all_start_methods() else None
 
 
-def _serve_models(connection: Any, store: Path | None) -> None:
+def _serve_models(connection: Any, store: Path | None, jobs: int) -> None:
     init_worker()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the build's to handle: it ends this process
     gc.freeze()  # what the build held at the fork is never walked, so never copied
     failure = None
     pending: Any = None  # a request that came while a model loaded
+    sending = threading.Lock()  # answers go from this thread and from the pool's
+    pool: ProcessPoolExecutor | None = None
 
-    def answer(request: tuple[str, list[str]]) -> None:
-        connection.send(("error", failure) if failure else ("ok", ner_batch(*request)))
+    def reply(message: tuple[str, Any]) -> None:
+        with sending, contextlib.suppress(OSError):  # the build ended: nobody to tell
+            connection.send(message)
+
+    def answer(request: tuple[Any, ...]) -> None:
+        nonlocal pool
+        if failure:
+            reply(("error", failure))
+        elif request[0] == "tag":
+            reply(("ok", ner_batch(*request[1:])))
+        else:  # ("batch", index, func, texts): to the pool, forked once the models are loaded
+            _, index, func, texts = request
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                                           initializer=init_worker)
+            pool.submit(func, texts).add_done_callback(
+                lambda done, index=index: reply(_batch_outcome(index, done)))
 
     try:
         with compiled_from(store):
+            _stored_reference(store)  # normalise_article reads it: loaded once, before the pool forks
             for lang in MODELS:
                 load_model(lang)
                 # a text in this language waits for no other model
@@ -348,7 +407,7 @@ def _serve_models(connection: Any, store: Path | None) -> None:
                     pending = connection.recv()
                     if pending is None:  # the build ended
                         return
-                if pending is not None and pending[0] == lang:
+                if pending is not None and pending[0] == "tag" and pending[1] == lang:
                     answer(pending)
                     pending = None
     except BuildError as exc:  # a model not installed: said in answer to the first request
@@ -360,6 +419,27 @@ def _serve_models(connection: Any, store: Path | None) -> None:
             answer(request)
     except (EOFError, OSError):  # the build ended
         pass
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _batch_outcome(index: int, done: Future) -> tuple[str, Any]:
+    try:
+        return "ok", (index, done.result())
+    except BrokenProcessPool:
+        return "error", "an NER worker process died (out of memory?)"
+    except Exception as exc:  # noqa: BLE001 - said to the build as one line
+        return "error", f"NER failed: {exc}"
+
+
+def _stored_reference(store: Path | None) -> None:
+    cache = StageCache(store, "ner", "ner") if store else None
+    try:
+        load_reference(cache)
+    finally:
+        if cache:
+            cache.close()
 
 
 _STREET_BEFORE = re.compile(rf"(?:{'|'.join(_STREET_NOUNS)})\s+"
@@ -385,8 +465,9 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
     """Each article's entities after per-article normalisation, from the cache or the model;
     and the articles whose text the model tagged in this build.
 
-    With keep_models (build-site serve) the models stay loaded for the next build; SERVER,
-    when given, tags texts too few for a pool of workers.
+    With keep_models (build-site serve) the models stay loaded for the next build. With a
+    SERVER, this process loads no model: the server tags texts too few for a pool of workers,
+    and MAP_BATCHES (its mapper) runs the others in its workers.
     """
     by_lang: dict[str, list[int]] = defaultdict(list)
     for i, art in enumerate(articles):
@@ -402,8 +483,9 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
         todo = [j for j, k in enumerate(keys) if k not in cached]
         log.info("NER %s: %d articles, %d cached", lang, len(indexes), len(indexes) - len(todo))
         if todo:
-            if server is not None and len(todo) < MIN_ITEMS_FOR_POOL:
-                results = server.tag(lang, [texts[j] for j in todo])
+            if server is not None:  # few texts: the server tags them; many: its pool (MAP is server.mapper)
+                results = (server.tag(lang, [texts[j] for j in todo]) if len(todo) < MIN_ITEMS_FOR_POOL
+                           else map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo]))
             else:
                 if distributed():  # every worker loads the model once and keeps it; this process never does
                     preload_on_workers(f"model-{model_version(lang)}", functools.partial(load_model, lang))
