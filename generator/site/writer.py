@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import shutil
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,11 @@ from .taxonomies import Term
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+
+# the characters of cards and feed entries kept rendered, the most recently used (an entry holds
+# its article's whole body: kept for every article, a worker rendering the listings of 100,000
+# articles held gigabytes)
+FRAGMENTS_KEPT_CHARS = 32_000_000
 
 # entries of the page keys that record a family (SiteWriter.family): its declaration, its listed pages, its other files
 FAMILY, FAMILY_PAGES, FAMILY_FILES = "family:", "family-pages:", "family-files:"
@@ -75,7 +81,8 @@ class SiteWriter:
         self.kept_keys: dict[str, str] = {}
         self._family: list[str] | None = None  # the pages written by the family being planned
         self._family_files: list[str] = []  # and its other files (feeds, e-mails, charts)
-        self._fragments: dict[tuple[str, str, str], Markup] = {}
+        self._fragments: OrderedDict[tuple[str, str, str], Markup] = OrderedDict()
+        self._fragment_chars = 0
         self.rendered = 0  # files rendered from their templates (the others were kept or linked)
 
     def _environment(self, loader: jinja2.BaseLoader) -> Environment:
@@ -93,7 +100,8 @@ class SiteWriter:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled for Dask workers, which see no template folder: the templates go as text."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("env", "jobs", "_fragments", "kept", "kept_keys")}
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("env", "jobs", "_fragments", "_fragment_chars", "kept", "kept_keys")}
         loader = self.env.loader
         assert loader is not None
         state["templates"] = {}
@@ -104,7 +112,7 @@ class SiteWriter:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         templates = state.pop("templates")
-        self.__dict__.update(state, jobs=[], _fragments={}, kept={}, kept_keys={})
+        self.__dict__.update(state, jobs=[], _fragments=OrderedDict(), _fragment_chars=0, kept={}, kept_keys={})
         self.env = self._environment(jinja2.DictLoader(templates))
 
     def translate(self, key: str, **values: Any) -> str:
@@ -115,10 +123,16 @@ class SiteWriter:
 
     def _fragment(self, template: str, a: dict[str, Any], root: str) -> Markup:
         key = (template, a["slug"], root)
-        if key not in self._fragments:
-            self._fragments[key] = Markup(self.env.get_template(template).render(
+        fragment = self._fragments.get(key)
+        if fragment is None:
+            fragment = self._fragments[key] = Markup(self.env.get_template(template).render(
                 site=self.config, root=root, ui=self.messages, a=a))
-        return self._fragments[key]
+            self._fragment_chars += len(fragment)
+            while self._fragment_chars > FRAGMENTS_KEPT_CHARS:
+                self._fragment_chars -= len(self._fragments.popitem(last=False)[1])
+        else:
+            self._fragments.move_to_end(key)
+        return fragment
 
     def card(self, a: dict[str, Any], root: str) -> Markup:
         """An article's card on a listing (the same on every listing at the same depth)."""
