@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import importlib.metadata
 import logging
 import multiprocessing
@@ -112,6 +113,10 @@ def map_batches(func: Callable[..., list[R]], items: Sequence[T], jobs: int,
     else:
         context = None
         task = func
+    # what this process holds goes into the collector's permanent generation for the workers'
+    # lifetime: a full collection in a worker would otherwise write to every object's header,
+    # copying the pages it shares with this process (the views of a whole site, say)
+    gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=init_worker) as pool:
             for batch, results in zip(batches, pool.map(task, batches)):
@@ -120,6 +125,7 @@ def map_batches(func: Callable[..., list[R]], items: Sequence[T], jobs: int,
                     on_batch(len(batch))
     finally:
         _SHARED = None
+        gc.unfreeze()
     return out
 
 

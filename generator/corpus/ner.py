@@ -392,6 +392,7 @@ def _serve_models(connection: Any, store: Path | None, jobs: int) -> None:
         else:  # ("batch", index, func, texts): to the pool, forked once the models are loaded
             _, index, func, texts = request
             if pool is None:
+                gc.freeze()  # the models, as what came with the fork: no worker's collection copies them
                 pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
                                            initializer=init_worker)
             pool.submit(func, texts).add_done_callback(
