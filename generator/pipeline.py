@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import json
 import logging
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
 from .core.executor import distributed, map_batches
-from .core.model import ARTICLE, Article, Document, FileOutcome, UsageError
+from .core.model import ARTICLE, Document, FileOutcome, UsageError
 from .core.store import digest, remove_legacy_files, store_path
 from .core.versions import stage_version
 from .corpus.permalinks import slug_history, slugs_of_content
@@ -162,6 +163,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         now = time.perf_counter()
         seconds[stage] = round(now - clock, 3)
         peak_mb[stage] = stage_peak_mb()
+        release_free_memory()
         clock = now
         progress.finish()
 
@@ -190,6 +192,8 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
     articles = make_articles([d for d in docs if d.status == ARTICLE], config["dedup"], mapper(500, False),
                              store, history.slugs)
     slugs = slug_history(articles, history.slugs)  # before curation: a hidden page keeps its URL too
+    for doc in docs:  # from here the report needs their fates only: each article holds its text
+        doc.lines = []
     lap("dedup")
 
     progress.start("entities", len(articles))
@@ -217,6 +221,8 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
         progress.start("render", None)
         built = {"inputs": fingerprint, "content": content, "render": render_inputs(content, config, paths),
                  "slugs": slugs, "stories": {art.slug: art.story for art in articles}}
+        article_count = len(articles)
+        del articles  # the site is rendered from the content pages: the corpus is not held beside them
         if published is not None and published.get("render") == built["render"]:
             # the same site: keep the published one
             built.update({k: published[k] for k in ("site", "site_keys", "pages")})
@@ -232,7 +238,7 @@ def _build(config: dict[str, Any], paths: BuildPaths, jobs: int, progress: Progr
             in_staging = {"content": content, "site": rendered.manifest, "site_keys": rendered.keys}
         lap("render")
         changed = count_changes(published, built)
-        stats = summarise(files, outcomes, docs, articles, built["pages"], changed, seconds)
+        stats = summarise(files, outcomes, docs, article_count, built["pages"], changed, seconds)
         stats["files_rendered"] = files_rendered
         stats["layouts"] = layouts
         stats["curation"] = curation
@@ -272,6 +278,15 @@ def published_history(output: Path, published: dict[str, Any] | None = None) -> 
 
 
 
+def release_free_memory() -> None:
+    """Give the heap a stage freed back to the system (glibc keeps it otherwise): it would count
+    in the build's memory to the end, and in every worker forked from it."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def stage_peak_mb() -> float:
     """Peak resident memory of this process since the last call, in MB (Linux; else 0).
 
@@ -297,13 +312,13 @@ def count_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> int:
 
 
 def summarise(files: list[str], outcomes: list[FileOutcome], docs: list[Document],
-              articles: list[Article], pages: int, files_changed: int, seconds: dict[str, float]) -> dict[str, Any]:
+              articles: int, pages: int, files_changed: int, seconds: dict[str, float]) -> dict[str, Any]:
     counts = {"article": 0, "duplicate": 0, "rejected": 0, "skipped": 0}
     for o in outcomes:
         counts[o.status] += 1
     for d in docs:
         counts[d.status] += 1
-    return {"files": len(files), "documents": len(docs), "articles": len(articles),
+    return {"files": len(files), "documents": len(docs), "articles": articles,
             "duplicates": counts["duplicate"], "rejected": counts["rejected"],
             "skipped": counts["skipped"], "pages_written": pages, "files_changed": files_changed,
             "seconds": dict(seconds), "version": __version__}

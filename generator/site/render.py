@@ -89,7 +89,8 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
     `previous` describes what SITE_DIR already holds (path -> digest; empty: nothing) and
     `previous_keys` what each of those pages was rendered from; `published_site`, the same
     of the published site (its folder, files, keys), whose pages and search shards are linked
-    in where they were made from what this build would render them from.
+    in where they were made from what this build would render them from. PAGES are emptied
+    once the views are made from them: the text is not held twice while the site renders.
     """
     language = config["language"]
     size = config["page_size"]
@@ -100,6 +101,7 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
         views = build_views(pages, language, config["publish"], stored_views, jobs)
     finally:
         stored_views.close()
+    pages.clear()
     rank_views(views, config["ranking"])  # editions.py: breadth of coverage within a day
     terms = collect_terms(views)
     link_related(views)
