@@ -13,7 +13,7 @@
 * tree_pss_mb: the peak, sampled every 0.2 s, of the summed PSS (proportional set size, so
   pages shared by forked workers count once) of the child and all its live descendants:
   what the build takes from the machine at once. A peak shorter than the interval may be
-  missed.
+  missed. peak_processes: the processes of the tree at that peak, as "name MB", largest first.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 SAMPLE_S = 0.2
 
@@ -41,13 +42,14 @@ class Measured:
     sys: float
     peak_rss_mb: float
     tree_pss_mb: float
+    peak_processes: list[str] = field(default_factory=list)
 
     @property
     def cpu(self) -> float:
         return self.user + self.sys
 
     def as_dict(self) -> dict[str, float]:
-        out = {k: round(v, 3) for k, v in asdict(self).items()}
+        out = {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
         out["cpu"] = round(self.cpu, 3)
         return out
 
@@ -74,16 +76,29 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def tree_pss_kb(root: int) -> int:
-    total, stack, seen = 0, [root], set()
+def _name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "?"
+
+
+def tree_pss(root: int) -> list[tuple[int, str, int]]:
+    """(pid, name, PSS in kB) of ROOT and each of its live descendants."""
+    parts, stack, seen = [], [root], set()
     while stack:
         pid = stack.pop()
         if pid in seen:
             continue
         seen.add(pid)
-        total += _pss_kb(pid)
+        parts.append((pid, _name(pid), _pss_kb(pid)))
         stack.extend(_children(pid))
-    return total
+    return parts
+
+
+def tree_pss_kb(root: int) -> int:
+    return sum(kb for _, _, kb in tree_pss(root))
 
 
 def run_measured(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -93,12 +108,15 @@ def run_measured(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | 
             tempfile.NamedTemporaryFile(suffix=".json") as result:
         launcher = [sys.executable, "-S", __file__, result.name, *map(str, cmd)]
         proc = subprocess.Popen(launcher, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        peak = [0]
+        peak: list[Any] = [0, []]
         done = threading.Event()
 
         def sample() -> None:
             while not done.wait(SAMPLE_S):
-                peak[0] = max(peak[0], tree_pss_kb(proc.pid))
+                parts = tree_pss(proc.pid)[1:]  # the launcher aside
+                total = sum(kb for _, _, kb in parts)
+                if total > peak[0]:
+                    peak[:] = [total, [f"{name} {kb // 1024}" for _, name, kb in sorted(parts, key=lambda p: -p[2])]]
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -111,7 +129,7 @@ def run_measured(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | 
             raise CommandFailed(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n  " + "\n  ".join(tail))
         figures = json.loads(Path(result.name).read_text())
     return Measured(wall=figures["wall"], user=figures["user"], sys=figures["sys"],
-                    peak_rss_mb=figures["maxrss_kb"] / 1024, tree_pss_mb=peak[0] / 1024)
+                    peak_rss_mb=figures["maxrss_kb"] / 1024, tree_pss_mb=peak[0] / 1024, peak_processes=peak[1])
 
 
 def _launch(result: str, cmd: list[str]) -> int:

@@ -10,6 +10,7 @@
     python bench/run.py --n 10000 --stage dask        # cold: local processes, --dask local, a standing cluster
     python bench/run.py --n 10000 --stage stories     # story clustering: cold, cached, one edit
     python bench/run.py --n 10000 --stage day         # a day of news (new articles dated the next day)
+    python bench/run.py --n 100000 --stage scale      # cold, +1% articles, one edit: seconds and memory
     python bench/run.py --n 10000 --stage all         # the four stages above
 
 The full comparison (bench/compare.py) measures build-site through its CLI cold, warm with
@@ -39,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 PROJECT = BENCH.parent
@@ -262,6 +264,38 @@ def bench_build(seeds: Path, runs: int, jobs: int | None) -> dict:
             "median_s": round(statistics.median(walls), 2), "last_stage_seconds": stats["seconds"]}
 
 
+def bench_scale(ours: Any, base: Path, new: Path) -> dict:
+    """One cold build of BASE, then NEW's files added (1% more articles), then one edited
+    file: for each, the wall, the seconds of each stage and the process tree's peak PSS with
+    the processes it was made of (the issue's 100,000-article figures; about 35 minutes)."""
+    import compare
+
+    work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    try:
+        seeds, output, config = work / "seeds", work / "out", work / "site.yaml"
+        compare.link_tree(base, seeds)
+        config.write_text(compare.SITE_YAML, encoding="utf-8")
+        result = {}
+
+        def build(case: str) -> None:
+            log(f"scale: {case}")
+            m, report = ours.build(seeds, output, config)
+            stats = report["stats"]
+            result[case] = {**m.as_dict(), "seconds": stats["seconds"], "build_process_mb": stats.get("peak_mb"),
+                            "articles": stats["articles"], "files": stats["files"]}
+
+        build("cold")
+        for path in sorted(new.iterdir()):
+            shutil.copy2(path, seeds / path.name)
+        build("new_1pct")
+        report = json.loads((output / "build-report.json").read_text(encoding="utf-8"))
+        compare.edit_seed(seeds / compare.pick_edit_file(report), "Une phrase ajoutée pour le banc.", None)
+        build("one_edit")
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file() and "pagefind" not in p.relative_to(folder).parts}
@@ -378,7 +412,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10000, help="distinct articles (default 10000)")
     ap.add_argument("--stage", choices=("compare", "ingest", "dedup", "entities", "build", "stories", "dask", "day",
-                                        "all"),
+                                        "scale", "all"),
                     default="compare", help="default: the full comparison; all: the four stage benchmarks")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, help="--jobs for build-site (and the NER workers)")
@@ -411,6 +445,12 @@ def main() -> None:
         base, new = compare.split_corpus(args.n, args.cache, corpus)
         result = compare.run_day_scenario(compare.Ours(sys.executable, PROJECT, args.jobs), base, new, args.runs, log)
         print(json.dumps(result, ensure_ascii=False))
+        return
+    if args.stage == "scale":
+        import compare
+
+        base, new = compare.split_corpus(args.n, args.cache, corpus)
+        print(json.dumps(bench_scale(compare.Ours(sys.executable, PROJECT, args.jobs), base, new), ensure_ascii=False))
         return
     seeds = corpus(args.n, args.cache)
     stages = ["ingest", "dedup", "entities", "build"] if args.stage == "all" else [args.stage]
