@@ -112,5 +112,8 @@ def test_sigint_exits_130_with_a_message(seeds_copy: Path, tmp_path: Path, confi
     assert proc.poll() is None, "the build ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    # 130, or the death by SIGINT a shell also reports as 130: CPython ends the process that way
+    # whatever main() returned when the KeyboardInterrupt was raised inside exec'd code (as
+    # dataclasses and namedtuple build a class: about 1 run in 40 here)
+    assert proc.returncode in (130, -signal.SIGINT)
     assert err == "build-site: interrupted; the previous site was left as it was\n"
