@@ -126,6 +126,16 @@ def edit_seed(path: Path, sentence: str, last_sentence: str | None) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def edit_picked_file(seeds: Path, base: Path, report: dict[str, Any], sentence: str) -> str:
+    """Append SENTENCE to the picked file of SEEDS (a copy of BASE), where the gold make_seeds
+    wrote beside BASE places its body's last sentence; returns the file's name."""
+    edited = pick_edit_file(report)
+    gold = base.parent / f"{base.name}-gold.json"
+    files = json.loads(gold.read_text(encoding="utf-8"))["files"] if gold.exists() else {}
+    edit_seed(seeds / edited, sentence, files.get(edited, {}).get("last_sentence"))
+    return edited
+
+
 def pick_edit_file(report: dict[str, Any]) -> str:
     """A seed file that is an article's canonical source (a .txt scrape), picked stably."""
     files = sorted(i["file"] for i in report["inputs"] if i["status"] == "article" and i["file"].endswith(".txt"))
@@ -161,8 +171,6 @@ def run_scenarios(ours: Ours, base: Path, new: Path, runs: int, keep: Path, log:
     samples: dict[str, list[tuple[Measured, dict[str, Any]]]] = {k: [] for k in ("cold", "warm", "new", "edit")}
     edit_visible = []
     edited = None
-    gold_path = base.parent / f"{base.name}-gold.json"
-    gold_files = json.loads(gold_path.read_text(encoding="utf-8"))["files"] if gold_path.exists() else {}
     for r in range(runs):
         work = Path(tempfile.mkdtemp(prefix="bench-scenario-"))
         try:
@@ -184,9 +192,8 @@ def run_scenarios(ours: Ours, base: Path, new: Path, runs: int, keep: Path, log:
             log(f"ours run {r + 1}/{runs}: {len(list(new.iterdir()))} new files")
             m, report = ours.build(seeds, output, config)
             samples["new"].append((m, scenario_sample(m, report, output / "site")))
-            edited = pick_edit_file(report)
             sentence = f"{EDIT_SENTENCE} ({r + 1})"
-            edit_seed(seeds / edited, sentence, gold_files.get(edited, {}).get("last_sentence"))
+            edited = edit_picked_file(seeds, base, report, sentence)
             log(f"ours run {r + 1}/{runs}: one file edited ({edited})")
             m, report = ours.build(seeds, output, config)
             samples["edit"].append((m, scenario_sample(m, report, output / "site")))

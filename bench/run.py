@@ -289,10 +289,8 @@ def bench_scale(ours: Any, base: Path, new: Path) -> dict:
             shutil.copy2(path, seeds / path.name)
         build("new_1pct")
         report = json.loads((output / "build-report.json").read_text(encoding="utf-8"))
-        edited, sentence = compare.pick_edit_file(report), "Une phrase ajoutée pour le banc."
-        gold = base.parent / f"{base.name}-gold.json"  # the gold's last sentence places the edit in the body
-        last = json.loads(gold.read_text(encoding="utf-8"))["files"].get(edited, {}).get("last_sentence")
-        compare.edit_seed(seeds / edited, sentence, last)
+        sentence = "Une phrase ajoutée pour le banc."
+        compare.edit_picked_file(seeds, base, report, sentence)
         build("one_edit")
         result["one_edit"]["edit_shown"] = any(sentence in page.read_text(encoding="utf-8")
                                                for page in (output / "content").glob("*.md"))
