@@ -120,7 +120,7 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
     remove_stale(site_dir, held_articles, manifest)
     # search.py: one Pagefind bundle per period, indexed again only when its articles changed
     indexer = SearchIndexer(site_dir, plan_shards(views, lambda view: search_key(writer.salt, view)),
-                            previous, writer.previous_keys, jobs, published_site) if search else None
+                            previous, writer.previous_keys, published_site) if search else None
     try:
         if indexer is not None and views:
             indexer.start()

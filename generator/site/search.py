@@ -76,7 +76,7 @@ class SearchIndexer:
     """Pagefind over the shards whose key changed, in the background while other pages render."""
 
     def __init__(self, site_dir: Path, shards: list[Shard], previous: dict[str, str],
-                 previous_keys: dict[str, str], jobs: int = 2,
+                 previous_keys: dict[str, str],
                  published: tuple[Path, dict[str, str], dict[str, str]] | None = None) -> None:
         """`previous` and `previous_keys`: what SITE_DIR holds (path -> digest) and the keys
         of its shards; `published`: the same of the published site (its folder first), whose
@@ -85,7 +85,6 @@ class SearchIndexer:
         self.shards = shards
         self.previous = previous
         self.scratch = site_dir.parent / f"{site_dir.name}.pagefind"
-        self.jobs = max(1, min(jobs, 2))  # Pagefind runs threads of its own
         self.held: dict[str, dict[str, str]] = {}  # shard -> its files kept from the folder
         self.todo: list[Shard] = []
         for shard in shards:
@@ -139,10 +138,10 @@ class SearchIndexer:
         self.thread.start()
 
     def _run_all(self) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            list(pool.map(self._index, self.todo))
+        # one Pagefind at a time: it runs threads of its own, and it indexes while the render's
+        # workers run (10,000 articles: the render's peak 961 -> 785 MB PSS, its time +5 %)
+        for shard in self.todo:
+            self._index(shard)
 
     def _index(self, shard: Shard) -> None:
         if self.cancelled:
