@@ -120,12 +120,14 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
     remove_stale(site_dir, held_articles, manifest)
     # search.py: one Pagefind bundle per period, indexed again only when its articles changed
     indexer = SearchIndexer(site_dir, plan_shards(views, lambda view: search_key(writer.salt, view)),
-                            previous, writer.previous_keys, published_site) if search else None
+                            previous, writer.previous_keys, jobs, published_site) if search else None
     try:
         if indexer is not None and views:
             indexer.start()
         plan_listings(writer, views, terms, config, size, language, stories, indexer.names if indexer else [])
         more, more_keys = render_planned(writer, jobs)
+        if indexer is not None:
+            indexer.widen()
         if indexer is not None and not views:  # Pagefind needs pages to read: the listings, here
             indexer.start()
         manifest.update(more)
