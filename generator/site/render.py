@@ -127,9 +127,9 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
         plan_listings(writer, views, terms, config, size, language, stories, indexer.names if indexer else [])
         more, more_keys = render_planned(writer, jobs)
         if indexer is not None:
-            indexer.widen()
-        if indexer is not None and not views:  # Pagefind needs pages to read: the listings, here
-            indexer.start()
+            indexer.widen()  # the render's workers are done
+            if not views:  # Pagefind needs pages to read: the listings, here
+                indexer.start()
         manifest.update(more)
         keys.update(more_keys)
         manifest.update(copy_static(static, site_dir, previous))
