@@ -277,18 +277,18 @@ def bench_scale(ours: Any, base: Path, new: Path) -> dict:
         config.write_text(compare.SITE_YAML, encoding="utf-8")
         result = {}
 
-        def build(case: str) -> None:
+        def build(case: str) -> dict[str, Any]:
             log(f"scale: {case}")
             m, report = ours.build(seeds, output, config)
             stats = report["stats"]
             result[case] = {**m.as_dict(), "seconds": stats["seconds"], "build_process_mb": stats.get("peak_mb"),
                             "articles": stats["articles"], "files": stats["files"]}
+            return report
 
         build("cold")
         for path in sorted(new.iterdir()):
             shutil.copy2(path, seeds / path.name)
-        build("new_1pct")
-        report = json.loads((output / "build-report.json").read_text(encoding="utf-8"))
+        report = build("new_1pct")
         sentence = "Une phrase ajoutée pour le banc."
         compare.edit_picked_file(seeds, base, report, sentence)
         build("one_edit")
