@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ import pytest
 from conftest import CORPUS, PROJECT, TOOLS, content_pages, need_shared, run_build
 from generator.core.settings import load_config
 from generator.corpus.curate import STORY_ALONE
-from generator.corpus.stories import (Story, StoryInput, average_linkage, cluster_stories, move_members,
-                                      title_labels, without_label)
+from generator.core.store import StageCache
+from generator.corpus.stories import (Story, StoryInput, average_linkage, by_steps, cluster_stories, learn,
+                                      move_members, stored_state, title_labels, without_label)
+from generator.output.content import read_content
 
 _spec = importlib.util.spec_from_file_location("stories_cv", PROJECT / "bench" / "stories_cv.py")
 stories_cv = sys.modules["stories_cv"] = importlib.util.module_from_spec(_spec)  # its dataclasses look it up
@@ -110,6 +113,47 @@ def test_story_feed_lists_the_stories(semeval_build: Path) -> None:
     feed = feedparser.parse((semeval_build / "site" / "stories" / "feed.xml").read_text(encoding="utf-8"))
     assert not feed.bozo
     assert feed.entries and all("/stories/" in e.link for e in feed.entries)
+
+
+def test_stories_by_steps_equal_stories_from_scratch(semeval_build: Path, tmp_path: Path) -> None:
+    """A build scores only the pairs of the articles that changed (by_steps), and its stories,
+    scores and close calls are those of a grouping from scratch, bit for bit: after a body
+    edit, new articles, deletions, titles that make a section label, a copy, a new date."""
+    settings = load_config(None)["stories"]
+    items = sorted((StoryInput(fm["slug"], fm["title"], fm["lang"], fm["date"], fm["entities"], body)
+                    for fm, body, _ in read_content(semeval_build / "content")), key=lambda it: it.slug)
+    held, current = items[::5], [it for i, it in enumerate(items) if i % 5]
+    store = StageCache(tmp_path / "store.sqlite", "test", "stories")
+    state = stored_state(current, settings, store)
+    assert sum(len(s.members) > 1 for s in state.stories) >= 10
+    story = next(s for s in state.stories if len(s.members) > 1)
+    at = {it.slug: i for i, it in enumerate(current)}
+
+    def edited(slug: str, **fields: Any) -> list[StoryInput]:
+        return [replace(it, **fields) if it.slug == slug else it for it in current]
+
+    lead = current[at[story.members[0]]]
+    steps = [
+        ("a body edit", edited(lead.slug, text=lead.text + " Le préfet a confirmé la décision mardi soir.")),
+        ("new articles", sorted(current + held[:15], key=lambda it: it.slug)),
+        ("deletions", [it for it in current if it.slug not in story.members[1:]]),
+        ("a section label", [replace(it, title="Flash info : " + (it.title or "")) if i < 4 else it
+                             for i, it in enumerate(current)]),
+        ("a copy", sorted(current + [replace(lead, slug=lead.slug + "-copie")], key=lambda it: it.slug)),
+        ("a new date", edited(story.members[-1], date="2001-01-01")),
+    ]
+    for name, after in steps:
+        stepped = by_steps(state, after, settings, store)
+        assert stepped is not None, f"{name}: by_steps fell back to a grouping from scratch"
+        scratch = learn(after, settings)
+        assert stepped.pairs == scratch.pairs, name
+        assert [s.members for s in stepped.stories] == [s.members for s in scratch.stories], name
+        assert stepped.close == scratch.close, name
+        scored_again = {pair for pair, score in stepped.pairs.items() if state.pairs.get(pair) != score}
+        changed = {it.slug for it in after} ^ {it.slug for it in current} | {
+            it.slug for it in after if it.slug in at and it != current[at[it.slug]]}
+        assert all(a in changed or b in changed for a, b in scored_again), name
+    store.close()
 
 
 def make_seeds_corpus(base: Path, n: int) -> tuple[Path, dict[str, Any]]:

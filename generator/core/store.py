@@ -149,6 +149,12 @@ class StageCache:
             self.db.execute("DELETE FROM used_keys")
         return removed
 
+    def prune_to(self, keys: Iterable[str]) -> int:
+        """Remove every row but KEYS (a stage that knows what its next build reads: the rows it
+        read this time to take out of its facts are gone too)."""
+        self.used = set(keys)
+        return self.prune()
+
     def put_many(self, items: dict[str, Any]) -> None:
         if self.db is None or not items:
             return

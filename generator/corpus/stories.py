@@ -15,6 +15,11 @@ hundred articles can (bench/stories_cv.py). Only a word held by a large share of
 (the period's topic) weighs less, by halves as that share doubles, so the weights change when
 a word crosses such a step, rarely. A title's section label ("Val-d'Oise. Photo :") is no
 part of the similarity (title_labels).
+
+So the stage learns by steps (by_steps): it keeps its facts (how many articles hold each
+token, title segment and candidate key) and its scored pairs in the store, and a build scores
+only the pairs of the articles that changed, then merges again; the result is the grouping
+from scratch (learn), bit for bit, which test_stories asserts.
 """
 from __future__ import annotations
 
@@ -125,14 +130,15 @@ def words_of(text: str) -> list[str]:
 
 
 def anchors_of(text: str) -> list[str]:
-    """Names and numbers, folded: what a French and an English write-up of one event share."""
+    """Names and numbers, folded and cut as words_of() cuts (their rarity is looked up the same
+    way): what a French and an English write-up of one event share."""
     stop = _stop_words()
     out = []
     for i, raw in enumerate(_WORD.findall(text)):
         if raw[:1].isupper() and i > 0 or raw.isdigit() and len(raw) >= 2:
             word = fold(raw)
             if word not in stop:
-                out.append(word)
+                out.append(word[:7])
     return out
 
 
@@ -203,7 +209,7 @@ def features_batch(items: Sequence[StoryInput]) -> list[Features]:
 def cached_features(items: list[StoryInput], cache: StageCache | None, mapper: Any = None) -> list[Features]:
     """features_of() every article, from the cache for texts seen before (the others through
     `mapper`, the pipeline's process pool, when given)."""
-    keys = [digest(stage_version("stories"), it.title or "", it.text) for it in items]
+    keys = [feature_key(it) for it in items]
     known = cache.get_many(keys) if cache else {}
     todo = [i for i, k in enumerate(keys) if k not in known]
     todo_items = [items[i] for i in todo]
@@ -221,36 +227,7 @@ def story_features(items: list[StoryInput], cache: StageCache | None, mapper: An
     return cached_features([replace(it, title=without_label(it.title, labels)) for it in items], cache, mapper)
 
 
-def _weighted_rows(arrays: list[np.ndarray], column_weight: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                   sublinear: bool = True) -> sparse.csr_matrix:
-    """L2-normalised rows of token counts (ARRAYS: each document's token ids), each count taken
-    to 1 + log of it when SUBLINEAR, times its column's weight: column_weight(vocab, df), df
-    the number of documents that hold each token of the sorted vocabulary."""
-    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
-    vocab, columns = np.unique(flat, return_inverse=True)  # 1.5M tokens at 10,000 articles
-    rows = np.repeat(np.arange(len(arrays)), [len(a) for a in arrays])
-    m = sparse.csr_matrix((np.ones(len(flat)), (rows, columns.ravel())),
-                          shape=(len(arrays), max(1, len(vocab))))  # repeated tokens summed: counts
-    m.sort_indices()
-    weight = column_weight(vocab, np.bincount(m.indices, minlength=len(vocab)))
-    if sublinear:
-        m.data = np.log(m.data) + 1
-    m.data *= weight[m.indices]
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-    m.data /= np.repeat(np.where(norms > 0, norms, 1), np.diff(m.indptr))
-    return m.astype(np.float32)
-
-
-def _tfidf(docs: Sequence[bytes | list[str]], sublinear: bool = True) -> sparse.csr_matrix:
-    """L2-normalised TF-IDF rows of token ids (token_ids) or lists of tokens, weighted as
-    scikit-learn's TfidfVectorizer does (smoothed idf, log tf) but counted by numpy: importing
-    scikit-learn and its token loop in Python were most of this stage in an incremental build."""
-    numbered: dict[str, int] = {}  # lists of tokens (a few entity keys each): numbered here, not hashed
-    arrays = [np.frombuffer(doc, dtype=np.uint64) if isinstance(doc, bytes) else
-              np.fromiter((numbered.setdefault(t, len(numbered)) for t in doc), dtype=np.uint64, count=len(doc))
-              for doc in docs]
-    return _weighted_rows(arrays, lambda vocab, df: np.log((1 + len(arrays)) / (1 + df)) + 1, sublinear)
-
+# ------------------------------------------------------------------------------------- weights
 
 def _make_rarity_table() -> tuple[np.ndarray, np.ndarray]:
     """(sorted token ids, their weights) for every word wordfreq knows in French or English,
@@ -268,12 +245,13 @@ def _make_rarity_table() -> tuple[np.ndarray, np.ndarray]:
 
 
 _RARITY = StoredOnce(_make_rarity_table)  # 1.4 s to make, read back from the store in a few ms
+RARITY_KEY = "rarity-table"  # its key in the stage's store
 
 
 def rarity_table(cache: StageCache | None = None) -> tuple[np.ndarray, np.ndarray]:
     """_make_rarity_table(), once per process, kept in the stage's store when there is one (the
     stage's version names wordfreq's)."""
-    return _RARITY.get(cache, cache.key("rarity-table") if cache else "")
+    return _RARITY.get(cache, cache.key(RARITY_KEY) if cache else "")
 
 
 def rarity_weights(vocab: np.ndarray) -> np.ndarray:
@@ -283,39 +261,149 @@ def rarity_weights(vocab: np.ndarray) -> np.ndarray:
     return np.where(ids[at] == vocab, weights[at], (-np.log(RARITY_FLOOR)) ** RARITY_POWER)
 
 
-def _weighted(docs: Sequence[bytes]) -> sparse.csr_matrix:
-    """L2-normalised rows of token ids (token_ids) weighted by log tf and rarity_weights, a word
-    in more than BURST_SHARE of the articles damped by halves (see the module's docstring)."""
-    arrays = [np.frombuffer(doc, dtype=np.uint64) for doc in docs]
-
-    def rarity_damped(vocab: np.ndarray, df: np.ndarray) -> np.ndarray:
-        weight = rarity_weights(vocab)
-        bursty = (df > BURST_MIN) & (df > BURST_SHARE * len(arrays))
-        weight[bursty] *= 0.5 ** np.ceil(np.log2(df[bursty] / (BURST_SHARE * len(arrays))))
-        return weight
-
-    return _weighted_rows(arrays, rarity_damped)
+def name_rarity(keys: Sequence[str]) -> np.ndarray:
+    """The weight of each entity key ('p:emmanuel macron'): that of its rarest word, so
+    "France" weighs as a common word and "Leggeri" as an unknown one."""
+    stems = [[w[:7] for w in _WORD.findall(key[2:])] or [key[2:]] for key in keys]
+    flat = [stem for words in stems for stem in words]
+    weights = rarity_weights(np.frombuffer(token_ids(flat), dtype=np.uint64)) if flat else np.zeros(0)
+    bounds = np.cumsum([0] + [len(words) for words in stems])
+    return np.array([weights[bounds[i]:bounds[i + 1]].max() for i in range(len(keys))], dtype=np.float64)
 
 
-def _day(date: str | None) -> int | None:
-    try:
-        return dt.date.fromisoformat(date).toordinal() if date else None
-    except ValueError:
-        return None
+def damping(df: np.ndarray, n: int) -> np.ndarray:
+    """1 for a token held by at most BURST_SHARE of the N articles (or at most BURST_MIN of
+    them); past that, a half for each doubling of its share: the period's topic, not an event."""
+    out = np.ones(len(df))
+    bursty = (df > BURST_MIN) & (df > BURST_SHARE * n)
+    out[bursty] = 0.5 ** np.ceil(np.log2(df[bursty] / (BURST_SHARE * n)))
+    return out
+
+
+@dataclass
+class DocFreq:
+    """How many articles hold each token: ids sorted, and their counts."""
+
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def of(self, vocab: np.ndarray) -> np.ndarray:
+        if not len(self.ids):
+            return np.zeros(len(vocab), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.ids, vocab), len(self.ids) - 1)
+        return np.where(self.ids[at] == vocab, self.counts[at], 0)
+
+    def updated(self, added: list[np.ndarray], removed: list[np.ndarray]) -> tuple[DocFreq, np.ndarray]:
+        """The counts once the documents ADDED come and REMOVED go (each an array of its
+        tokens), and the ids whose count changed."""
+        parts = [np.unique(a) for a in added] + [np.unique(a) for a in removed]
+        if not parts:
+            return self, np.zeros(0, dtype=np.uint64)
+        signs = np.concatenate([np.full(len(p), 1 if k < len(added) else -1, dtype=np.int64)
+                                for k, p in enumerate(parts)])
+        tokens, at = np.unique(np.concatenate(parts).astype(np.uint64), return_inverse=True)
+        delta = np.bincount(at.ravel(), weights=signs, minlength=len(tokens)).astype(np.int64)
+        tokens, delta = tokens[delta != 0], delta[delta != 0]
+        ids = np.union1d(self.ids, tokens)
+        counts = self.of(ids)
+        counts[np.searchsorted(ids, tokens)] += delta
+        kept = counts > 0
+        return DocFreq(ids[kept], counts[kept]), tokens
+
+
+@dataclass
+class CorpusFacts:
+    """What an article's similarity reads of the rest of the corpus: the number of articles
+    and how many hold each token (words, names and numbers of title and lead, entity keys).
+    A token's weight is its rarity in the language damped past a share of the corpus
+    (damping), so it changes only when that damping steps: an article's vectors do not move
+    as others come and go, and a build scores only the pairs of the articles that changed."""
+
+    n: int
+    words: DocFreq
+    anchors: DocFreq
+    names: DocFreq
+    cross_language: bool
+
+    def weights(self, kind: str, vocab: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """BASE (each token's rarity) damped by the corpus's counts of tokens of KIND."""
+        return base * damping(getattr(self, kind).of(vocab), self.n)
+
+
+def _counts(arrays: list[np.ndarray]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """The rows of token counts of ARRAYS (each document's token ids), their sorted vocabulary
+    and how many documents hold each token of it."""
+    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint64)
+    vocab, columns = np.unique(flat, return_inverse=True)  # 1.5M tokens at 10,000 articles
+    rows = np.repeat(np.arange(len(arrays)), [len(a) for a in arrays])
+    m = sparse.csr_matrix((np.ones(len(flat)), (rows, columns.ravel())),
+                          shape=(len(arrays), max(1, len(vocab))))  # repeated tokens summed: counts
+    m.sort_indices()
+    return m, vocab, np.bincount(m.indices, minlength=len(vocab))
+
+
+def _normalised(m: sparse.csr_matrix, weight: np.ndarray, sublinear: bool) -> sparse.csr_matrix:
+    """L2-normalised rows of the counts M, each count taken to 1 + log of it when SUBLINEAR,
+    times its column's WEIGHT. Each row is computed from its own counts and the weights alone
+    (in the order of its sorted token ids): the same bits whichever rows stand beside it."""
+    m = m.copy()
+    if sublinear:
+        m.data = np.log(m.data) + 1
+    m.data *= weight[m.indices]
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    m.data /= np.repeat(np.where(norms > 0, norms, 1), np.diff(m.indptr))
+    return m.astype(np.float32)
+
+
+@dataclass
+class Tokens:
+    """What the similarity reads of each article: its Features' word and anchor token ids,
+    its entity keys' ids and their rarities."""
+
+    words: list[np.ndarray]
+    anchors: list[np.ndarray]
+    names: list[np.ndarray]
+    name_weights: dict[int, float]  # entity key id -> its rarity (name_rarity)
+    langs: np.ndarray
+
+    @classmethod
+    def of(cls, items: Sequence[StoryInput], feats: Sequence[Features]) -> Tokens:
+        keys = [entity_keys(it.entities) for it in items]
+        names = [np.frombuffer(token_ids(k), dtype=np.uint64) for k in keys]
+        unique = sorted({k for ks in keys for k in ks})
+        rarity = dict(zip(np.frombuffer(token_ids(unique), dtype=np.uint64).tolist(), name_rarity(unique).tolist()))
+        return cls([np.frombuffer(f.words, dtype=np.uint64) for f in feats],
+                   [np.frombuffer(f.anchors, dtype=np.uint64) for f in feats], names, rarity,
+                   np.array([it.lang or "" for it in items]))
+
+    def facts(self, cross_language: bool) -> CorpusFacts:
+        """The facts of these articles taken as the whole corpus."""
+        return CorpusFacts(len(self.words), *(DocFreq(vocab, df) for vocab, df in
+                                              (_counts(arrays)[1:] for arrays in (self.words, self.anchors, self.names))),
+                           cross_language)
 
 
 class Similarity:
-    """The similarity of pairs of ITEMS, by index: the cosine of title and body for a pair in
-    one language (words weighted by their rarity, see _weighted); across languages (when
-    `cross_language` is on and the corpus has several), the overlap of their entities and of
-    the names and numbers of title and lead."""
+    """The similarity of pairs of articles (TOKENS of them), by index: the cosine of title and
+    body for a pair in one language (words weighted by their rarity, see CorpusFacts); across
+    languages (when the FACTS say so), the overlap of their entities and of the names and
+    numbers of title and lead, weighted the same way."""
 
-    def __init__(self, items: list[StoryInput], feats: list[Features], settings: dict[str, Any]) -> None:
-        self.text = _weighted([f.words for f in feats])
-        self.cross_language = bool(settings["cross_language"]) and len({it.lang for it in items}) > 1
-        self.ents = _tfidf([entity_keys(it.entities) for it in items], sublinear=False) if self.cross_language else None
-        self.anchors = _tfidf([f.anchors for f in feats]) if self.cross_language else None
-        self.langs = np.array([it.lang or "" for it in items])
+    def __init__(self, tokens: Tokens, facts: CorpusFacts) -> None:
+        def rows(kind: str, arrays: list[np.ndarray], base: Callable[[np.ndarray], np.ndarray],
+                 sublinear: bool) -> sparse.csr_matrix:
+            m, vocab, _ = _counts(arrays)
+            return _normalised(m, facts.weights(kind, vocab, base(vocab)), sublinear)
+
+        self.text = rows("words", tokens.words, rarity_weights, True)
+        self.cross_language = facts.cross_language
+        if self.cross_language:
+            def name_weight(vocab: np.ndarray) -> np.ndarray:
+                return np.array([tokens.name_weights[t] for t in vocab.tolist()], dtype=np.float64)
+
+            self.names = rows("names", tokens.names, name_weight, False)
+            self.anchors = rows("anchors", tokens.anchors, rarity_weights, True)
+        self.langs = tokens.langs
 
     def __call__(self, ri: np.ndarray, ci: np.ndarray) -> np.ndarray:
         same = (self.langs[ri] == self.langs[ci]) & (self.langs[ri] != "")
@@ -325,32 +413,70 @@ class Similarity:
         score[same] = _rowwise_dot(self.text, ri[same], ci[same])
         cross = ~same & self.cross_language
         if cross.any():
-            score[cross] = (0.5 * _rowwise_dot(self.ents, ri[cross], ci[cross])
+            score[cross] = (0.5 * _rowwise_dot(self.names, ri[cross], ci[cross])
                             + 0.5 * _rowwise_dot(self.anchors, ri[cross], ci[cross]))
         return score
 
 
-def score_pairs(items: list[StoryInput], feats: list[Features], settings: dict[str, Any]) -> dict[tuple[int, int], float]:
-    """Similarity of every candidate pair (i < j), by index into `items`.
+def _day(date: str | None) -> int | None:
+    try:
+        return dt.date.fromisoformat(date).toordinal() if date else None
+    except ValueError:
+        return None
 
-    Candidates are pairs within the date window (an undated article may pair with any) that
-    share a salient entity or a title word; both come from one sparse product per chunk.
-    """
-    n = len(items)
-    if n < 2:
-        return {}
-    similarity = Similarity(items, feats, settings)
-    keys = _binary([entity_keys(it.entities, SALIENT) + ["w:" + w for w in f.title_words.split()]
-                    for it, f in zip(items, feats)], COMMON_KEY_SHARE)
+
+def candidate_keys(item: StoryInput, feats: Features) -> tuple[str, ...]:
+    """The keys that propose an article's candidate pairs: its salient entities, its title's words."""
+    return tuple(sorted(set(entity_keys(item.entities, SALIENT) + ["w:" + w for w in feats.title_words.split()])))
+
+
+def common_keys(counts: Counter[str], n: int) -> frozenset[str]:
+    """Keys held by more than COMMON_KEY_SHARE of N articles (and more than a handful): they
+    name the period, not an event, and propose nothing."""
+    floor = max(20, COMMON_KEY_SHARE * n)
+    return frozenset(k for k, c in counts.items() if c > floor)
+
+
+def candidate_pairs(items: list[StoryInput], keys: list[tuple[str, ...]], key_counts: Counter[str],
+                    settings: dict[str, Any], touching: Sequence[int] | None = None) -> list[tuple[int, int]]:
+    """The candidate pairs (i < j, sorted) of ITEMS; only those one of whose articles is in
+    TOUCHING, when given. Candidates are pairs within the date window (an undated article may
+    pair with any) that share a key (KEYS: candidate_keys) other than a common one."""
+    if len(items) < 2:
+        return []
+    common = common_keys(key_counts, len(items))
     days = np.array([d if d is not None else -1 for d in (_day(it.date) for it in items)])
     window = settings["window_days"]
+    if touching is None:
+        return sorted(_candidates(keys, common, days, window))
+    return sorted(_candidates_touching(keys, common, days, window, touching))
+
+
+def score(pairs: list[tuple[int, int]], similarity: Similarity, rows: list[int],
+          settings: dict[str, Any]) -> dict[tuple[int, int], float]:
+    """The similarity of PAIRS, those under KEPT_PAIR of the threshold left out (they count 0 in
+    any mean); SIMILARITY holds the articles ROWS (indexes of PAIRS' articles), in that order."""
+    if not pairs:
+        return {}
+    at = {row: k for k, row in enumerate(rows)}
+    scores = similarity(np.array([at[i] for i, _ in pairs], dtype=np.int64),
+                        np.array([at[j] for _, j in pairs], dtype=np.int64))
+    floor = KEPT_PAIR * settings["threshold"]
+    return {pair: s for pair, s in zip(pairs, scores.tolist()) if s >= floor}
+
+
+def _candidates(keys: list[tuple[str, ...]], common: frozenset[str], days: np.ndarray,
+                window: int) -> set[tuple[int, int]]:
+    """Every candidate pair, from one sparse product per chunk of articles sorted by day."""
+    n = len(keys)
+    incidence = _binary([[k for k in ks if k not in common] for ks in keys])
     # rows sorted by day so each chunk meets only the articles of its window; undated last
     order = sorted(range(n), key=lambda i: (days[i] < 0, days[i]))
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
     sorted_days = days[order]
     dated = int((sorted_days >= 0).sum())
-    pairs: dict[tuple[int, int], float] = {}
+    found: set[tuple[int, int]] = set()
     starts = [(s, min(s + ROW_CHUNK, dated)) for s in range(0, dated, ROW_CHUNK)]
     starts += [(s, min(s + ROW_CHUNK, n)) for s in range(dated, n, ROW_CHUNK)]
     for start, end in starts:
@@ -359,49 +485,54 @@ def score_pairs(items: list[StoryInput], feats: list[Features], settings: dict[s
             cols = np.array(order[:start + len(rows)])
         else:
             lo = int(np.searchsorted(sorted_days[:dated], sorted_days[start] - window, side="left"))
-            hi_day = sorted_days[end - 1]
-            hi = int(np.searchsorted(sorted_days[:dated], hi_day, side="right"))
+            hi = int(np.searchsorted(sorted_days[:dated], sorted_days[end - 1], side="right"))
             cols = np.array(order[lo:hi])
-        shared = (keys[rows] @ keys[cols].T).tocoo()
+        shared = (incidence[rows] @ incidence[cols].T).tocoo()
         ri, ci = rows[shared.row], cols[shared.col]
         keep = position[ci] < position[ri]  # each pair once
         d_r, d_c = days[ri], days[ci]
         keep &= (d_r < 0) | (d_c < 0) | (np.abs(d_r - d_c) <= window)
-        ri, ci = ri[keep], ci[keep]
-        if not len(ri):
-            continue
-        score = similarity(ri, ci)
-        floor = KEPT_PAIR * settings["threshold"]
-        for i, j, s in zip(ri.tolist(), ci.tolist(), score.tolist()):
-            if s >= floor:
-                pairs[(i, j) if i < j else (j, i)] = s
-    return pairs
+        found.update((i, j) if i < j else (j, i) for i, j in zip(ri[keep].tolist(), ci[keep].tolist()))
+    return found
 
 
-def pair_similarity(items: list[StoryInput], pairs: list[tuple[int, int]],
-                    settings: dict[str, Any] | None = None) -> np.ndarray:
-    """The similarity of these PAIRS (indexes into ITEMS), candidates and dates aside: what
-    the tests and bench/stories_cv.py compare with people's ratings."""
-    similarity = Similarity(items, story_features(items, None), settings or {"cross_language": True})
-    return similarity(np.array([a for a, _ in pairs], dtype=np.int64), np.array([b for _, b in pairs], dtype=np.int64))
+def _candidates_touching(keys: list[tuple[str, ...]], common: frozenset[str], days: np.ndarray,
+                         window: int, touching: Sequence[int]) -> set[tuple[int, int]]:
+    """The candidate pairs one of whose articles is in TOUCHING, from the holders of their keys."""
+    wanted = {k for r in touching for k in keys[r] if k not in common}
+    holders: dict[str, list[int]] = {}
+    for i, ks in enumerate(keys):
+        for k in ks:
+            if k in wanted:
+                holders.setdefault(k, []).append(i)
+    found: set[tuple[int, int]] = set()
+    for r in touching:
+        for c in {c for k in keys[r] if k in wanted for c in holders[k]}:
+            if c != r and (days[r] < 0 or days[c] < 0 or abs(int(days[r]) - int(days[c])) <= window):
+                found.add((r, c) if r < c else (c, r))
+    return found
 
 
-def _binary(docs: list[list[str]], max_share: float) -> sparse.csr_matrix:
-    """Article x key incidence; a key held by more than `max_share` of the articles (and by
-    more than a handful) proposes nothing: it names the period, not an event."""
+def _binary(docs: list[list[str]]) -> sparse.csr_matrix:
+    """Article x key incidence."""
     vocab: dict[str, int] = {}
     rows, cols = [], []
     for i, doc in enumerate(docs):
         for key in set(doc):
             rows.append(i)
             cols.append(vocab.setdefault(key, len(vocab)))
-    m = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(docs), max(1, len(vocab))))
-    df = np.asarray(m.sum(axis=0)).ravel()
-    common = df > max(20, max_share * len(docs))
-    if common.any():
-        m = m @ sparse.diags((~common).astype(np.float32))
-        m.eliminate_zeros()
-    return m.tocsr()
+    return sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                             shape=(len(docs), max(1, len(vocab))))
+
+
+def pair_similarity(items: list[StoryInput], pairs: list[tuple[int, int]],
+                    settings: dict[str, Any] | None = None) -> np.ndarray:
+    """The similarity of these PAIRS (indexes into ITEMS), candidates and dates aside: what
+    the tests and bench/stories_cv.py compare with people's ratings."""
+    tokens = Tokens.of(items, story_features(items, None))
+    cross = bool((settings or {"cross_language": True})["cross_language"]) and len({it.lang for it in items}) > 1
+    similarity = Similarity(tokens, tokens.facts(cross))
+    return similarity(np.array([a for a, _ in pairs], dtype=np.int64), np.array([b for _, b in pairs], dtype=np.int64))
 
 
 def _rowwise_dot(m: sparse.csr_matrix, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -463,6 +594,170 @@ def make_story(items: list[StoryInput], members: list[int]) -> Story:
     return Story(items[lead].slug, [items[lead].slug] + [items[i].slug for i in rest])
 
 
+# ----------------------------------------------------------------------------- learn, by steps
+
+@dataclass
+class Row:
+    """What the stage keeps of an article between builds: enough to tell whether it changed and
+    to take it out of the corpus facts without reading it again."""
+
+    digest: str  # of everything the stage reads of the article (item_digest)
+    heads: tuple[str, ...]  # its title's leading segments (title_heads), counted for the labels
+    features: str  # the key of its Features in the store
+    keys: tuple[str, ...]  # its candidate keys (candidate_keys)
+    names: bytes  # its entity keys' token ids
+
+
+@dataclass
+class StoriesState:
+    """The stage's facts and results, kept in its store from one build to the next."""
+
+    rows: dict[str, Row]  # article slug -> Row
+    facts: CorpusFacts
+    heads: Counter[str]  # title segment -> titles that hold it (LABEL_MIN of them: a label)
+    keys: Counter[str]  # candidate key -> articles that hold it (common_keys)
+    pairs: dict[tuple[str, str], float]  # (slug, slug) in slug order -> similarity, KEPT_PAIR and above
+    stories: list[Story]
+    close: list[dict[str, Any]]
+
+
+def item_digest(item: StoryInput) -> str:
+    # repr, not sorted JSON (twice the time): entities listed in another order only cost a rescoring
+    return digest(repr((item.title, item.lang, item.date, item.entities)), item.text)
+
+
+def heads_of(title: str | None) -> tuple[str, ...]:
+    return tuple(sorted({head for head, _ in title_heads(title)})) if title else ()
+
+
+def labels_of(heads: Counter[str]) -> frozenset[str]:
+    return frozenset(head for head, n in heads.items() if n >= LABEL_MIN)
+
+
+def feature_key(item: StoryInput) -> str:
+    """The store's key of ITEM's Features (its title already less its label)."""
+    return digest(stage_version("stories"), item.title or "", item.text)
+
+
+def _rows_of(items: list[StoryInput], labels: frozenset[str], cache: StageCache | None,
+             mapper: Any) -> tuple[list[Row], list[Features], Tokens]:
+    """The Row, Features and Tokens of each of ITEMS."""
+    unlabelled = [replace(it, title=without_label(it.title, labels)) for it in items]
+    feats = cached_features(unlabelled, cache, mapper)
+    tokens = Tokens.of(items, feats)
+    rows = [Row(item_digest(it), heads_of(it.title), feature_key(bare), candidate_keys(it, f), names.tobytes())
+            for it, bare, f, names in zip(items, unlabelled, feats, tokens.names)]
+    return rows, feats, tokens
+
+
+def cross_language(settings: dict[str, Any], items: Sequence[StoryInput]) -> bool:
+    return bool(settings["cross_language"]) and len({it.lang for it in items}) > 1
+
+
+def learn(items: list[StoryInput], settings: dict[str, Any], cache: StageCache | None = None,
+          mapper: Any = None) -> StoriesState:
+    """The stories of ITEMS (sorted by slug) from scratch: every fact counted, every candidate pair scored."""
+    heads = Counter(head for it in items for head in heads_of(it.title))
+    rarity_table(cache)  # from the store (or made and kept there) before the scoring reads it
+    rows, _, tokens = _rows_of(items, labels_of(heads), cache, mapper)
+    facts = tokens.facts(cross_language(settings, items))
+    keys = Counter(k for row in rows for k in row.keys)
+    found = candidate_pairs(items, [row.keys for row in rows], keys, settings)
+    scored = score(found, Similarity(tokens, facts), list(range(len(items))), settings)
+    pairs = {(items[i].slug, items[j].slug): s for (i, j), s in scored.items()}
+    return settle(items, settings, {it.slug: row for it, row in zip(items, rows)}, facts, heads, keys, pairs)
+
+
+def by_steps(state: StoriesState, items: list[StoryInput], settings: dict[str, Any], cache: StageCache,
+             mapper: Any = None) -> StoriesState | None:
+    """The stories of ITEMS (sorted by slug) from STATE, the build before's: only the pairs of
+    the articles that changed are scored, and the result is learn()'s, bit for bit.
+
+    None when a fact that other articles read changed, and learn() must run: a token's
+    damping stepped (a word crossing a share of the corpus), a key became common or stopped
+    being so, a second language came or went. Rare by design: an edit or a day of new
+    articles seldom moves any of them. A title segment becoming a section label (or ceasing to
+    be one) only re-reads the titles that hold it."""
+    old = state.rows
+    changed = [i for i, it in enumerate(items) if it.slug not in old or old[it.slug].digest != item_digest(it)]
+    present = {it.slug for it in items}
+    leaving = [row for slug, row in old.items() if slug not in present]
+    if not changed and not leaving:
+        return state
+    leaving += [old[items[i].slug] for i in changed if items[i].slug in old]
+    heads = state.heads.copy()
+    for row in leaving:
+        heads.subtract(row.heads)
+    heads.update(head for i in changed for head in heads_of(items[i].title))
+    heads = +heads  # counts of zero go
+    labels = labels_of(heads)
+    flipped = labels ^ labels_of(state.heads)
+    if flipped:  # the titles holding a new or a lost label read otherwise: they change too
+        again = [i for i, it in enumerate(items) if it.slug in old and old[it.slug].digest == item_digest(it)
+                 and not flipped.isdisjoint(old[it.slug].heads)]
+        leaving += [old[items[i].slug] for i in again]
+        changed = sorted(set(changed) | set(again))
+    rows, feats, tokens = _rows_of([items[i] for i in changed], labels, cache, mapper)
+    gone = cache.get_many([row.features for row in leaving])
+    if len(gone) < len({row.features for row in leaving}):
+        return None  # the store lost what the articles that left were made of
+    facts = CorpusFacts(len(items), *(getattr(state.facts, kind).updated(
+        getattr(tokens, kind), [np.frombuffer(getattr(gone[row.features], kind) if kind != "names" else row.names,
+                                              dtype=np.uint64) for row in leaving])[0]
+        for kind in ("words", "anchors", "names")), cross_language(settings, items))
+    if facts.cross_language != state.facts.cross_language or _damping_stepped(state.facts, facts):
+        return None
+    keys = state.keys.copy()
+    for row in leaving:
+        keys.subtract(row.keys)
+    keys.update(k for row in rows for k in row.keys)
+    keys = +keys
+    if common_keys(keys, len(items)) != common_keys(state.keys, state.facts.n):
+        return None
+    new_rows = {slug: row for slug, row in old.items() if slug in present}
+    new_rows.update((items[i].slug, row) for i, row in zip(changed, rows))
+    dirty = {row_slug for row_slug in old if row_slug not in present} | {items[i].slug for i in changed}
+    pairs = {pair: s for pair, s in state.pairs.items() if pair[0] not in dirty and pair[1] not in dirty}
+    found = candidate_pairs(items, [new_rows[it.slug].keys for it in items], keys, settings, touching=changed)
+    involved = sorted({i for pair in found for i in pair})
+    mine = dict(zip(changed, feats))
+    held = cache.get_many([new_rows[items[i].slug].features for i in involved if i not in mine])
+    try:
+        sub_feats = [mine[i] if i in mine else held[new_rows[items[i].slug].features] for i in involved]
+    except KeyError:
+        return None  # the store lost an article's Features
+    similarity = Similarity(Tokens.of([items[i] for i in involved], sub_feats), facts)
+    pairs.update(((items[i].slug, items[j].slug), s) for (i, j), s in score(found, similarity, involved, settings).items())
+    return settle(items, settings, new_rows, facts, heads, keys, pairs)
+
+
+def _damping_stepped(before: CorpusFacts, after: CorpusFacts) -> bool:
+    """Whether any token weighs otherwise in AFTER than in BEFORE (see damping): only tokens
+    held by more than BURST_MIN articles can."""
+    kinds = ("words", "anchors", "names") if after.cross_language else ("words",)
+    for kind in kinds:
+        was, now = getattr(before, kind), getattr(after, kind)
+        tokens = np.union1d(was.ids[was.counts > BURST_MIN], now.ids[now.counts > BURST_MIN])
+        if np.any(damping(was.of(tokens), before.n) != damping(now.of(tokens), after.n)):
+            return True
+    return False
+
+
+def settle(items: list[StoryInput], settings: dict[str, Any], rows: dict[str, Row], facts: CorpusFacts,
+           heads: Counter[str], keys: Counter[str], pairs: dict[tuple[str, str], float]) -> StoriesState:
+    """The stories of the scored PAIRS (average linkage) and the close calls among them."""
+    index = {it.slug: i for i, it in enumerate(items)}
+    stories = [make_story(items, members) for members in
+               average_linkage(len(items), {(index[a], index[b]): s for (a, b), s in pairs.items()},
+                               settings["threshold"])]
+    story_of = {slug: story.slug for story in stories for slug in story.members}
+    threshold = settings["threshold"]
+    close = sorted((abs(s - threshold), a, b, s) for (a, b), s in pairs.items() if abs(s - threshold) < CLOSE_CALL)
+    return StoriesState(rows, facts, heads, keys, pairs, sorted(stories, key=lambda story: story.slug),
+                        [{"a": a, "b": b, "score": round(s, 3), "together": story_of[a] == story_of[b]}
+                         for _, a, b, s in close[:CLOSE_CALLS_KEPT]])
+
+
 def cluster_stories(items: list[StoryInput], settings: dict[str, Any], cache: StageCache | None = None,
                     mapper: Any = None, close_calls: list[dict[str, Any]] | None = None) -> list[Story]:
     """Every article in exactly one story (alone: a story of its own); stories in slug order.
@@ -472,21 +767,11 @@ def cluster_stories(items: list[StoryInput], settings: dict[str, Any], cache: St
     items = sorted(items, key=lambda it: it.slug)  # the same stories whatever the input order
     if not settings["enabled"]:
         return [Story(it.slug, [it.slug]) for it in items]
-    feats = story_features(items, cache, mapper)
-    rarity_table(cache)  # from the store (or made and kept there) before the scoring reads it
-    pairs = score_pairs(items, feats, settings)
-    log.info("stories: %d scored pairs among %d articles", len(pairs), len(items))
-    stories = []
-    for members in average_linkage(len(items), pairs, settings["threshold"]):
-        stories.append(make_story(items, members))
+    state = learn(items, settings, cache, mapper)
     if close_calls is not None:
-        story_of = {slug: story.slug for story in stories for slug in story.members}
-        threshold = settings["threshold"]
-        close = sorted(((abs(score - threshold), items[i].slug, items[j].slug, score) for (i, j), score in pairs.items()
-                        if abs(score - threshold) < CLOSE_CALL))[:CLOSE_CALLS_KEPT]
-        close_calls += [{"a": a, "b": b, "score": round(score, 3), "together": story_of[a] == story_of[b]}
-                        for _, a, b, score in close]
-    return sorted(stories, key=lambda s: s.slug)
+        close_calls += state.close
+    return state.stories
+
 
 
 def move_members(stories: list[Story], items: list[StoryInput], moves: dict[str, str]) -> list[Story]:
@@ -540,27 +825,19 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
 
     The editor's MOVES (article slug -> "alone" or another article's slug) are applied to the
     grouping (move_members). A story published before keeps its slug, and so its page (see
-    keep_published_slugs).
-
-    The grouping is cached as a whole by a digest of what it reads, and per-article tokens by
-    text, so a rebuild where only templates or one article changed redoes little.
+    keep_published_slugs). The grouping is made by steps from the build before's (by_steps).
     """
-    cache = StageCache(cache_path, stage_version("stories"), "stories") if cache_path else None
-    try:
-        items = [story_input(a) for a in articles]
-        key = digest(stage_version("stories"), json.dumps(settings, sort_keys=True),  # the code's too
-                     *(json.dumps([it.slug, it.title, it.lang, it.date, it.entities], sort_keys=True) + it.text
-                       for it in sorted(items, key=lambda it: it.slug)))
-        known = cache.get_many([key]) if cache else {}
-        stories, close = known.get(key) or (None, [])
-        if stories is None:
-            stories = cluster_stories(items, settings, cache, mapper, close)
+    items = sorted((story_input(a) for a in articles), key=lambda it: it.slug)
+    if settings["enabled"]:
+        cache = StageCache(cache_path, stage_version("stories"), "stories") if cache_path else None
+        try:
+            state = stored_state(items, settings, cache, mapper)
+        finally:
             if cache:
-                cache.put_many({key: (stories, close)})
-                cache.prune()  # every article's tokens were looked up: the others are gone
-    finally:
-        if cache:
-            cache.close()
+                cache.close()
+        stories, close = state.stories, state.close
+    else:
+        stories, close = [Story(it.slug, [it.slug]) for it in items], []
     stories = move_members(stories, items, moves or {})
     if previous and settings["enabled"]:
         stories = keep_published_slugs(stories, previous)
@@ -568,6 +845,25 @@ def assign_stories(articles: list[Article], settings: dict[str, Any], cache_path
     for art in articles:
         art.story = story_of.get(art.slug, art.slug)
     return {**story_stats(stories), "close_calls": close}
+
+
+def stored_state(items: list[StoryInput], settings: dict[str, Any], cache: StageCache | None,
+                 mapper: Any = None) -> StoriesState:
+    """The stage's state for ITEMS: by steps from the one in the store, else learnt from
+    scratch; kept in the store for the next build."""
+    if cache is None:
+        return learn(items, settings, None, mapper)
+    rarity_table(cache)  # from the store (or made and kept there) before the scoring reads it
+    key = cache.key("state", json.dumps(settings, sort_keys=True))
+    before = cache.get_many([key]).get(key)
+    state = by_steps(before, items, settings, cache, mapper) if before is not None else None
+    if state is None:
+        state = learn(items, settings, cache, mapper)
+    if state is not before:
+        cache.put_many({key: state})
+    # what the next build reads: the Features of texts edited or gone and the states of other settings go
+    cache.prune_to({key, cache.key(RARITY_KEY)} | {row.features for row in state.rows.values()})
+    return state
 
 
 def story_stats(stories: list[Story]) -> dict[str, Any]:
