@@ -16,6 +16,7 @@ from .pipeline import BuildPaths, BuildResult, build
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout: templates/, static/
 USAGE_STATUS = 2  # a bad flag, as a bad site.yaml: the command was not run
+INTERRUPTED_STATUS = 130  # Ctrl-C, as shells report a process ended by SIGINT
 DOCS_EPILOG = """\
 'build-site serve' builds, then previews the site on 127.0.0.1 and rebuilds
 when seeds, templates, static files or site.yaml change.
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_STATUS if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt:
         print("build-site: interrupted; the previous site was left as it was", file=sys.stderr)
-        return 130
+        return INTERRUPTED_STATUS
     except OSError as exc:
         print(f"build-site: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return 1
@@ -246,5 +247,19 @@ def main(argv: list[str] | None = None) -> int:
             progress.stop()
 
 
+def run() -> None:
+    """The command (`build-site`, `python -m generator`): main()'s status as the process's.
+
+    After Ctrl-C the process leaves by os._exit, once main() has cleaned up and said so:
+    when the interrupt landed while CPython ran exec'd code (a dataclass being made during an
+    import), the interpreter would otherwise end itself by SIGINT whatever main() returned."""
+    status = main()
+    if status == INTERRUPTED_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
