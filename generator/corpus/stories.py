@@ -673,11 +673,11 @@ def by_steps(state: StoriesState, items: list[StoryInput], settings: dict[str, A
     """The stories of ITEMS (sorted by slug) from STATE, the build before's: only the pairs of
     the articles that changed are scored, and the result is learn()'s, bit for bit.
 
-    None when a fact that other articles read changed, and learn() must run: a token's
-    damping stepped (a word crossing a share of the corpus), a key became common or stopped
-    being so, a second language came or went. Rare by design: an edit or a day of new
-    articles seldom moves any of them. A title segment becoming a section label (or ceasing to
-    be one) only re-reads the titles that hold it."""
+    None when a fact that other articles' vectors read changed, and learn() must run: a
+    token's damping stepped (a word crossing a share of the corpus), a second language came or
+    went. Rare by design: an edit or a day of new articles seldom moves either. A title segment
+    becoming a section label (or ceasing to be one) only re-reads the titles that hold it; a
+    candidate key becoming common (or ceasing to be), only the candidates of its holders."""
     old = state.rows
     changed = [i for i, it in enumerate(items) if it.slug not in old or old[it.slug].digest != item_digest(it)]
     present = {it.slug for it in items}
@@ -705,21 +705,40 @@ def by_steps(state: StoriesState, items: list[StoryInput], settings: dict[str, A
         getattr(tokens, kind), [np.frombuffer(getattr(gone[row.features], kind) if kind != "names" else row.names,
                                               dtype=np.uint64) for row in leaving])[0]
         for kind in ("words", "anchors", "names")), cross_language(settings, items))
-    if facts.cross_language != state.facts.cross_language or _damping_stepped(state.facts, facts):
+    if facts.cross_language != state.facts.cross_language:
+        log.info("stories: from scratch, a language came or went")
+        return None
+    stepped = _damping_stepped(state.facts, facts)
+    if stepped:
+        log.info("stories: from scratch, the damping of %s stepped", stepped)
         return None
     keys = state.keys.copy()
     for row in leaving:
         keys.subtract(row.keys)
     keys.update(k for row in rows for k in row.keys)
     keys = +keys
-    if common_keys(keys, len(items)) != common_keys(state.keys, state.facts.n):
-        return None
     new_rows = {slug: row for slug, row in old.items() if slug in present}
     new_rows.update((items[i].slug, row) for i, row in zip(changed, rows))
-    dirty = {row_slug for row_slug in old if row_slug not in present} | {items[i].slug for i in changed}
-    pairs = {pair: s for pair, s in state.pairs.items() if pair[0] not in dirty and pair[1] not in dirty}
-    found = candidate_pairs(items, [new_rows[it.slug].keys for it in items], keys, settings, touching=changed)
-    involved = sorted({i for pair in found for i in pair})
+    dirty = {slug for slug in old if slug not in present} | {items[i].slug for i in changed}
+    # a key that became common proposes no pair any more, one that stopped being so proposes
+    # pairs again: the candidates of the articles holding it are found again (not their scores)
+    flipped_keys = common_keys(keys, len(items)) ^ common_keys(state.keys, state.facts.n)
+    holders = []
+    if flipped_keys:
+        holders = [i for i, it in enumerate(items) if not flipped_keys.isdisjoint(new_rows[it.slug].keys)]
+        log.info("stories: the candidates of %d articles found again (keys %s)", len(holders), sorted(flipped_keys))
+    proposed = {items[i].slug for i in holders} | dirty
+    pairs = {pair: s for pair, s in state.pairs.items() if pair[0] not in proposed and pair[1] not in proposed}
+    found = candidate_pairs(items, [new_rows[it.slug].keys for it in items], keys, settings,
+                            touching=sorted(set(changed) | set(holders)))
+    todo = []
+    for i, j in found:
+        pair = (items[i].slug, items[j].slug)
+        if pair[0] in dirty or pair[1] in dirty or pair not in state.pairs:
+            todo.append((i, j))
+        else:
+            pairs[pair] = state.pairs[pair]
+    involved = sorted({i for pair in todo for i in pair})
     mine = dict(zip(changed, feats))
     held = cache.get_many([new_rows[items[i].slug].features for i in involved if i not in mine])
     try:
@@ -727,20 +746,20 @@ def by_steps(state: StoriesState, items: list[StoryInput], settings: dict[str, A
     except KeyError:
         return None  # the store lost an article's Features
     similarity = Similarity(Tokens.of([items[i] for i in involved], sub_feats), facts)
-    pairs.update(((items[i].slug, items[j].slug), s) for (i, j), s in score(found, similarity, involved, settings).items())
+    pairs.update(((items[i].slug, items[j].slug), s) for (i, j), s in score(todo, similarity, involved, settings).items())
     return settle(items, settings, new_rows, facts, heads, keys, pairs)
 
 
-def _damping_stepped(before: CorpusFacts, after: CorpusFacts) -> bool:
-    """Whether any token weighs otherwise in AFTER than in BEFORE (see damping): only tokens
-    held by more than BURST_MIN articles can."""
+def _damping_stepped(before: CorpusFacts, after: CorpusFacts) -> str | None:
+    """The kind of the tokens of which one weighs otherwise in AFTER than in BEFORE (see
+    damping), or None: only tokens held by more than BURST_MIN articles can."""
     kinds = ("words", "anchors", "names") if after.cross_language else ("words",)
     for kind in kinds:
         was, now = getattr(before, kind), getattr(after, kind)
         tokens = np.union1d(was.ids[was.counts > BURST_MIN], now.ids[now.counts > BURST_MIN])
         if np.any(damping(was.of(tokens), before.n) != damping(now.of(tokens), after.n)):
-            return True
-    return False
+            return kind
+    return None
 
 
 def settle(items: list[StoryInput], settings: dict[str, Any], rows: dict[str, Row], facts: CorpusFacts,
