@@ -18,3 +18,39 @@ def test_the_site_rebuilt_from_content_alone_equals_the_built_site(corpus_site: 
     assert tree_differences(corpus_site / "site", site) == []
     assert sorted(p.name for p in (site / "pagefind").iterdir()) == \
         sorted(p.name for p in (corpus_site / "site" / "pagefind").iterdir())
+
+
+def test_related_links_come_back_from_the_store_only_for_the_same_entities(corpus_site: Path, tmp_path: Path,
+                                                                          monkeypatch) -> None:
+    """The related articles of a build whose articles name the same entities are read back; an
+    article naming other entities has them counted again, as a build without the store would."""
+    from generator.core.store import StageCache
+    from generator.output.content import read_content
+    from generator.site import taxonomies
+    from generator.site.views import build_views
+
+    pages = read_content(corpus_site / "content")
+    publish = load_config(None)["publish"]
+
+    def views(edited: bool = False) -> list[dict]:
+        made = build_views(list(pages), "fr", publish, StageCache(None, "test", "views"))
+        if edited:  # the fourth article names the first one's entities instead of its own
+            made[3]["entities"] = made[0]["entities"]
+        taxonomies.collect_terms(made)
+        return made
+
+    def related(made: list[dict]) -> list[list[str]]:
+        return [[other["slug"] for other in view["related"]] for view in made]
+
+    counted = []
+    count = taxonomies._related
+    monkeypatch.setattr(taxonomies, "_related", lambda made, most: counted.append(1) or count(made, most))
+    store = StageCache(tmp_path / "store.sqlite", "test", "related")
+    first, again = views(), views()
+    taxonomies.link_related(first, cache=store)
+    taxonomies.link_related(again, cache=store)
+    assert len(counted) == 1 and related(again) == related(first)
+    edited, fresh = views(edited=True), views(edited=True)
+    taxonomies.link_related(edited, cache=store)
+    taxonomies.link_related(fresh)
+    assert len(counted) == 3 and related(edited) == related(fresh) != related(first)

@@ -96,7 +96,8 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
     size = config["page_size"]
     previous = previous or {}
     writer = SiteWriter(templates, site_dir, config, previous, previous_keys, published_site)
-    stored_views = StageCache(store_path(cache_dir) if cache_dir else None, stage_version("views"), "views")
+    store = store_path(cache_dir) if cache_dir else None
+    stored_views = StageCache(store, stage_version("views"), "views")
     try:
         views = build_views(pages, language, config["publish"], stored_views, jobs)
     finally:
@@ -104,7 +105,11 @@ def render_site(pages: list[Page], site_dir: Path, templates: Path, static: Path
     pages.clear()
     rank_views(views, config["ranking"])  # editions.py: breadth of coverage within a day
     terms = collect_terms(views)
-    link_related(views)
+    stored_related = StageCache(store, stage_version("render"), "related")
+    try:
+        link_related(views, cache=stored_related)
+    finally:
+        stored_related.close()
     stories = link_stories(views)  # story_pages.py: each article's other coverage
     site_dir.mkdir(parents=True, exist_ok=True)
 

@@ -12,6 +12,7 @@ from scipy import sparse
 from slugify import slugify
 
 from ..core.model import ENTITY_TYPES, TAXONOMIES
+from ..core.store import StageCache, digest
 
 RELATED = 5
 
@@ -83,10 +84,33 @@ def collect_terms(views: list[dict[str, Any]]) -> dict[str, dict[str, Term]]:
 RELATED_ROWS = 1024  # articles whose shared-term counts are computed at once (bounds memory)
 
 
-def link_related(views: list[dict[str, Any]], max_postings: int = 500) -> None:
-    """Related articles: most shared entities, ties to the earlier view; an entity on hundreds
-    of pages relates nothing. Counts come from one sparse product (article x term incidence
-    times its transpose) per chunk of rows, not from a counter per article."""
+def link_related(views: list[dict[str, Any]], max_postings: int = 500, cache: StageCache | None = None) -> None:
+    """Related articles (`related`: most shared entities, ties to the earlier view; an entity on
+    hundreds of pages relates nothing) and the `newer` and `older` view of each.
+
+    They are kept in CACHE under a digest of all they are made of, each article's entity terms
+    in the views' order: a build whose articles name the same entities (a body edited, a title
+    corrected) reads them back instead of counting again."""
+    key = digest(str(max_postings), "\n".join(
+        view["slug"] + "".join(f"\0{t}:{term.slug}" for t in ENTITY_TYPES for term in view["terms"][t])
+        for view in views))
+    related = cache.get_many([key]).get(key) if cache else None
+    if related is None:
+        related = _related(views, max_postings)
+        if cache:
+            cache.put_many({key: related})
+    if cache:
+        cache.prune_to({key})
+    for i, view in enumerate(views):
+        view["related"] = [views[j] for j in related[i]]
+        view["newer"] = views[i - 1] if i > 0 else None
+        view["older"] = views[i + 1] if i + 1 < len(views) else None
+
+
+def _related(views: list[dict[str, Any]], max_postings: int) -> list[list[int]]:
+    """The related articles of each view, as indexes into VIEWS. Counts come from one sparse
+    product (article x term incidence times its transpose) per chunk of rows, not from a
+    counter per article."""
     columns: dict[tuple[str, str], int] = {}
     rows, cols = [], []
     for i, view in enumerate(views):
@@ -99,6 +123,7 @@ def link_related(views: list[dict[str, Any]], max_postings: int = 500) -> None:
     postings = np.bincount(np.asarray(cols, dtype=np.int64), minlength=incidence.shape[1])
     incidence = incidence[:, np.flatnonzero(postings <= max_postings)].tocsr()
     transposed = incidence.T.tocsc()
+    related = []
     for start in range(0, n, RELATED_ROWS):
         shared = (incidence[start:start + RELATED_ROWS] @ transposed).tocsr()
         for offset in range(shared.shape[0]):
@@ -108,10 +133,8 @@ def link_related(views: list[dict[str, Any]], max_postings: int = 500) -> None:
             keep = others != i
             others, counts = others[keep], counts[keep]
             best = np.lexsort((others, -counts))[:RELATED]  # most shared first, then view order
-            views[i]["related"] = [views[j] for j in others[best].tolist()]
-    for i, view in enumerate(views):
-        view["newer"] = views[i - 1] if i > 0 else None
-        view["older"] = views[i + 1] if i + 1 < len(views) else None
+            related.append(others[best].tolist())
+    return related
 
 
 def letter_of(name: str) -> str:
