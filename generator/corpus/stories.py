@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import wordfreq
 from scipy import sparse
 
 from ..core.model import ENTITY_TYPES, Article
@@ -232,6 +231,8 @@ def story_features(items: list[StoryInput], cache: StageCache | None, mapper: An
 def _make_rarity_table() -> tuple[np.ndarray, np.ndarray]:
     """(sorted token ids, their weights) for every word wordfreq knows in French or English,
     folded and cut as words_of() does; a stem weighs as its most frequent form."""
+    import wordfreq  # here: the table is read back from the store (importing it costs 0.1 s a build)
+
     frequency: dict[str, float] = {}
     for lang in ("fr", "en"):
         for word, f in wordfreq.get_frequency_dict(lang).items():
