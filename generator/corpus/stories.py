@@ -34,7 +34,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -438,37 +438,51 @@ def common_keys(counts: Counter[str], n: int) -> frozenset[str]:
     return frozenset(k for k, c in counts.items() if c > floor)
 
 
+def _days(items: list[StoryInput]) -> np.ndarray:
+    """Each article's day (an ordinal), -1 for an undated one."""
+    return np.array([d if d is not None else -1 for d in (_day(it.date) for it in items)])
+
+
+def scored_candidates(items: list[StoryInput], keys: list[tuple[str, ...]], key_counts: Counter[str],
+                      similarity: Similarity, settings: dict[str, Any]) -> dict[tuple[int, int], float]:
+    """Every candidate pair (i < j) of ITEMS, the whole corpus, with its similarity (see
+    score), chunk by chunk: 100,000 articles have tens of millions of candidates, never all
+    held at once. Candidates are pairs within the date window (an undated article may pair
+    with any) that share a key (KEYS: candidate_keys) other than a common one."""
+    scored: dict[tuple[int, int], float] = {}
+    if len(items) < 2:
+        return scored
+    for first, second in _candidate_chunks(keys, common_keys(key_counts, len(items)), _days(items),
+                                           settings["window_days"]):
+        scored.update(score(first, second, similarity, settings))
+    return scored
+
+
 def candidate_pairs(items: list[StoryInput], keys: list[tuple[str, ...]], key_counts: Counter[str],
-                    settings: dict[str, Any], touching: Sequence[int] | None = None) -> list[tuple[int, int]]:
-    """The candidate pairs (i < j, sorted) of ITEMS; only those one of whose articles is in
-    TOUCHING, when given. Candidates are pairs within the date window (an undated article may
-    pair with any) that share a key (KEYS: candidate_keys) other than a common one."""
+                    settings: dict[str, Any], touching: Sequence[int]) -> list[tuple[int, int]]:
+    """The candidate pairs (i < j, sorted) of ITEMS one of whose articles is in TOUCHING (see
+    scored_candidates)."""
     if len(items) < 2:
         return []
-    common = common_keys(key_counts, len(items))
-    days = np.array([d if d is not None else -1 for d in (_day(it.date) for it in items)])
-    window = settings["window_days"]
-    if touching is None:
-        return sorted(_candidates(keys, common, days, window))
-    return sorted(_candidates_touching(keys, common, days, window, touching))
+    return sorted(_candidates_touching(keys, common_keys(key_counts, len(items)), _days(items),
+                                       settings["window_days"], touching))
 
 
-def score(pairs: list[tuple[int, int]], similarity: Similarity, rows: list[int],
+def score(first: np.ndarray, second: np.ndarray, similarity: Similarity,
           settings: dict[str, Any]) -> dict[tuple[int, int], float]:
-    """The similarity of PAIRS, those under KEPT_PAIR of the threshold left out (they count 0 in
-    any mean); SIMILARITY holds the articles ROWS (indexes of PAIRS' articles), in that order."""
-    if not pairs:
+    """The similarity of the pairs (FIRST[k], SECOND[k]), indexes into SIMILARITY, those under
+    KEPT_PAIR of the threshold left out (they count 0 in any mean)."""
+    if not len(first):
         return {}
-    at = {row: k for k, row in enumerate(rows)}
-    scores = similarity(np.array([at[i] for i, _ in pairs], dtype=np.int64),
-                        np.array([at[j] for _, j in pairs], dtype=np.int64))
-    floor = KEPT_PAIR * settings["threshold"]
-    return {pair: s for pair, s in zip(pairs, scores.tolist()) if s >= floor}
+    scores = similarity(first, second)
+    kept = scores >= KEPT_PAIR * settings["threshold"]
+    return dict(zip(zip(first[kept].tolist(), second[kept].tolist()), scores[kept].tolist()))
 
 
-def _candidates(keys: list[tuple[str, ...]], common: frozenset[str], days: np.ndarray,
-                window: int) -> set[tuple[int, int]]:
-    """Every candidate pair, from one sparse product per chunk of articles sorted by day."""
+def _candidate_chunks(keys: list[tuple[str, ...]], common: frozenset[str], days: np.ndarray,
+                      window: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every candidate pair, as arrays of first (< second) indexes and second ones, from one
+    sparse product per chunk of articles sorted by day."""
     n = len(keys)
     incidence = _binary([[k for k in ks if k not in common] for ks in keys])
     # rows sorted by day so each chunk meets only the articles of its window; undated last
@@ -477,7 +491,6 @@ def _candidates(keys: list[tuple[str, ...]], common: frozenset[str], days: np.nd
     position[order] = np.arange(n)
     sorted_days = days[order]
     dated = int((sorted_days >= 0).sum())
-    found: set[tuple[int, int]] = set()
     starts = [(s, min(s + ROW_CHUNK, dated)) for s in range(0, dated, ROW_CHUNK)]
     starts += [(s, min(s + ROW_CHUNK, n)) for s in range(dated, n, ROW_CHUNK)]
     for start, end in starts:
@@ -493,8 +506,8 @@ def _candidates(keys: list[tuple[str, ...]], common: frozenset[str], days: np.nd
         keep = position[ci] < position[ri]  # each pair once
         d_r, d_c = days[ri], days[ci]
         keep &= (d_r < 0) | (d_c < 0) | (np.abs(d_r - d_c) <= window)
-        found.update((i, j) if i < j else (j, i) for i, j in zip(ri[keep].tolist(), ci[keep].tolist()))
-    return found
+        ri, ci = ri[keep], ci[keep]
+        yield np.minimum(ri, ci), np.maximum(ri, ci)
 
 
 def _candidates_touching(keys: list[tuple[str, ...]], common: frozenset[str], days: np.ndarray,
@@ -663,8 +676,7 @@ def learn(items: list[StoryInput], settings: dict[str, Any], cache: StageCache |
     rows, _, tokens = _rows_of(items, labels_of(heads), cache, mapper)
     facts = tokens.facts(cross_language(settings, items))
     keys = Counter(k for row in rows for k in row.keys)
-    found = candidate_pairs(items, [row.keys for row in rows], keys, settings)
-    scored = score(found, Similarity(tokens, facts), list(range(len(items))), settings)
+    scored = scored_candidates(items, [row.keys for row in rows], keys, Similarity(tokens, facts), settings)
     pairs = {(items[i].slug, items[j].slug): s for (i, j), s in scored.items()}
     return settle(items, settings, {it.slug: row for it, row in zip(items, rows)}, facts, heads, keys, pairs)
 
@@ -747,7 +759,10 @@ def by_steps(state: StoriesState, items: list[StoryInput], settings: dict[str, A
     except KeyError:
         return None  # the store lost an article's Features
     similarity = Similarity(Tokens.of([items[i] for i in involved], sub_feats), facts)
-    pairs.update(((items[i].slug, items[j].slug), s) for (i, j), s in score(todo, similarity, involved, settings).items())
+    at = {i: k for k, i in enumerate(involved)}  # the similarity's rows are the involved articles
+    scored = score(np.array([at[i] for i, _ in todo], dtype=np.int64), np.array([at[j] for _, j in todo], dtype=np.int64),
+                   similarity, settings)
+    pairs.update(((items[involved[a]].slug, items[involved[b]].slug), s) for (a, b), s in scored.items())
     return settle(items, settings, new_rows, facts, heads, keys, pairs)
 
 
