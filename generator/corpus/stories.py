@@ -162,8 +162,17 @@ def title_labels(titles: Sequence[str | None]) -> frozenset[str]:
     Photo :", "Maroc -") that LABEL_MIN or more titles share. A label names a rubric, not an
     event, so it carries no weight (without_label). A corpus fact: a segment reaching
     LABEL_MIN titles changes the features of the titles that hold it, and only those."""
-    counts = Counter(head for title in titles if title for head in {h for h, _ in title_heads(title)})
-    return frozenset(head for head, n in counts.items() if n >= LABEL_MIN)
+    return labels_of(Counter(head for title in titles for head in heads_of(title)))
+
+
+def heads_of(title: str | None) -> tuple[str, ...]:
+    """TITLE's leading segments (title_heads), each once."""
+    return tuple(sorted({head for head, _ in title_heads(title)})) if title else ()
+
+
+def labels_of(heads: Counter[str]) -> frozenset[str]:
+    """The section labels among title segments counted by the titles holding them (HEADS)."""
+    return frozenset(head for head, n in heads.items() if n >= LABEL_MIN)
 
 
 def without_label(title: str | None, labels: frozenset[str]) -> str:
@@ -218,12 +227,6 @@ def cached_features(items: list[StoryInput], cache: StageCache | None, mapper: A
         cache.put_many(fresh)
     known.update(fresh)
     return [known[k] for k in keys]
-
-
-def story_features(items: list[StoryInput], cache: StageCache | None, mapper: Any = None) -> list[Features]:
-    """cached_features() of ITEMS with their titles less the corpus's section labels."""
-    labels = title_labels([it.title for it in items])
-    return cached_features([replace(it, title=without_label(it.title, labels)) for it in items], cache, mapper)
 
 
 # ------------------------------------------------------------------------------------- weights
@@ -294,12 +297,11 @@ class DocFreq:
         at = np.minimum(np.searchsorted(self.ids, vocab), len(self.ids) - 1)
         return np.where(self.ids[at] == vocab, self.counts[at], 0)
 
-    def updated(self, added: list[np.ndarray], removed: list[np.ndarray]) -> tuple[DocFreq, np.ndarray]:
-        """The counts once the documents ADDED come and REMOVED go (each an array of its
-        tokens), and the ids whose count changed."""
+    def updated(self, added: list[np.ndarray], removed: list[np.ndarray]) -> DocFreq:
+        """The counts once the documents ADDED come and REMOVED go (each an array of its tokens)."""
         parts = [np.unique(a) for a in added] + [np.unique(a) for a in removed]
         if not parts:
-            return self, np.zeros(0, dtype=np.uint64)
+            return self
         signs = np.concatenate([np.full(len(p), 1 if k < len(added) else -1, dtype=np.int64)
                                 for k, p in enumerate(parts)])
         tokens, at = np.unique(np.concatenate(parts).astype(np.uint64), return_inverse=True)
@@ -309,7 +311,10 @@ class DocFreq:
         counts = self.of(ids)
         counts[np.searchsorted(ids, tokens)] += delta
         kept = counts > 0
-        return DocFreq(ids[kept], counts[kept]), tokens
+        return DocFreq(ids[kept], counts[kept])
+
+
+TOKEN_KINDS = ("words", "anchors", "names")  # Tokens' and CorpusFacts' fields of each kind of token
 
 
 @dataclass
@@ -321,7 +326,7 @@ class CorpusFacts:
     as others come and go, and a build scores only the pairs of the articles that changed."""
 
     n: int
-    words: DocFreq
+    words: DocFreq  # the kinds of TOKEN_KINDS, in its order
     anchors: DocFreq
     names: DocFreq
     cross_language: bool
@@ -377,11 +382,6 @@ class Tokens:
                    [np.frombuffer(f.anchors, dtype=np.uint64) for f in feats], names, rarity,
                    np.array([it.lang or "" for it in items]))
 
-    def facts(self, cross_language: bool) -> CorpusFacts:
-        """The facts of these articles taken as the whole corpus."""
-        return CorpusFacts(len(self.words), *(DocFreq(vocab, df) for vocab, df in
-                                              (_counts(arrays)[1:] for arrays in (self.words, self.anchors, self.names))),
-                           cross_language)
 
 
 class Similarity:
@@ -390,20 +390,21 @@ class Similarity:
     languages (when the FACTS say so), the overlap of their entities and of the names and
     numbers of title and lead, weighted the same way."""
 
-    def __init__(self, tokens: Tokens, facts: CorpusFacts) -> None:
-        def rows(kind: str, arrays: list[np.ndarray], base: Callable[[np.ndarray], np.ndarray],
-                 sublinear: bool) -> sparse.csr_matrix:
-            m, vocab, _ = _counts(arrays)
+    def __init__(self, tokens: Tokens, facts: CorpusFacts,
+                 counted: dict[str, tuple[sparse.csr_matrix, np.ndarray, np.ndarray]] | None = None) -> None:
+        """COUNTED: the _counts() of TOKENS' kinds, when made already."""
+        def rows(kind: str, base: Callable[[np.ndarray], np.ndarray], sublinear: bool) -> sparse.csr_matrix:
+            m, vocab, _ = counted[kind] if counted else _counts(getattr(tokens, kind))
             return _normalised(m, facts.weights(kind, vocab, base(vocab)), sublinear)
 
-        self.text = rows("words", tokens.words, rarity_weights, True)
+        self.text = rows("words", rarity_weights, True)
         self.cross_language = facts.cross_language
         if self.cross_language:
             def name_weight(vocab: np.ndarray) -> np.ndarray:
                 return np.array([tokens.name_weights[t] for t in vocab.tolist()], dtype=np.float64)
 
-            self.names = rows("names", tokens.names, name_weight, False)
-            self.anchors = rows("anchors", tokens.anchors, rarity_weights, True)
+            self.names = rows("names", name_weight, False)
+            self.anchors = rows("anchors", rarity_weights, True)
         self.langs = tokens.langs
 
     def __call__(self, ri: np.ndarray, ci: np.ndarray) -> np.ndarray:
@@ -417,6 +418,15 @@ class Similarity:
             score[cross] = (0.5 * _rowwise_dot(self.names, ri[cross], ci[cross])
                             + 0.5 * _rowwise_dot(self.anchors, ri[cross], ci[cross]))
         return score
+
+
+def corpus_similarity(tokens: Tokens, cross_language: bool) -> tuple[Similarity, CorpusFacts]:
+    """The similarity of the articles of TOKENS taken as the whole corpus, and its facts (each
+    kind of token counted once for both)."""
+    counted = {kind: _counts(getattr(tokens, kind)) for kind in TOKEN_KINDS}
+    facts = CorpusFacts(len(tokens.words), *(DocFreq(vocab, df) for _, vocab, df in counted.values()),
+                        cross_language)
+    return Similarity(tokens, facts, counted), facts
 
 
 def _day(date: str | None) -> int | None:
@@ -543,9 +553,8 @@ def pair_similarity(items: list[StoryInput], pairs: list[tuple[int, int]],
                     settings: dict[str, Any] | None = None) -> np.ndarray:
     """The similarity of these PAIRS (indexes into ITEMS), candidates and dates aside: what
     the tests and bench/stories_cv.py compare with people's ratings."""
-    tokens = Tokens.of(items, story_features(items, None))
-    cross = bool((settings or {"cross_language": True})["cross_language"]) and len({it.lang for it in items}) > 1
-    similarity = Similarity(tokens, tokens.facts(cross))
+    _, _, tokens = _rows_of(items, title_labels([it.title for it in items]), None, None)
+    similarity, _ = corpus_similarity(tokens, cross_language(settings or {"cross_language": True}, items))
     return similarity(np.array([a for a, _ in pairs], dtype=np.int64), np.array([b for _, b in pairs], dtype=np.int64))
 
 
@@ -640,14 +649,6 @@ def item_digest(item: StoryInput) -> str:
     return digest(repr((item.title, item.lang, item.date, item.entities)), item.text)
 
 
-def heads_of(title: str | None) -> tuple[str, ...]:
-    return tuple(sorted({head for head, _ in title_heads(title)})) if title else ()
-
-
-def labels_of(heads: Counter[str]) -> frozenset[str]:
-    return frozenset(head for head, n in heads.items() if n >= LABEL_MIN)
-
-
 def feature_key(item: StoryInput) -> str:
     """The store's key of ITEM's Features (its title already less its label)."""
     return digest(stage_version("stories"), item.title or "", item.text)
@@ -674,9 +675,9 @@ def learn(items: list[StoryInput], settings: dict[str, Any], cache: StageCache |
     heads = Counter(head for it in items for head in heads_of(it.title))
     rarity_table(cache)  # from the store (or made and kept there) before the scoring reads it
     rows, _, tokens = _rows_of(items, labels_of(heads), cache, mapper)
-    facts = tokens.facts(cross_language(settings, items))
+    similarity, facts = corpus_similarity(tokens, cross_language(settings, items))
     keys = Counter(k for row in rows for k in row.keys)
-    scored = scored_candidates(items, [row.keys for row in rows], keys, Similarity(tokens, facts), settings)
+    scored = scored_candidates(items, [row.keys for row in rows], keys, similarity, settings)
     pairs = {(items[i].slug, items[j].slug): s for (i, j), s in scored.items()}
     return settle(items, settings, {it.slug: row for it, row in zip(items, rows)}, facts, heads, keys, pairs)
 
@@ -716,8 +717,8 @@ def by_steps(state: StoriesState, items: list[StoryInput], settings: dict[str, A
         return None  # the store lost what the articles that left were made of
     facts = CorpusFacts(len(items), *(getattr(state.facts, kind).updated(
         getattr(tokens, kind), [np.frombuffer(getattr(gone[row.features], kind) if kind != "names" else row.names,
-                                              dtype=np.uint64) for row in leaving])[0]
-        for kind in ("words", "anchors", "names")), cross_language(settings, items))
+                                              dtype=np.uint64) for row in leaving])
+        for kind in TOKEN_KINDS), cross_language(settings, items))
     if facts.cross_language != state.facts.cross_language:
         log.info("stories: from scratch, a language came or went")
         return None
@@ -769,7 +770,7 @@ def by_steps(state: StoriesState, items: list[StoryInput], settings: dict[str, A
 def _damping_stepped(before: CorpusFacts, after: CorpusFacts) -> str | None:
     """The kind of the tokens of which one weighs otherwise in AFTER than in BEFORE (see
     damping), or None: only tokens held by more than BURST_MIN articles can."""
-    kinds = ("words", "anchors", "names") if after.cross_language else ("words",)
+    kinds = TOKEN_KINDS if after.cross_language else ("words",)
     for kind in kinds:
         was, now = getattr(before, kind), getattr(after, kind)
         tokens = np.union1d(was.ids[was.counts > BURST_MIN], now.ids[now.counts > BURST_MIN])
