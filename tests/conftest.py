@@ -157,3 +157,14 @@ def listing_in_order(folder: Path) -> list[Path]:
     numbered pages from the highest down to page 1 (they count from the oldest)."""
     numbered = sorted((int(p.parent.name), p) for p in folder.glob("page/*/index.html") if p.parent.name.isdigit())
     return [folder / "index.html"] + [p for _, p in reversed(numbered)]
+
+
+def in_period(date: object, shard: str) -> bool:
+    """Whether an article of DATE belongs in SHARD ("2024", "2024-q2", "2024-05", "undated")."""
+    if not date:
+        return shard == "undated"
+    date = str(date)
+    year, _, part = shard.partition("-")
+    if part.startswith("q"):
+        return date[:4] == year and (int(date[5:7]) + 2) // 3 == int(part[1:])
+    return date.startswith(shard)
