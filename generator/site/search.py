@@ -98,6 +98,18 @@ def shard_order(name: str) -> tuple[bool, int, int]:
     return False, -int(year), -month
 
 
+def bundle_files(files: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Shard name -> the files of its bundle (path -> digest), of a site's FILES: sorted out in
+    one pass (a scan of every file of the site per shard cost 0.3 s at 10,000 articles)."""
+    bundles: dict[str, dict[str, str]] = defaultdict(dict)
+    for rel, d in files.items():
+        if rel.startswith(SEARCH_BUNDLE + "/"):
+            name, _, rest = rel[len(SEARCH_BUNDLE) + 1:].partition("/")
+            if rest:  # pagefind-ui.js and its CSS sit beside the bundles, in none
+                bundles[name][rel] = d
+    return bundles
+
+
 class SearchIndexer:
     """Pagefind over the shards whose key changed, in the background while other pages render."""
 
@@ -116,10 +128,12 @@ class SearchIndexer:
         # render's peak 961 -> 785 MB PSS), then `jobs` of them (widen())
         self.slots = threading.Semaphore(1)
         self.held: dict[str, dict[str, str]] = {}  # shard -> its files kept from the folder
+        self._published_bundles: dict[str, dict[str, str]] | None = None  # bundle_files() of the published site
         self.todo: list[Shard] = []
+        bundles = bundle_files(previous)
         for shard in shards:
             prefix = f"{SEARCH_BUNDLE}/{shard.name}/"
-            files = {rel: d for rel, d in previous.items() if rel.startswith(prefix)}
+            files = bundles.get(shard.name, {})
             if shard.key and previous_keys.get(prefix) == shard.key and files \
                     and all(os.path.exists(f"{site_dir}/{rel}") for rel in files):
                 self.held[shard.name] = files
@@ -137,7 +151,9 @@ class SearchIndexer:
         """Take the published bundle of SHARD when it was made from the same articles. Links
         are safe: a bundle file is only ever replaced (os.replace) or removed, never rewritten."""
         prefix = f"{SEARCH_BUNDLE}/{shard.name}/"
-        held = {rel: d for rel, d in files.items() if rel.startswith(prefix)}
+        if self._published_bundles is None:
+            self._published_bundles = bundle_files(files)
+        held = self._published_bundles.get(shard.name, {})
         if keys.get(prefix) != shard.key or not held or not all((site / rel).is_file() for rel in held):
             return False
         shutil.rmtree(self.site_dir / prefix, ignore_errors=True)
