@@ -218,8 +218,10 @@ def run_scenarios(ours: Ours, base: Path, new: Path, runs: int, keep: Path, log:
     return out
 
 
-# a make_seeds aggregator scrape states its date on this line ("Publié dans Euronews le 22 - 01 - 2021")
-_PUBLISHED_ON = re.compile(r"^(Publié dans .{1,80}? le )\d{2} - \d{2} - \d{4}", re.M)
+# a make_seeds aggregator scrape states its date on this line ("Publié dans Euronews le 22 - 01 - 2021",
+# "Published in The Guardian on 11 - 09 - 2023"; before the English one was matched, more than half
+# of a day's files kept their own dates, from any year)
+_PUBLISHED_ON = re.compile(r"^(Publié dans .{1,80}? le |Published in .{1,80}? on )\d{2} - \d{2} - \d{4}", re.M)
 
 
 def newest_date(content: Path) -> dt.date:

@@ -163,8 +163,6 @@ def in_period(date: object, shard: str) -> bool:
     """Whether an article of DATE belongs in SHARD ("2024", "2024-q2", "2024-05", "undated")."""
     if not date:
         return shard == "undated"
-    date = str(date)
-    year, _, part = shard.partition("-")
-    if part.startswith("q"):
-        return date[:4] == year and (int(date[5:7]) + 2) // 3 == int(part[1:])
-    return date.startswith(shard)
+    from generator.site.search import quarter_of
+
+    return quarter_of(str(date)) == shard if "-q" in shard else str(date).startswith(shard)
