@@ -405,6 +405,19 @@ def test_two_places_run_together_are_no_place_of_their_own() -> None:
     assert "Russie La Chine" not in shown and "Russie-France" not in shown
 
 
+def test_a_person_is_shown_by_the_full_name_however_often_the_surname_is_said_alone() -> None:
+    """One article says "Gary Mottola" twice, others "Mottola said" nine times: "Mottola" joins
+    the one Mottola of the corpus and the page is "Gary Mottola" (it was renamed "Mottola" once
+    the surname alone outnumbered the full name: a day of new articles renamed 344 old ones)."""
+    def mentions(form: str, n: int) -> tuple[Counter, Counter, list[int]]:
+        return Counter({form: n}), Counter({"people": n}), [n]
+
+    found = {"gary mottola": mentions("Gary Mottola", 2), "mottola": mentions("Mottola", 9)}
+    names = settle_names(found, load_reference(), Corrections.from_settings({"aliases": {}, "ignore": []}), set())
+    assert names.joins.get("mottola") == "gary mottola"
+    assert names.known["gary mottola"] == ("Gary Mottola", "people")
+
+
 def test_an_entity_is_shown_in_the_site_language() -> None:
     """A French article says "Chine" twice, an English one "China" nine times: the place's
     page is "Chine" on a French site, "China" on an English one, each article tagged by it."""

@@ -382,7 +382,7 @@ def settle_names(found: RawTally, reference: Any, editor: Corrections, outlets: 
     local_forms = _tally(local or {}, joins).display
     openers = {key.split()[0] for key, t in types.items() if t == "organizations" and " " in key}
     for key, forms in display.items():
-        name = _display_form(local_forms.get(key) or forms)
+        name = _display_form(local_forms.get(key) or forms, key if types.get(key) == "people" else None)
         if " " not in key and key in openers and key not in reference.types and ORG_WORD.fullmatch(name):
             continue  # "Assemblée" alone, where the corpus names several: which one is unknown
         if key in types:
@@ -649,9 +649,15 @@ def _drop_common_nouns(merged: dict[str, Found], text: str, reference: Any) -> N
             del merged[key]
 
 
-def _display_form(forms: Counter[str]) -> str:
-    """The most frequent full form: longer names first, then frequency, then spelling."""
-    return max(forms.items(), key=lambda kv: (kv[1] * (1 + 0.5 * (len(kv[0].split()) - 1)), kv[0]))[0]
+def _display_form(forms: Counter[str], person: str | None = None) -> str:
+    """The most frequent full form: longer names first, then frequency, then spelling.
+
+    PERSON (a person's key): the forms that are the name itself, when there are any, rather
+    than the parts joined to it ("Gary Mottola", however often the articles say "Mottola":
+    a person's page kept its full name only while the surname alone was said less than 1.5
+    times as often, so a day of articles saying "Mottola" renamed it)."""
+    own = Counter({form: n for form, n in forms.items() if fold(form) == person}) if person else None
+    return max((own or forms).items(), key=lambda kv: (kv[1] * (1 + 0.5 * (len(kv[0].split()) - 1)), kv[0]))[0]
 
 
 def _corpus_acronyms(display: dict[str, Counter[str]], types: dict[str, str]) -> dict[str, str]:
