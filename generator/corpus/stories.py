@@ -383,7 +383,6 @@ class Tokens:
                    np.array([it.lang or "" for it in items]))
 
 
-
 class Similarity:
     """The similarity of pairs of articles (TOKENS of them), by index: the cosine of title and
     body for a pair in one language (words weighted by their rarity, see CorpusFacts); across
@@ -489,6 +488,12 @@ def score(first: np.ndarray, second: np.ndarray, similarity: Similarity,
     return dict(zip(zip(first[kept].tolist(), second[kept].tolist()), scores[kept].tolist()))
 
 
+def _within_window(days_a: np.ndarray, days_b: np.ndarray, window: int) -> np.ndarray:
+    """Whether two articles' days (arrays or single days) are at most WINDOW apart; an
+    undated article (-1) is within any window."""
+    return (days_a < 0) | (days_b < 0) | (np.abs(days_a - days_b) <= window)
+
+
 def _candidate_chunks(keys: list[tuple[str, ...]], common: frozenset[str], days: np.ndarray,
                       window: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every candidate pair, as arrays of first (< second) indexes and second ones, from one
@@ -514,8 +519,7 @@ def _candidate_chunks(keys: list[tuple[str, ...]], common: frozenset[str], days:
         shared = (incidence[rows] @ incidence[cols].T).tocoo()
         ri, ci = rows[shared.row], cols[shared.col]
         keep = position[ci] < position[ri]  # each pair once
-        d_r, d_c = days[ri], days[ci]
-        keep &= (d_r < 0) | (d_c < 0) | (np.abs(d_r - d_c) <= window)
+        keep &= _within_window(days[ri], days[ci], window)
         ri, ci = ri[keep], ci[keep]
         yield np.minimum(ri, ci), np.maximum(ri, ci)
 
@@ -532,7 +536,7 @@ def _candidates_touching(keys: list[tuple[str, ...]], common: frozenset[str], da
     found: set[tuple[int, int]] = set()
     for r in touching:
         for c in {c for k in keys[r] if k in wanted for c in holders[k]}:
-            if c != r and (days[r] < 0 or days[c] < 0 or abs(int(days[r]) - int(days[c])) <= window):
+            if c != r and _within_window(days[r], days[c], window):
                 found.add((r, c) if r < c else (c, r))
     return found
 
