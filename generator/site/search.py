@@ -128,32 +128,34 @@ class SearchIndexer:
         # render's peak 961 -> 785 MB PSS), then `jobs` of them (widen())
         self.slots = threading.Semaphore(1)
         self.held: dict[str, dict[str, str]] = {}  # shard -> its files kept from the folder
-        self._published_bundles: dict[str, dict[str, str]] | None = None  # bundle_files() of the published site
         self.todo: list[Shard] = []
         bundles = bundle_files(previous)
+        published_bundles: dict[str, dict[str, str]] | None = None  # the published site's, when first asked
         for shard in shards:
             prefix = f"{SEARCH_BUNDLE}/{shard.name}/"
             files = bundles.get(shard.name, {})
             if shard.key and previous_keys.get(prefix) == shard.key and files \
                     and all(os.path.exists(f"{site_dir}/{rel}") for rel in files):
                 self.held[shard.name] = files
-            elif shard.key and published is not None and self._link_published(shard, *published):
-                pass
-            else:
-                self.todo.append(shard)
+                continue
+            if shard.key and published is not None:
+                site, published_files, published_keys = published
+                if published_bundles is None:
+                    published_bundles = bundle_files(published_files)
+                if self._link_published(shard, site, published_bundles.get(shard.name, {}), published_keys):
+                    continue
+            self.todo.append(shard)
         self.failures: list[str] = []
         self.processes: list[subprocess.Popen[bytes]] = []
         self.lock = threading.Lock()
         self.cancelled = False
         self.thread: threading.Thread | None = None
 
-    def _link_published(self, shard: Shard, site: Path, files: dict[str, str], keys: dict[str, str]) -> bool:
-        """Take the published bundle of SHARD when it was made from the same articles. Links
-        are safe: a bundle file is only ever replaced (os.replace) or removed, never rewritten."""
+    def _link_published(self, shard: Shard, site: Path, held: dict[str, str], keys: dict[str, str]) -> bool:
+        """Take the published bundle of SHARD (its files HELD in the published SITE, whose
+        page keys are KEYS) when it was made from the same articles. Links are safe: a bundle
+        file is only ever replaced (os.replace) or removed, never rewritten."""
         prefix = f"{SEARCH_BUNDLE}/{shard.name}/"
-        if self._published_bundles is None:
-            self._published_bundles = bundle_files(files)
-        held = self._published_bundles.get(shard.name, {})
         if keys.get(prefix) != shard.key or not held or not all((site / rel).is_file() for rel in held):
             return False
         shutil.rmtree(self.site_dir / prefix, ignore_errors=True)
