@@ -31,12 +31,14 @@ SHOWN_AT = """new MutationObserver(function (changes, observer) {
 def title_words(content: Path, count: int, seed: int) -> list[str]:
     pages = sorted(content.glob("*.md"))
     rng = random.Random(seed)
+    rng.shuffle(pages)
     words: list[str] = []
-    while len(words) < count:
-        title = read_frontmatter(rng.choice(pages))["title"]
-        long = [w for w in re.findall(r"\w+", title) if len(w) >= 6 and not w.isdigit()]
+    for page in pages:  # at most COUNT: a site whose titles hold fewer long words gives fewer
+        long = [w for w in re.findall(r"\w+", read_frontmatter(page)["title"]) if len(w) >= 6 and not w.isdigit()]
         if long:
             words.append(rng.choice(long).lower())
+            if len(words) == count:
+                break
     return words
 
 
@@ -48,9 +50,12 @@ def main() -> None:
     args = parser.parse_args()
     site = args.output / "site"
     bundles = re.search(r'data-bundles="([^"]*)"', (site / "search" / "index.html").read_text()).group(1).split()
+    words = title_words(args.output / "content", args.queries, args.seed)
+    if not words:
+        raise SystemExit(f"no title word of six letters or more to search for in {args.output / 'content'}")
     times = []
     with serve(site) as base, browser() as b:
-        for word in title_words(args.output / "content", args.queries, args.seed):
+        for word in words:
             page = b.new_page()  # a new page: every bundle is loaded and merged again (HTTP cache warm)
             page.add_init_script(SHOWN_AT)
             page.goto(f"{base}/search/index.html?q={word}")
