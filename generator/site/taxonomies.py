@@ -91,9 +91,10 @@ def link_related(views: list[dict[str, Any]], max_postings: int = 500, cache: St
     They are kept in CACHE under a digest of all they are made of, each article's entity terms
     in the views' order: a build whose articles name the same entities (a body edited, a title
     corrected) reads them back instead of counting again."""
-    key = digest(str(max_postings), "\n".join(
+    made_of = (str(max_postings), "\n".join(
         view["slug"] + "".join(f"\0{t}:{term.slug}" for t in ENTITY_TYPES for term in view["terms"][t])
         for view in views))
+    key = cache.key(*made_of) if cache else digest(*made_of)  # the cache's key names the code's version
     related = cache.get_many([key]).get(key) if cache else None
     if related is None:
         related = _related(views, max_postings)
