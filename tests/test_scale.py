@@ -94,3 +94,16 @@ def test_ner_workers_are_forked_before_the_corpus_is_loaded() -> None:
         LOADED_AFTER_THE_SERVER.clear()
         server.close()
     assert not server.process.is_alive()
+
+
+def test_the_ner_server_ends_by_itself_once_its_pool_has_worked() -> None:
+    """Closed at the end of the entities stage, the server and its pool's workers end at once;
+    it used to wait on its idle workers until close() gave up and killed it, 5 s later."""
+    from generator.corpus.ner import ModelServer
+
+    server = ModelServer(None, jobs=2)
+    try:
+        assert len(server.mapper(64)(_where_am_i, list(range(100)))) == 100
+    finally:
+        server.close()
+    assert server.process.exitcode == 0  # not killed (-9)

@@ -422,7 +422,9 @@ def _serve_models(connection: Any, store: Path | None, jobs: int) -> None:
         pass
     finally:
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # waited for: the batches are answered, so its workers end at once (without the wait, the
+            # server sat on them at its exit until close() killed it, 5 s later)
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _batch_outcome(index: int, done: Future) -> tuple[str, Any]:
