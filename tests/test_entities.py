@@ -305,6 +305,22 @@ def test_a_new_name_is_looked_for_only_in_the_texts_that_hold_it(tmp_path: Path)
         cache.close()
 
 
+def test_a_changed_name_may_occur_only_where_its_words_stand(monkeypatch) -> None:
+    """The verbatim pass's test of which texts a changed name may stand in: its first word as a
+    substring rules a text out; where it is found, the words decide ("Smolnyi" holds "Smolny",
+    not the name); the same answers with many names, which skip the substring test."""
+    from generator.corpus import entities
+
+    changed = entities._by_first_word(["Smolny College", "Panama"])
+    texts = {"Il a étudié au Smolny College de Saint-Pétersbourg.": True,
+             "La rue Smolnyi, près du College de France.": False,
+             "Le canal de Panama est fermé.": True,
+             "Rien de tout cela.": False}
+    for few in (True, False):
+        monkeypatch.setattr(entities, "FEW_FIRST_WORDS", 50 if few else 1)
+        assert {text: entities._may_occur(text, changed) for text in texts} == texts
+
+
 def test_the_french_tokenizer_pattern_is_compiled_once_per_store(tmp_path, monkeypatch):
     """spaCy's French tokenizer pattern (1.4 M characters, ~3 s to compile) is compiled at
     the first build and read back from the store at the next: the same matches, no compiling."""

@@ -64,6 +64,18 @@ def _candidates(text: str, by_first: dict[str, list[tuple[str, str | None]]]) ->
             if second is None or (word, second) in pairs]
 
 
+FEW_FIRST_WORDS = 50  # up to this many, a text is first searched for each first word as a substring
+
+
+def _may_occur(text: str, by_first: dict[str, list[tuple[str, str | None]]]) -> bool:
+    """Whether a name of BY_FIRST may occur in TEXT (_candidates). A day's build changes a few
+    names: their first words looked for as substrings (C-fast) rule out most of the corpus
+    without splitting every text into words (0.9 s at 10,000 articles)."""
+    if len(by_first) <= FEW_FIRST_WORDS and not any(word in text for word in by_first):
+        return False
+    return bool(_candidates(text, by_first))
+
+
 def match_known(texts: list[str], names: dict[str, str]) -> dict[int, list[Mention]]:
     """Mentions of the corpus's known entities (surface -> type), found verbatim.
 
@@ -119,7 +131,7 @@ def find_verbatim(names: dict[str, str], items: list[tuple[str, str]], cache: St
         old = last[2]
         changed = _by_first_word(n for n in names.keys() | old.keys() if names.get(n) != old.get(n))
         for k, (text, _) in zip(keys, items):
-            if k not in cached and k in stored and stored[k][0] == last[1] and not _candidates(text, changed):
+            if k not in cached and k in stored and stored[k][0] == last[1] and not _may_occur(text, changed):
                 carried[k] = (names_digest, stored[k][1])
         cached.update((k, v[1]) for k, v in carried.items())
     todo = [i for i, k in enumerate(keys) if k not in cached]
