@@ -96,14 +96,20 @@ def test_ner_workers_are_forked_before_the_corpus_is_loaded() -> None:
     assert not server.process.is_alive()
 
 
+def _batch_size(items: list[int]) -> list[int]:
+    return [len(items)] * len(items)
+
+
 def test_the_ner_server_ends_by_itself_once_its_pool_has_worked() -> None:
     """Closed at the end of the entities stage, the server and its pool's workers end at once;
-    it used to wait on its idle workers until close() gave up and killed it, 5 s later."""
+    it used to wait on its idle workers until close() gave up and killed it, 5 s later. And a
+    day's few texts are shared among the workers, not sent as one batch to one of them."""
     from generator.corpus.ner import ModelServer
 
     server = ModelServer(None, jobs=2)
     try:
         assert len(server.mapper(64)(_where_am_i, list(range(100)))) == 100
+        assert server.mapper(64)(_batch_size, list(range(41))) == [21] * 21 + [20] * 20
     finally:
         server.close()
     assert server.process.exitcode == 0  # not killed (-9)

@@ -29,7 +29,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.executor import MIN_ITEMS_FOR_POOL, distributed, init_worker, preload_on_workers
+from ..core.executor import distributed, init_worker, preload_on_workers
 from ..core.model import ENTITY_TYPES, Article, BuildError
 from ..core.patterns import compiled_from
 from ..core.store import StageCache
@@ -294,6 +294,12 @@ def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
     return out
 
 
+# texts from which the server's pool tags them rather than the server alone: its workers are forked
+# from a process that holds the models, so they start in milliseconds (the build's own pools,
+# whose workers load what they need, pay from executor.MIN_ITEMS_FOR_POOL): a day's news is worth them
+SERVER_POOL_MIN_TEXTS = 40
+
+
 class ModelServer:
     """The spaCy models loaded in a child process forked at the start of the build, before the
     corpus is in memory, which then runs the build's NER: the few texts of an incremental build
@@ -338,7 +344,8 @@ class ModelServer:
         """A Mapper running its batches in the server's pool: at most two batches per worker are
         on their way at a time, so neither side holds the corpus's texts at once."""
         def run(func: Callable[[Sequence[str]], list], items: Sequence[str]) -> list:
-            batches = [items[start:start + batch_size] for start in range(0, len(items), batch_size)]
+            size = max(1, min(batch_size, -(-len(items) // self.jobs)))  # a day's few texts: to every worker
+            batches = [items[start:start + size] for start in range(0, len(items), size)]
             results: list[list | None] = [None] * len(batches)
             sent = received = 0
             while received < len(batches):
@@ -486,8 +493,8 @@ def run_ner(articles: list[Article], cache: StageCache, map_batches: Mapper,
         todo = [j for j, k in enumerate(keys) if k not in cached]
         log.info("NER %s: %d articles, %d cached", lang, len(indexes), len(indexes) - len(todo))
         if todo:
-            if server is not None:  # few texts: the server tags them; many: its pool (MAP is server.mapper)
-                results = (server.tag(lang, [texts[j] for j in todo]) if len(todo) < MIN_ITEMS_FOR_POOL
+            if server is not None:  # few texts: the server tags them; more: its pool (MAP is server.mapper)
+                results = (server.tag(lang, [texts[j] for j in todo]) if len(todo) < SERVER_POOL_MIN_TEXTS
                            else map_batches(functools.partial(ner_batch, lang), [texts[j] for j in todo]))
             else:
                 if distributed():  # every worker loads the model once and keeps it; this process never does
