@@ -58,3 +58,27 @@ def test_related_links_come_back_from_the_store_only_for_the_same_entities(corpu
     # the code that counts them changed (another version): the stored links are not read
     taxonomies.link_related(views(edited=True), cache=StageCache(tmp_path / "store.sqlite", "changed", "related"))
     assert len(counted) == 4
+
+
+def test_related_articles_tied_on_shared_entities_are_the_nearest_in_date() -> None:
+    """Among articles sharing as many entities, the related links are those nearest in date (a
+    day of news does not enter the links of every older article naming the same country);
+    more shared entities still come first, and undated articles last."""
+    from generator.core.model import TAXONOMIES
+    from generator.site.taxonomies import Term, link_related
+
+    country, person = Term("Panama", "panama", "places"), Term("Ana López", "ana-lopez", "people")
+    dates = ["2026-07-20", "2024-01-01", "2019-05-03", "2019-05-01", None, "2019-04-20"]
+    views = [{"slug": f"a{i}", "date": date, "terms": {t: [] for t in TAXONOMIES}} for i, date in enumerate(dates)]
+    for view in views:
+        view["terms"]["places"].append(country)
+    for i in (0, 3):  # the newest and 2019-05-01 share a person too
+        views[i]["terms"]["people"].append(person)
+    link_related(views)
+
+    def related(i: int) -> list[str | None]:
+        return [other["date"] for other in views[i]["related"]]
+
+    assert related(3) == ["2026-07-20", "2019-05-03", "2019-04-20", "2024-01-01", None]
+    assert related(1) == ["2026-07-20", "2019-05-03", "2019-05-01", "2019-04-20", None]
+    assert related(4) == ["2026-07-20", "2024-01-01", "2019-05-03", "2019-05-01", "2019-04-20"]

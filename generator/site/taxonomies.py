@@ -1,6 +1,7 @@
 """People, organizations, places and outlets as terms of the site, and related articles by shared terms."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import unicodedata
 from collections import Counter
@@ -82,11 +83,13 @@ def collect_terms(views: list[dict[str, Any]]) -> dict[str, dict[str, Term]]:
 
 
 RELATED_ROWS = 1024  # articles whose shared-term counts are computed at once (bounds memory)
+UNDATED_DAY = 10 ** 7  # an undated article's day, for nearness in date: far from every dated one
 
 
 def link_related(views: list[dict[str, Any]], max_postings: int = 500, cache: StageCache | None = None) -> None:
-    """Related articles (`related`: most shared entities, ties to the earlier view; an entity on
-    hundreds of pages relates nothing) and the `newer` and `older` view of each.
+    """Related articles (`related`: most shared entities, ties to the nearest in date, then to the
+    earlier view; an entity on hundreds of pages relates nothing) and the `newer` and `older` view
+    of each.
 
     They are kept in CACHE under a digest of all they are made of, each article's entity terms
     in the views' order: a build whose articles name the same entities (a body edited, a title
@@ -120,6 +123,10 @@ def _related(views: list[dict[str, Any]], max_postings: int) -> list[list[int]]:
                 rows.append(i)
                 cols.append(columns.setdefault((taxonomy, term.slug), len(columns)))
     n = len(views)
+    # ties go to the articles nearest in date: what was said around the same time, and a day
+    # of news does not enter the related links of every older article sharing a country with it
+    days = np.array([dt.date.fromisoformat(view["date"][:10]).toordinal() if view["date"] else UNDATED_DAY
+                     for view in views], dtype=np.int64)
     incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(n, max(1, len(columns))))
     postings = np.bincount(np.asarray(cols, dtype=np.int64), minlength=incidence.shape[1])
     incidence = incidence[:, np.flatnonzero(postings <= max_postings)].tocsr()
@@ -133,7 +140,8 @@ def _related(views: list[dict[str, Any]], max_postings: int) -> list[list[int]]:
             others, counts = shared.indices[lo:hi], shared.data[lo:hi]
             keep = others != i
             others, counts = others[keep], counts[keep]
-            best = np.lexsort((others, -counts))[:RELATED]  # most shared first, then view order
+            distance = np.abs(days[others] - days[i])
+            best = np.lexsort((others, distance, -counts))[:RELATED]  # most shared, nearest, then view order
             related.append(others[best].tolist())
     return related
 
