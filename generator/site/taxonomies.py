@@ -13,7 +13,7 @@ from scipy import sparse
 from slugify import slugify
 
 from ..core.model import ENTITY_TYPES, TAXONOMIES
-from ..core.store import StageCache, digest
+from ..core.store import StageCache
 
 RELATED = 5
 
@@ -94,17 +94,15 @@ def link_related(views: list[dict[str, Any]], max_postings: int = 500, cache: St
     They are kept in CACHE under a digest of all they are made of, each article's entity terms
     in the views' order: a build whose articles name the same entities (a body edited, a title
     corrected) reads them back instead of counting again."""
-    made_of = (str(max_postings), "\n".join(
+    cache = cache or StageCache(None, "", "related")  # no store: counted every time
+    key = cache.key(str(max_postings), "\n".join(  # the cache's key names the code's version too
         view["slug"] + "".join(f"\0{t}:{term.slug}" for t in ENTITY_TYPES for term in view["terms"][t])
         for view in views))
-    key = cache.key(*made_of) if cache else digest(*made_of)  # the cache's key names the code's version
-    related = cache.get_many([key]).get(key) if cache else None
+    related = cache.get_many([key]).get(key)
     if related is None:
         related = _related(views, max_postings)
-        if cache:
-            cache.put_many({key: related})
-    if cache:
-        cache.prune_to({key})
+        cache.put_many({key: related})
+    cache.prune_to({key})
     for i, view in enumerate(views):
         view["related"] = [views[j] for j in related[i]]
         view["newer"] = views[i - 1] if i > 0 else None
