@@ -96,6 +96,29 @@ def test_ner_workers_are_forked_before_the_corpus_is_loaded() -> None:
     assert not server.process.is_alive()
 
 
+def test_the_ner_server_is_gone_before_the_verbatim_pass_forks_its_workers() -> None:
+    """The server and its workers (the models, about 550 MB at 10,000 articles) end as soon as NER
+    is done: they were alive until the end of the entities stage, beside the verbatim pass's own
+    pool, at the cold build's peak of memory."""
+    from generator.core.model import Article
+    from generator.corpus.entities import assign_entities
+    from generator.corpus.ner import ModelServer
+
+    server = ModelServer(None, jobs=2)
+    alive_at_the_verbatim_pass: list[bool] = []
+
+    def verbatim_map(func, items):  # the stage's other per-article work (map_batches)
+        alive_at_the_verbatim_pass.append(server.process.is_alive())
+        return func(items)
+
+    article = Article(slug="a", title="Visite", title_derived=False, outlet="Le Monde", date=None, lang="fr",
+                      lines=["Emmanuel Macron a reçu Olaf Scholz à Paris mardi."], members=[])
+    assign_entities([article], {"aliases": {}, "ignore": []}, None, server.mapper(64), verbatim_map,
+                    server=server)
+    assert "Emmanuel Macron" in article.entities["people"]  # tagged by the server
+    assert alive_at_the_verbatim_pass and not any(alive_at_the_verbatim_pass)
+
+
 def _batch_size(items: list[int]) -> list[int]:
     return [len(items)] * len(items)
 

@@ -204,7 +204,7 @@ def assign_entities(articles: list[Article], settings: dict[str, Any], cache_pat
 
     `ner_map` runs NER batches (and may advance a progress bar); `map_batches`, the other
     per-article work; both may spread it over processes. With keep_models the spaCy models
-    stay loaded afterwards (build-site serve); SERVER (closed here) has them loaded already.
+    stay loaded afterwards (build-site serve); SERVER (closed once NER is done) has them loaded already.
     `language`, the site's, picks the form an entity is shown by (see settle_names); None: the
     corpus's most frequent form.
     """
@@ -226,6 +226,8 @@ def _assign_entities(articles: list[Article], settings: dict[str, Any], cache: S
                      server: ModelServer | None = None, language: str | None = None) -> dict[str, Any]:
     reference = load_reference(cache)  # before NER: its workers clean names with it
     per_article, tagged = run_ner(articles, cache, ner_map, keep_models, server)
+    if server is not None:  # its models and workers go before the verbatim pass forks its own
+        server.close()
     editor = Corrections.from_settings(settings)
     texts = [article_text(art) for art in articles]
     outlets = [o for art in articles for o in [art.outlet, *art.also_published_by] if o]
