@@ -282,11 +282,16 @@ def model_versions() -> dict[str, str | None]:
     return found
 
 
+# texts spaCy tags at once: its NER holds about 3.5 KB per character of a batch while it runs (a
+# batch of 32 texts about 200 MB more in each worker, for no speed over 8)
+PIPE_BATCH = 8
+
+
 def ner_batch(lang: str, texts: Sequence[str]) -> list[list[tuple]]:
     """The normalised entities (Found fields) of each article text; runs in worker processes."""
     nlp = load_model(lang)
     out = []
-    for text, doc in zip(texts, nlp.pipe(texts, batch_size=32)):
+    for text, doc in zip(texts, nlp.pipe(texts, batch_size=PIPE_BATCH)):
         mentions = [with_place_after(with_street(Mention(e.text, LABELS[e.label_], e.start_char), text), text)
                     for e in doc.ents if e.label_ in LABELS]
         title = text.split("\n\n", 1)[0]
