@@ -166,7 +166,7 @@ def restore_malloc_thresholds() -> None:
     starts every worker with it (to give freed memory back at once), which also pins the mmap
     threshold at 128 KB: each of the large arrays spaCy's NER allocates is then mapped and
     unmapped again, and NER took 25-30% more CPU on a worker than in a local process (3,000 texts:
-    52 s against 41 s). The thresholds set here are those glibc's dynamic ones rise to by
+    52 s of CPU against 41 s). The thresholds set here are those glibc's dynamic ones rise to by
     themselves."""
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
         return

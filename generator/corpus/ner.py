@@ -283,7 +283,7 @@ def model_versions() -> dict[str, str | None]:
 
 
 # texts spaCy tags at once: its NER holds about 3.5 KB per character of a batch while it runs (a
-# batch of 32 texts about 200 MB more in each worker, for no speed over 8)
+# batch of 32 texts took a worker up to 170 MB above its resting size, for no speed over 8)
 PIPE_BATCH = 8
 
 
