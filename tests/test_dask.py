@@ -74,32 +74,6 @@ def test_local_cluster_builds_the_same_site_as_local_processes(mixed_seeds: Path
     assert_same_output(tmp_path / "local", tmp_path / "dask")
 
 
-def test_a_worker_that_sees_the_site_folder_writes_its_pages_there(tmp_path: Path) -> None:
-    """On Dask, a worker that reads back the build's token beside the site folder (a worker on the
-    build machine, or on a shared file system) writes its pages itself and sends their digests;
-    one elsewhere sends their bytes and writes nothing (the build writes them)."""
-    import hashlib
-
-    from generator.site.writer import WORKER_TOKEN, PageJob, SiteWriter, _render_indices_where_seen
-
-    templates = tmp_path / "templates"
-    (templates / "i18n").mkdir(parents=True)
-    (templates / "i18n" / "en.yaml").write_text("{}\n", encoding="utf-8")
-    (templates / "page.html").write_text("<p>{{ word }}</p>\n", encoding="utf-8")
-    site = tmp_path / "staging" / "site"
-    site.mkdir(parents=True)
-    writer = SiteWriter(templates, site, {"language": "en", "base_url": "https://example.org/"})
-    jobs = [PageJob("page.html", f"{word}/index.html", "../", {"word": word}) for word in ("one", "two")]
-    (site.parent / WORKER_TOKEN).write_text("this-build", encoding="ascii")
-
-    sent = _render_indices_where_seen((writer, jobs, "another-build"), [0, 1])
-    assert sent == [b"<p>one</p>\n", b"<p>two</p>\n"] and not any(site.iterdir())
-
-    written = _render_indices_where_seen((writer, jobs, "this-build"), [0, 1])
-    assert written == [hashlib.sha1(page).hexdigest() for page in sent]
-    assert (site / "two" / "index.html").read_bytes() == b"<p>two</p>\n"
-
-
 def test_site_yaml_executor_and_bad_scheduler(seeds_copy: Path, tmp_path: Path) -> None:
     config = tmp_path / "site.yaml"
     config.write_text('title: "Revue"\nbase_url: "/"\nexecutor:\n  kind: dask\n  scheduler: "nowhere"\n',

@@ -180,8 +180,7 @@ def restore_malloc_thresholds() -> None:
 
 def distributed() -> bool:
     """True while map_batches runs on Dask: workers may be other machines, which see none of
-    this machine's files (inputs go to them as bytes; pages come back as bytes from a worker that
-    does not see the site folder, site/writer.py)."""
+    this machine's files (inputs go to them as bytes, pages come back as bytes)."""
     return _DASK is not None
 
 

@@ -7,7 +7,6 @@ import functools
 import json
 import os
 import shutil
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -243,7 +242,7 @@ def page_key(writer: SiteWriter, job: PageJob) -> str:
 
 
 def render_batch_to_bytes(writer: SiteWriter, jobs: Sequence[PageJob]) -> list[bytes]:
-    """The bytes of each outdated page of a batch, on a Dask worker that does not see the site folder."""
+    """The bytes of each outdated page of a batch, on a Dask worker, which sees no site folder."""
     return [writer.render(job) for job in jobs]
 
 
@@ -358,26 +357,9 @@ def _render_indices(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[i
     return render_batch(writer, [jobs[i] for i in indices])
 
 
-# A file the build writes beside the site folder while Dask renders, holding a token of the build:
-# a worker that reads the token back sees the folder (it runs on this machine, or on a file system
-# shared with it) and writes its pages there itself, rather than sending their bytes to the build
-WORKER_TOKEN = ".render-token"
-
-
-def _render_indices_where_seen(state: tuple[SiteWriter, list[PageJob], str],
-                               indices: Sequence[int]) -> list[str | bytes]:
-    """A batch of pages on a Dask worker: written into the site folder when the worker sees it
-    (their digests come back), else their bytes (the build writes them)."""
-    writer, jobs, token = state
-    batch = [jobs[i] for i in indices]
-    try:
-        seen = (writer.site_dir.parent / WORKER_TOKEN).read_text(encoding="ascii") == token
-    except OSError:  # another machine
-        seen = False
-    if seen:
-        with contextlib.suppress(PermissionError):  # a worker run by a user who may not write there
-            return render_batch(writer, batch)
-    return render_batch_to_bytes(writer, batch)
+def _render_indices_to_bytes(state: tuple[SiteWriter, list[PageJob]], indices: Sequence[int]) -> list[bytes]:
+    writer, jobs = state
+    return render_batch_to_bytes(writer, [jobs[i] for i in indices])
 
 
 def outdated_pages(writer: SiteWriter, planned: list[PageJob]) -> tuple[list[int], dict[str, str], dict[str, str]]:
@@ -410,19 +392,13 @@ def render_planned(writer: SiteWriter, jobs: int) -> tuple[dict[str, str], dict[
     for job in texts:
         manifest[job.rel] = write_if_changed(writer.site_dir, job.rel, job.context["text"].encode("utf-8"),
                                              writer.previous)
-    if distributed():  # on Dask, the pages of a worker that does not see the site folder are written here
-        def write(indices: Sequence[int], rendered: list[str | bytes]) -> list[str]:
-            return [data if isinstance(data, str) else write_if_changed(writer.site_dir, planned[i].rel, data,
-                                                                        writer.previous)
+    if distributed():  # on Dask the workers send the pages back and they are written here
+        def write(indices: Sequence[int], rendered: list[bytes]) -> list[str]:
+            return [write_if_changed(writer.site_dir, planned[i].rel, data, writer.previous)
                     for i, data in zip(indices, rendered)]
 
-        token, token_file = uuid.uuid4().hex, writer.site_dir.parent / WORKER_TOKEN
-        token_file.write_text(token, encoding="ascii")
-        try:
-            digests = map_batches(_render_indices_where_seen, outdated, jobs, batch_size=100,
-                                  shared=(writer, planned, token), then=write)
-        finally:
-            token_file.unlink(missing_ok=True)
+        digests = map_batches(_render_indices_to_bytes, outdated, jobs, batch_size=100,
+                              shared=(writer, planned), then=write)
     else:
         digests = map_batches(_render_indices, outdated, jobs, batch_size=100, shared=(writer, planned))
     manifest.update((planned[i].rel, d) for i, d in zip(outdated, digests))
